@@ -1,0 +1,162 @@
+"""Prepare the strings of a generated NumPy module from a ``Derivation``.
+
+Every formula line is printed from a SymPy expression of the derivation (made
+stable by ``derive.stable``); the template ``templates/numpy/module.py.jinja``
+only arranges them into functions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from derive.activations import A as GENERIC_A, Z as GENERIC_Z
+from derive.backprop import LAMBDA, M, Derivation
+from derive.stable import stabilize
+
+from .printers import NumpyCodePrinter
+from .vectorize import UnitGroups, Vectorizer
+
+LEARNING_RATE = sp.Symbol("learning_rate", positive=True)
+
+
+@dataclass(frozen=True)
+class NumpyConfig:
+    """Options of the NumPy backend."""
+
+    dtype: str = "numpy.float64"
+
+
+@dataclass(frozen=True)
+class ParamInfo:
+    name: str
+    shape: tuple[int, int]
+    is_bias: bool
+    init_limit: str   # Glorot-uniform bound for weights, "0.0" for biases
+
+
+def _loss_needs_z(expr: sp.Expr) -> bool:
+    """Losses with logs or exponentials of the output are evaluated from z, where they can be stabilised."""
+    return expr.has(sp.log, sp.exp)
+
+
+class NumpyModule:
+    """The pieces of one generated module, as plain strings and lists for the template."""
+
+    def __init__(self, derivation: Derivation, config: NumpyConfig = NumpyConfig()) -> None:
+        self.d = derivation
+        self.net = derivation.network
+        self.config = config
+        self.printer = NumpyCodePrinter({LAMBDA: "L2"})
+
+    # ----------------------------------------------------------- helpers
+    def number(self, index: int) -> int:
+        return self.d.layer_number(index)
+
+    def params(self) -> list[ParamInfo]:
+        out = []
+        sizes = self.net.sizes
+        for index, layer in enumerate(self.net.layers, start=1):
+            n, n_prev = sizes[index], sizes[index - 1]
+            limit = repr(float(sp.sqrt(sp.Rational(6, n + n_prev))))
+            out.append(ParamInfo(f"W{self.number(index)}", (n, n_prev), False, limit))
+            if layer.bias:
+                out.append(ParamInfo(f"b{self.number(index)}", (n, 1), True, "0.0"))
+        return out
+
+    def _output_units(self) -> UnitGroups:
+        s = self.d.symbols(self.d.L)
+        num = self.number(self.d.L)
+        return UnitGroups([(s.a, f"A{num}"), (s.z, f"Z{num}"), (self.d.y, "Y")], len(s.a))
+
+    # ----------------------------------------------------------- forward
+    def forward_lines(self) -> list[str]:
+        lines = []
+        for index in range(1, self.d.L + 1):
+            forms = self.d.matrix(index)
+            lines.append(f"{forms.Z.name} = {self.printer.doprint(forms.z_expr)}")
+            activation = self.net.layers[index - 1].activation
+            if activation.is_softmax:
+                vectorizer = Vectorizer(self._output_units(), prefix=f"softmax{self.number(index)}_")
+                body = vectorizer.vector(forms.A.name, [stabilize(e) for e in self.d.a_index(index)])
+                # a reduction (the log-sum-exp) is computed before the outputs that use it
+                lines += vectorizer.reduction_lines() + body
+            else:
+                printer = NumpyCodePrinter({GENERIC_Z: forms.Z.name})
+                lines.append(f"{forms.A.name} = {printer.doprint(stabilize(activation.expr))}")
+        return lines
+
+    # -------------------------------------------------------------- loss
+    def loss_lines(self) -> list[str]:
+        """Lines computing ``loss_row``, the (1, m) per-example losses."""
+        loss = self.d.loss
+        if _loss_needs_z(loss):
+            s = self.d.symbols(self.d.L)
+            loss = loss.xreplace(dict(zip(s.a, self.d.a_index(self.d.L))))
+        vectorizer = Vectorizer(self._output_units(), prefix="loss_sum")
+        body = vectorizer.row("loss_row", stabilize(loss))
+        return vectorizer.reduction_lines() + body
+
+    def cost_expr(self) -> str:
+        loss_row = sp.MatrixSymbol("loss_row", 1, M)
+        return self.printer.doprint(self.d.cost_matrix_expr(loss_row))
+
+    # ---------------------------------------------------------- backward
+    def backward_lines(self) -> list[str]:
+        lines = []
+        vectorizer = Vectorizer(self._output_units(), prefix="delta_sum")
+        out_forms = self.d.matrix(self.d.L)
+        body = vectorizer.vector(out_forms.Delta.name, [stabilize(e) for e in self.d.output_delta])
+        lines += vectorizer.reduction_lines() + body
+        for index in range(self.d.L, 0, -1):
+            forms = self.d.matrix(index)
+            if index < self.d.L:
+                derivative = self.d.hidden_derivative(index)
+                printer = NumpyCodePrinter({GENERIC_A: forms.A.name, GENERIC_Z: forms.Z.name})
+                lines.append(f"{forms.G.name} = {printer.doprint(stabilize(derivative))}")
+                lines.append(f"{forms.Delta.name} = {self.printer.doprint(forms.delta_expr)}")
+            lines.append(f"d{forms.W.name} = {self.printer.doprint(forms.dW_expr)}")
+            if forms.db_expr is not None:
+                lines.append(f"d{forms.b.name} = {self.printer.doprint(forms.db_expr)}")
+        return lines
+
+    def update_lines(self) -> list[tuple[str, str]]:
+        """(param name, expression of its updated value) for sgd_step."""
+        out = []
+        for p in self.params():
+            param = sp.MatrixSymbol(p.name, *p.shape)
+            grad = sp.MatrixSymbol(f"d{p.name}", *p.shape)
+            printer = NumpyCodePrinter({param: f'p["{p.name}"]', grad: f'grads["{p.name}"]'})
+            out.append((p.name, printer.doprint(self.d.update_expr(param, grad, LEARNING_RATE))))
+        return out
+
+    # ---------------------------------------------------------- context
+    def context(self) -> dict:
+        net = self.net
+        layers = []
+        for index, layer in enumerate(net.layers, start=1):
+            layers.append({
+                "number": self.number(index), "units": layer.units, "activation": layer.activation.name,
+                "bias": layer.bias,
+            })
+        return {
+            "name": net.name,
+            "sizes": list(net.sizes),
+            "activations": [layer.activation.name for layer in net.layers],
+            "layers": layers,
+            "input_number": self.number(0),
+            "output_number": self.number(self.d.L),
+            "loss": net.loss.name,
+            "loss_formula": net.loss.formula,
+            "targets_sum_to_one": net.loss.targets_sum_to_one,
+            "reduction": net.reduction,
+            "l2": repr(float(net.l2)),
+            "params": self.params(),
+            "weights": [p for p in self.params() if not p.is_bias],
+            "forward_lines": self.forward_lines(),
+            "loss_lines": self.loss_lines(),
+            "cost_expr": self.cost_expr(),
+            "backward_lines": self.backward_lines(),
+            "update_lines": self.update_lines(),
+            "dtype": self.config.dtype,
+        }

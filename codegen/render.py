@@ -1,0 +1,86 @@
+"""Render a ``Derivation`` into source files, and write them without leaving half-written output."""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import jinja2
+
+from derive import __version__
+from derive.backprop import Derivation
+
+from .numpy_backend import NumpyConfig, NumpyModule
+
+TEMPLATES = Path(__file__).parent / "templates"
+TARGETS = ("numpy",)
+
+
+def _tuple_literal(values) -> str:
+    items = ", ".join(repr(v) for v in values)
+    return f"({items},)" if len(values) == 1 else f"({items})"
+
+
+def environment() -> jinja2.Environment:
+    """The Jinja environment: strict about undefined names, keeps whitespace predictable."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters["tuple_literal"] = _tuple_literal
+    return env
+
+
+def _spec_identity(derivation: Derivation) -> tuple[str, str]:
+    """The spec's file name and sha256 (of its bytes), for the generated header."""
+    source = derivation.network.source
+    path = Path(source)
+    if source != "<dict>" and path.is_file():
+        return path.name, hashlib.sha256(path.read_bytes()).hexdigest()
+    return source, ""
+
+
+def render(derivation: Derivation, target: str = "numpy") -> dict[str, str]:
+    """The generated files for ``target`` as {file name: text}; deterministic for a given spec."""
+    if target not in TARGETS:
+        raise ValueError(f"--target: expected one of {', '.join(TARGETS)}, got {target!r}")
+    spec_file, spec_sha = _spec_identity(derivation)
+    context = {"version": __version__, "spec_file": spec_file, "spec_sha": spec_sha}
+    module = NumpyModule(derivation, NumpyConfig())
+    context.update(module.context())
+    text = environment().get_template("numpy/module.py.jinja").render(**context)
+    return {f"{derivation.network.name}.py": text}
+
+
+def write_files(files: dict[str, str], out_dir: str | os.PathLike) -> list[Path]:
+    """Write ``files`` into ``out_dir`` atomically: all of them appear, or none do.
+
+    Files are written to a temporary directory beside ``out_dir`` and moved into
+    place only after every one was written.
+    """
+    out = Path(out_dir)
+    parent = out.parent if out.parent != Path("") else Path(".")
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".deltagen-", dir=parent))
+    created_out = not out.exists()
+    try:
+        for name, text in files.items():
+            (staging / name).write_text(text, encoding="utf-8", newline="\n")
+        out.mkdir(exist_ok=True)
+        written = []
+        for name in files:
+            os.replace(staging / name, out / name)
+            written.append(out / name)
+        return written
+    except BaseException:
+        if created_out and out.exists() and not any(out.iterdir()):
+            out.rmdir()
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,245 @@
+"""The symbolic derivation of backpropagation for one fixed network.
+
+``Derivation`` holds, for every layer, the forward equations, the δ recurrence and
+the weight and bias gradients, in index form (one SymPy expression per unit or
+weight) and in matrix form (SymPy matrix expressions over a batch whose columns
+are examples). δ^[L] is derived by the chain rule through the output Jacobian
+and simplified; the matrix forms come from SymPy's matrix calculus.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import sympy as sp
+from sympy.matrices.expressions import HadamardProduct, OneMatrix
+
+from .activations import A as GENERIC_A, Z as GENERIC_Z, pull_sign, softmax_outputs
+from .network import Network
+
+#: number of examples in a batch, and the L2 coefficient λ, in the matrix forms
+M = sp.Symbol("m", integer=True, positive=True)
+LAMBDA = sp.Symbol("lambda", nonnegative=True)
+
+
+@dataclass(frozen=True)
+class LayerSymbols:
+    """Index-form symbols of one layer (``index`` 1..L; ``number`` as the spec displays it)."""
+
+    index: int
+    number: int
+    z: tuple[sp.Symbol, ...]
+    a: tuple[sp.Symbol, ...]
+    delta: tuple[sp.Symbol, ...]
+    W: sp.Matrix
+    b: tuple[sp.Symbol, ...] | None
+
+
+@dataclass(frozen=True)
+class MatrixForms:
+    """Batch (matrix) forms of one layer; columns are examples."""
+
+    W: sp.MatrixSymbol
+    b: sp.MatrixSymbol | None
+    Z: sp.MatrixSymbol
+    A: sp.MatrixSymbol
+    A_prev: sp.MatrixSymbol
+    Delta: sp.MatrixSymbol
+    G: sp.MatrixSymbol | None          # g'(Z) elementwise, for hidden layers
+    z_expr: sp.MatrixExpr               # W A_prev + b 1ᵀ
+    delta_expr: sp.MatrixExpr | None    # g'(Z) ⊙ (W_nextᵀ Δ_next), for hidden layers
+    dW_expr: sp.MatrixExpr              # c Δ A_prevᵀ + λ W
+    db_expr: sp.MatrixExpr | None       # c Δ 1
+
+
+def _equal_forms(expr: sp.Expr) -> list[sp.Expr]:
+    """The expression as built, cancelled, and factored with the lecture's sign order."""
+    cancelled = sp.cancel(expr)
+    factored = sp.factor(cancelled)
+    return [expr, cancelled, factored, pull_sign(factored)]
+
+
+def _real(name: str) -> sp.Symbol:
+    return sp.Symbol(name, real=True)
+
+
+class Derivation:
+    """Backpropagation for ``network``, derived symbolically. Build with ``derive(network)``."""
+
+    def __init__(self, network: Network) -> None:
+        self.network = network
+        self.L = network.depth
+        number = network.notation.layer_number
+        self.x = tuple(_real(f"x_{k + 1}") for k in range(network.n_in))
+        self.y = tuple(_real(f"y_{k + 1}") for k in range(network.sizes[-1]))
+        self._input_number = number(0)
+
+    # ----------------------------------------------------------------- symbols
+    def layer_number(self, index: int) -> int:
+        return self.network.notation.layer_number(index)
+
+    @cached_property
+    def _layer_symbols(self) -> dict[int, LayerSymbols]:
+        return {}
+
+    def symbols(self, index: int) -> LayerSymbols:
+        """Symbols of layer ``index`` (1..L). Built on first use, so big nets stay cheap."""
+        if index not in self._layer_symbols:
+            n, n_prev = self.network.sizes[index], self.network.sizes[index - 1]
+            num = self.layer_number(index)
+            units = range(1, n + 1)
+            W = sp.Matrix(n, n_prev, lambda j, k: _real(f"W{num}_{j + 1}_{k + 1}"))
+            b = tuple(_real(f"b{num}_{j}") for j in units) if self.network.layers[index - 1].bias else None
+            self._layer_symbols[index] = LayerSymbols(
+                index, num,
+                z=tuple(_real(f"z{num}_{j}") for j in units),
+                a=tuple(_real(f"a{num}_{j}") for j in units),
+                delta=tuple(_real(f"delta{num}_{j}") for j in units),
+                W=W, b=b)
+        return self._layer_symbols[index]
+
+    def activations_of(self, index: int) -> tuple[sp.Symbol, ...]:
+        """a^[index]; a^[0] is the input x."""
+        return self.x if index == 0 else self.symbols(index).a
+
+    # ------------------------------------------------------------ forward pass
+    def z_index(self, index: int) -> list[sp.Expr]:
+        """z_j = Σ_k W_jk a_k^[l−1] + b_j, one expression per unit."""
+        s = self.symbols(index)
+        prev = self.activations_of(index - 1)
+        return [sp.Add(*[s.W[j, k] * prev[k] for k in range(len(prev))]) + (s.b[j] if s.b else 0)
+                for j in range(len(s.z))]
+
+    def a_index(self, index: int, z: tuple[sp.Expr, ...] | None = None) -> list[sp.Expr]:
+        """a_j = g(z_j) (softmax: e^{z_j} / Σ_k e^{z_k}), in terms of ``z`` (default the z symbols)."""
+        z = self.symbols(index).z if z is None else z
+        activation = self.network.layers[index - 1].activation
+        if activation.is_softmax:
+            return softmax_outputs(list(z))
+        return [activation.expr.subs(GENERIC_Z, zj) for zj in z]
+
+    # ------------------------------------------------------------- the loss
+    @cached_property
+    def loss(self) -> sp.Expr:
+        """Per-example loss ℓ(a^[L], y)."""
+        return self.network.loss.build(self.symbols(self.L).a, self.y)
+
+    @cached_property
+    def output_jacobian(self) -> sp.Matrix:
+        """J_jk = ∂a_j^[L]/∂z_k^[L], written through a^[L] where the derivative allows it.
+
+        Elementwise: diag(g'(z_k)) in its lecture form. Softmax: ``sympy.diff`` of
+        e^{z_j}/S, then e^{z_i} → a_i S, which leaves a_j(δ_jk − a_k).
+        """
+        s = self.symbols(self.L)
+        activation = self.network.layers[-1].activation
+        n = len(s.z)
+        if not activation.is_softmax:
+            derivative = activation.lecture_derivative
+            return sp.diag(*[derivative.subs({GENERIC_A: s.a[k], GENERIC_Z: s.z[k]}) for k in range(n)])
+        outputs = softmax_outputs(list(s.z))
+        total = sp.Symbol("S", positive=True)
+        as_a = {sp.exp(s.z[i]): s.a[i] * total for i in range(n)}
+        denominator = sp.Add(*[sp.exp(z) for z in s.z])
+        return sp.Matrix(n, n, lambda j, k: sp.cancel(
+            sp.diff(outputs[j], s.z[k]).subs(denominator, total).subs(as_a)))
+
+    def _simplify_output_delta(self, expr: sp.Expr) -> sp.Expr:
+        """Simplify δ_k; for losses whose targets sum to 1, eliminate one target at a time and keep the shortest."""
+        candidates = _equal_forms(expr)
+        if self.network.loss.targets_sum_to_one:
+            for j, yj in enumerate(self.y):
+                others = sp.Add(*[y for i, y in enumerate(self.y) if i != j])
+                candidates += _equal_forms(expr.subs(yj, 1 - others))
+        return min(candidates, key=sp.count_ops)  # first of the shortest: the chain-rule product when nothing cancels
+
+    @cached_property
+    def output_delta(self) -> list[sp.Expr]:
+        """δ_k^[L] = Σ_j ∂ℓ/∂a_j · ∂a_j/∂z_k, simplified (a − y for the canonical pairs)."""
+        s = self.symbols(self.L)
+        dl_da = [sp.diff(self.loss, aj) for aj in s.a]
+        J = self.output_jacobian
+        return [self._simplify_output_delta(sp.Add(*[dl_da[j] * J[j, k] for j in range(len(s.a))]))
+                for k in range(len(s.a))]
+
+    # ------------------------------------------------------------- backward
+    def hidden_derivative(self, index: int) -> sp.Expr:
+        """g_l'(z) of a hidden layer, generic in ``a``/``z`` (lecture form where it exists)."""
+        return self.network.layers[index - 1].activation.lecture_derivative
+
+    def delta_index(self, index: int) -> list[sp.Expr]:
+        """δ_j^[l]: the output δ for l = L, else g'(z_j) Σ_k W_kj^[l+1] δ_k^[l+1]."""
+        if index == self.L:
+            return list(self.output_delta)
+        s, nxt = self.symbols(index), self.symbols(index + 1)
+        derivative = self.hidden_derivative(index)
+        return [derivative.subs({GENERIC_A: s.a[j], GENERIC_Z: s.z[j]})
+                * sp.Add(*[nxt.W[k, j] * nxt.delta[k] for k in range(len(nxt.delta))])
+                for j in range(len(s.z))]
+
+    def grad_W_index(self, index: int) -> sp.Matrix:
+        """∂ℓ/∂W_jk^[l] = δ_j^[l] a_k^[l−1] (per example)."""
+        s = self.symbols(index)
+        prev = self.activations_of(index - 1)
+        return sp.Matrix(len(s.delta), len(prev), lambda j, k: s.delta[j] * prev[k])
+
+    def grad_b_index(self, index: int) -> list[sp.Expr] | None:
+        """∂ℓ/∂b_j^[l] = δ_j^[l] (per example); None for a layer without bias."""
+        s = self.symbols(index)
+        return list(s.delta) if s.b else None
+
+    # ---------------------------------------------------------- batch forms
+    @property
+    def reduction_factor(self) -> sp.Expr:
+        """c in C = c Σ_i ℓ_i + (λ/2) Σ_l ‖W^[l]‖²: 1/m for mean, 1 for sum."""
+        return 1 / M if self.network.reduction == "mean" else sp.Integer(1)
+
+    @property
+    def l2(self) -> sp.Expr:
+        """λ, or 0 when the spec has no L2 term (the λ terms then vanish from every form)."""
+        return LAMBDA if self.network.l2 else sp.Integer(0)
+
+    def matrix(self, index: int) -> MatrixForms:
+        """Matrix forms of layer ``index``, derived with SymPy's matrix calculus.
+
+        With Δ^[l] = ∂(Σ_i ℓ_i)/∂Z^[l]:  Wᵀ Δ = ∂tr(Δᵀ Z)/∂A,  Δ Aᵀ = ∂tr(Δᵀ Z)/∂W,
+        Δ 1 = ∂tr(Δᵀ Z)/∂b and λ W = ∂((λ/2) tr(WᵀW))/∂W.
+        """
+        num = self.layer_number(index)
+        n, n_prev = self.network.sizes[index], self.network.sizes[index - 1]
+        W = sp.MatrixSymbol(f"W{num}", n, n_prev)
+        b = sp.MatrixSymbol(f"b{num}", n, 1) if self.network.layers[index - 1].bias else None
+        Z, A_, D = (sp.MatrixSymbol(f"{p}{num}", n, M) for p in ("Z", "A", "Delta"))
+        A_prev = sp.MatrixSymbol(f"A{self.layer_number(index - 1)}", n_prev, M)
+        z_expr = W * A_prev + (b * OneMatrix(1, M) if b is not None else sp.ZeroMatrix(n, M))
+        surrogate = sp.Trace(D.T * z_expr)   # Σ_ij Δ_ij Z_ij: its gradients are the chain-rule products
+        c = self.reduction_factor
+        dW = c * surrogate.diff(W) + (self.l2 / 2 * sp.Trace(W.T * W)).diff(W)
+        db = c * surrogate.diff(b) if b is not None else None
+        G = delta_expr = None
+        if index < self.L:
+            nxt = self.matrix(index + 1)
+            G = sp.MatrixSymbol(f"G{num}", n, M)
+            delta_expr = HadamardProduct(G, sp.Trace(nxt.Delta.T * nxt.z_expr).diff(A_))
+        return MatrixForms(W, b, Z, A_, A_prev, D, G, z_expr, delta_expr, dW, db)
+
+    def cost_matrix_expr(self, loss_row: sp.MatrixSymbol) -> sp.Expr:
+        """C = c · tr(ℓ_row 1) + (λ/2) Σ_l tr(W^[l]ᵀ W^[l]), with ℓ_row the (1 × m) per-example losses."""
+        weights = [self.matrix(i).W for i in range(1, self.L + 1)]
+        return self.reduction_factor * sp.Trace(loss_row * OneMatrix(M, 1)) + self.l2 / 2 * sp.Add(
+            *[sp.Trace(W.T * W) for W in weights])
+
+    def update_expr(self, param: sp.MatrixSymbol, grad: sp.MatrixSymbol, learning_rate: sp.Symbol) -> sp.MatrixExpr:
+        """Gradient descent: θ ← θ − η ∂C/∂θ."""
+        return param - learning_rate * grad
+
+    # ----------------------------------------------------------------- proof
+    def prove(self, end_to_end: bool | None = None):
+        """Check every gradient against direct differentiation; see ``derive.proof``."""
+        from .proof import prove
+        return prove(self, end_to_end=end_to_end)
+
+
+def derive(network: Network) -> Derivation:
+    """Derive backpropagation for ``network``."""
+    return Derivation(network)

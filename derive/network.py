@@ -1,0 +1,86 @@
+"""The validated architecture a spec describes; built by ``derive.spec``, consumed by ``Derivation``."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .activations import Activation
+from .losses import Loss
+
+
+@dataclass(frozen=True)
+class Layer:
+    units: int
+    activation: Activation
+    bias: bool = True
+
+
+@dataclass(frozen=True)
+class Notation:
+    """How documents and checks name things; never changes the math."""
+
+    input_layer: int = 0          # 0: first weights are W1; 1: first weights are W2
+    brackets: str = "square"      # square: a^{[l]}; paren: a^{(l)}
+
+    def layer_number(self, index: int) -> int:
+        """Displayed number of the layer with internal index ``index`` (1 = first weighted layer)."""
+        return index + self.input_layer
+
+
+@dataclass(frozen=True, eq=False)
+class Example:
+    """Numbers for worked solutions and checks. Arrays follow the code conventions of DESIGN.md."""
+
+    W: tuple[np.ndarray, ...]
+    b: tuple[np.ndarray | None, ...]   # None for a layer without bias
+    X: np.ndarray                      # (n_in, m), one example per column
+    Y: np.ndarray                      # (n_out, m)
+    learning_rate: float
+
+    def params(self, notation: Notation) -> dict[str, np.ndarray]:
+        """The example's weights as a generated module's ``params`` dict."""
+        out: dict[str, np.ndarray] = {}
+        for index, (w, b) in enumerate(zip(self.W, self.b), start=1):
+            number = notation.layer_number(index)
+            out[f"W{number}"] = w.copy()
+            if b is not None:
+                out[f"b{number}"] = b.copy()
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    name: str
+    n_in: int
+    layers: tuple[Layer, ...]
+    loss: Loss
+    reduction: str = "mean"        # mean | sum
+    l2: float = 0.0
+    notation: Notation = Notation()
+    example: Example | None = None
+    source: str = "<dict>"         # the spec file, for messages and generated headers
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return (self.n_in,) + tuple(layer.units for layer in self.layers)
+
+    @property
+    def depth(self) -> int:
+        return len(self.layers)
+
+    @property
+    def n_params(self) -> int:
+        sizes = self.sizes
+        return sum(sizes[i] * sizes[i - 1] + (sizes[i] if layer.bias else 0)
+                   for i, layer in enumerate(self.layers, start=1))
+
+    def param_names(self) -> list[str]:
+        """``W1, b1, W2, ...`` in the spec's numbering, biases only where the layer has one."""
+        names = []
+        for index, layer in enumerate(self.layers, start=1):
+            number = self.notation.layer_number(index)
+            names.append(f"W{number}")
+            if layer.bias:
+                names.append(f"b{number}")
+        return names

@@ -1,0 +1,295 @@
+"""Read and validate a network spec (TOML file or dict) into a ``derive.network.Network``.
+
+The spec is user input: every problem becomes one ``SpecError`` whose single-line
+message names the offending field (``layers[1].activation``, ``example.W[0]``) and
+what was expected, so the user can fix the file without reading a traceback.
+No other exception type escapes this module's public functions.
+"""
+from __future__ import annotations
+
+import keyword
+import math
+import numbers
+import os
+import re
+import tomllib
+from typing import Any, Mapping
+
+import numpy as np
+
+from .activations import make_activation
+from .errors import SpecError
+from .losses import LOSSES, Loss, loss_accepts
+from .network import Example, Layer, Network, Notation
+
+MAX_UNITS = 100_000
+MAX_LAYERS = 64
+MAX_PARAMS = 5_000_000
+MAX_NAME = 64
+
+TOP_KEYS = ("name", "input", "layers", "loss", "reduction", "l2", "notation", "example")
+LAYER_KEYS = ("units", "activation", "bias", "alpha")
+NOTATION_KEYS = ("input_layer", "brackets")
+EXAMPLE_KEYS = ("W", "b", "X", "Y", "learning_rate")
+
+C_KEYWORDS = frozenset(
+    "auto break case char const continue default do double else enum extern float for goto if "
+    "inline int long register restrict return short signed sizeof static struct switch typedef "
+    "union unsigned void volatile while _Bool _Complex _Imaginary".split())
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+# ---------------------------------------------------------------- public API
+
+def load_spec(path: str | os.PathLike) -> Network:
+    """Read a TOML spec file and validate it; any problem is a ``SpecError`` naming the file."""
+    try:
+        source = str(os.fspath(path))
+    except TypeError:
+        raise SpecError("", f"expected a file path, got {_show(path)}") from None
+    try:
+        with open(source, "rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise SpecError("", "expected an existing spec file, got no such file", source) from None
+    except OSError as exc:
+        raise SpecError("", f"expected a readable spec file ({exc.strerror or exc})", source) from None
+    except UnicodeDecodeError as exc:
+        raise SpecError("", f"expected a UTF-8 text file ({exc.reason} at byte {exc.start})", source) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError("", f"expected valid TOML ({exc})", source) from None
+    except Exception as exc:  # e.g. RecursionError on absurdly nested arrays
+        raise SpecError("", f"expected valid TOML ({type(exc).__name__})", source) from None
+    return spec_from_dict(data, source=source)
+
+
+def spec_from_dict(data: Mapping, source: str = "<dict>") -> Network:
+    """Validate an already-parsed spec and build the ``Network`` it describes.
+
+    ``source`` names where the data came from (the file, or ``<dict>``) in messages.
+    """
+    try:
+        return _build(data, source)
+    except SpecError as exc:
+        raise exc.with_source(source) from None
+    except Exception as exc:  # a bug or an input we did not foresee: still one clean line
+        raise SpecError("", f"expected a valid spec ({type(exc).__name__}: {exc})", source) from None
+
+
+# ---------------------------------------------------------------- building
+
+def _build(data: Any, source: str) -> Network:
+    _table(data, "", TOP_KEYS)
+    for key in ("name", "input", "layers", "loss"):
+        if key not in data:
+            raise SpecError(key, f"expected a value (required; the spec keys are {', '.join(TOP_KEYS)})")
+    name = _name(data["name"])
+    n_in = _int(data["input"], "input", 1, MAX_UNITS)
+    layers = _layers(data["layers"])
+    sizes = (n_in,) + tuple(layer.units for layer in layers)
+    n_params = sum(sizes[i] * sizes[i - 1] + (sizes[i] if layer.bias else 0)
+                   for i, layer in enumerate(layers, start=1))
+    if n_params > MAX_PARAMS:
+        raise SpecError("layers", f"expected at most {MAX_PARAMS} parameters, got {n_params}")
+    loss = _loss(data["loss"], layers[-1])
+    reduction = data.get("reduction", "mean")
+    if not isinstance(reduction, str) or reduction not in ("mean", "sum"):
+        raise SpecError("reduction", f"expected 'mean' or 'sum', got {_show(reduction)}")
+    l2 = _number(data.get("l2", 0.0), "l2", lo=0.0)
+    notation = _notation(data.get("notation", {}))
+    example = _example(data["example"], sizes, layers, notation) if "example" in data else None
+    return Network(name=name, n_in=n_in, layers=layers, loss=loss, reduction=reduction, l2=l2,
+                   notation=notation, example=example, source=source)
+
+
+def _name(value: Any) -> str:
+    """The spec's name becomes Python and C file/symbol names, so it must be a safe identifier in both."""
+    rule = f"an ASCII identifier of at most {MAX_NAME} characters"
+    if not isinstance(value, str) or not _IDENTIFIER.fullmatch(value) or len(value) > MAX_NAME:
+        raise SpecError("name", f"expected {rule}, got {_show(value)}")
+    if keyword.iskeyword(value):
+        raise SpecError("name", f"expected {rule} that is not a Python keyword, got {value!r}")
+    if value in C_KEYWORDS:
+        raise SpecError("name", f"expected {rule} that is not a C keyword, got {value!r}")
+    if value.startswith("__") or re.match(r"_[A-Z]", value):
+        raise SpecError("name", f"expected {rule} not starting with '__' or '_' and a capital "
+                                f"(reserved in C and Python), got {value!r}")
+    return value
+
+
+def _layers(value: Any) -> tuple[Layer, ...]:
+    if not isinstance(value, (list, tuple)) or not value or len(value) > MAX_LAYERS:
+        got = f"{len(value)} layers" if isinstance(value, (list, tuple)) else _show(value)
+        raise SpecError("layers", f"expected a list of 1 to {MAX_LAYERS} layer tables, got {got}")
+    layers = []
+    for i, entry in enumerate(value):
+        field = f"layers[{i}]"
+        _table(entry, field, LAYER_KEYS)
+        for key in ("units", "activation"):
+            if key not in entry:
+                raise SpecError(f"{field}.{key}", "expected a value (required)")
+        units = _int(entry["units"], f"{field}.units", 1, MAX_UNITS)
+        activation_name = entry["activation"]
+        if not isinstance(activation_name, str):
+            raise SpecError(f"{field}.activation", f"expected a string, got {_show(activation_name)}")
+        alpha = _number(entry["alpha"], f"{field}.alpha") if "alpha" in entry else None
+        bias = entry.get("bias", True)
+        if not isinstance(bias, bool):
+            raise SpecError(f"{field}.bias", f"expected true or false, got {_show(bias)}")
+        try:
+            activation = make_activation(activation_name, alpha if activation_name == "leaky_relu" else None)
+        except ValueError as exc:
+            message = str(exc)
+            raise SpecError(f"{field}.activation", message if message.startswith("expected") else
+                            f"expected a valid activation ({message})") from None
+        except Exception as exc:  # SymPy failing on an odd expression is still the user's input
+            raise SpecError(f"{field}.activation", f"expected a valid activation, got {activation_name!r} "
+                                                   f"({type(exc).__name__})") from None
+        if alpha is not None and activation_name != "leaky_relu":
+            raise SpecError(f"{field}.alpha", f"expected no alpha: it applies only to leaky_relu, "
+                                              f"got activation {activation_name!r}")
+        if activation.is_softmax and i != len(value) - 1:
+            raise SpecError(f"{field}.activation", f"expected softmax only on the last layer "
+                                                   f"(layers[{len(value) - 1}]), got it on a hidden layer")
+        if activation.is_softmax and units < 2:
+            raise SpecError(f"{field}.units", f"expected at least 2 units for softmax, got {units}")
+        layers.append(Layer(units=units, activation=activation, bias=bias))
+    return tuple(layers)
+
+
+def _loss(value: Any, output: Layer) -> Loss:
+    if not isinstance(value, str) or value not in LOSSES:
+        raise SpecError("loss", f"expected one of {', '.join(LOSSES)}, got {_show(value)}")
+    loss = LOSSES[value]
+    act = output.activation
+    if not loss_accepts(loss, act.name, act.is_custom):
+        if loss.outputs is None:
+            accepted = "any output activation but softmax"
+        else:
+            accepted = "output " + " or ".join("a custom expression" if o == "*" else o for o in loss.outputs)
+        reason = f" ({loss.why})" if loss.why else ""
+        raise SpecError("loss", f"expected {accepted} for loss {value}, got {act.name!r} "
+                                f"on the last layer{reason}")
+    return loss
+
+
+def _notation(value: Any) -> Notation:
+    _table(value, "notation", NOTATION_KEYS)
+    input_layer = value.get("input_layer", 0)
+    if isinstance(input_layer, bool) or not isinstance(input_layer, numbers.Integral) or input_layer not in (0, 1):
+        raise SpecError("notation.input_layer", f"expected 0 or 1, got {_show(input_layer)}")
+    brackets = value.get("brackets", "square")
+    if not isinstance(brackets, str) or brackets not in ("square", "paren"):
+        raise SpecError("notation.brackets", f"expected 'square' or 'paren', got {_show(brackets)}")
+    return Notation(input_layer=int(input_layer), brackets=brackets)
+
+
+def _example(value: Any, sizes: tuple[int, ...], layers: tuple[Layer, ...], notation: Notation) -> Example:
+    _table(value, "example", EXAMPLE_KEYS)
+    for key in ("W", "X", "Y"):
+        if key not in value:
+            raise SpecError(f"example.{key}", "expected a value (required in [example])")
+    depth = len(layers)
+
+    def label(kind: str, index: int) -> str:  # index is 0-based in the file's list of layers
+        number = notation.layer_number(index + 1)
+        return f"{kind}{number}, layer {number} with input_layer = {notation.input_layer}"
+
+    def short(kind: str, index: int) -> str:
+        return f"{kind}{notation.layer_number(index + 1)}"
+
+    w_list = value["W"]
+    if not isinstance(w_list, (list, tuple)) or len(w_list) != depth:
+        got = f"{len(w_list)}" if isinstance(w_list, (list, tuple)) else _show(w_list)
+        raise SpecError("example.W", f"expected a list of {depth} matrices (one per layer), got {got}")
+    W = tuple(_matrix(w, f"example.W[{i}]", sizes[i + 1], sizes[i], label("W", i))
+              for i, w in enumerate(w_list))
+
+    biased = [i for i, layer in enumerate(layers) if layer.bias]
+    b_list = value.get("b", [])
+    if not isinstance(b_list, (list, tuple)):
+        raise SpecError("example.b", f"expected a list of bias vectors, got {_show(b_list)}")
+    if len(b_list) != len(biased):
+        if not biased:
+            expected = "no b (no layer has a bias)"
+        else:
+            expected = (f"{len(biased)} bias vectors, one per layer with a bias "
+                        f"({', '.join(short('b', i) for i in biased)})")
+        raise SpecError("example.b", f"expected {expected}, got {len(b_list)}")
+    b: list[np.ndarray | None] = [None] * depth
+    for j, (i, entry) in enumerate(zip(biased, b_list)):
+        field = f"example.b[{j}]"
+        if isinstance(entry, (list, tuple)) and entry and not any(isinstance(v, (list, tuple)) for v in entry):
+            if len(entry) != sizes[i + 1]:
+                raise SpecError(field, f"expected {sizes[i + 1]} numbers as [[v1], [v2], ...] or [v1, v2, ...] "
+                                       f"({label('b', i)}), got {len(entry)}")
+            entry = [[_number(v, f"{field}[{r}]")] for r, v in enumerate(entry)]  # flat list: the column sideways
+        b[i] = _matrix(entry, field, sizes[i + 1], 1, label("b", i))
+
+    X = _matrix(value["X"], "example.X", sizes[0], None, "one row per input, one column per example")
+    Y = _matrix(value["Y"], "example.Y", sizes[-1], X.shape[1],
+                "one row per output, one column per example, the same m as example.X")
+
+    learning_rate = None
+    if "learning_rate" in value:
+        learning_rate = _number(value["learning_rate"], "example.learning_rate", lo=0.0, lo_open=True)
+    return Example(W=W, b=tuple(b), X=X, Y=Y, learning_rate=learning_rate)
+
+
+# ---------------------------------------------------------------- small checks
+
+def _table(value: Any, field: str, allowed: tuple[str, ...]) -> None:
+    """Require a table (mapping) whose keys are all in ``allowed``."""
+    where = field or "the spec"
+    if not isinstance(value, Mapping):
+        raise SpecError(field, f"expected a table for {where}, got {_show(value)}")
+    for key in value:
+        if key not in allowed:
+            shown = key if isinstance(key, str) and _IDENTIFIER.fullmatch(key) else repr(key)
+            path = f"{field}.{shown}" if field else shown
+            raise SpecError(path, f"expected one of the keys {', '.join(allowed)}, got unknown key {shown}")
+
+
+def _int(value: Any, field: str, lo: int, hi: int) -> int:
+    """An integer in [lo, hi]; bools and floats (even 2.0) are rejected as likely mistakes."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not lo <= value <= hi:
+        kind = "a positive integer" if lo == 1 else f"an integer from {lo}"
+        raise SpecError(field, f"expected {kind} at most {hi}, got {_show(value)}")
+    return int(value)
+
+
+def _number(value: Any, field: str, lo: float | None = None, lo_open: bool = False) -> float:
+    """A finite real number (int or float, not bool), optionally ``>= lo`` (or ``> lo``)."""
+    bound = "" if lo is None else f" {'>' if lo_open else '>='} {lo:g}"
+    expected = f"expected a finite number{bound}, got {_show(value)}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise SpecError(field, expected)
+    try:
+        number = float(value)
+    except (OverflowError, ValueError, TypeError):
+        raise SpecError(field, expected) from None
+    if not math.isfinite(number) or (lo is not None and (number <= lo if lo_open else number < lo)):
+        raise SpecError(field, expected)
+    return number
+
+
+def _matrix(value: Any, field: str, rows: int, cols: int | None, note: str) -> np.ndarray:
+    """A list of ``rows`` lists of ``cols`` finite numbers as a float64 array; ``cols=None``: any m >= 1."""
+    want = f"({rows}, {cols})" if cols is not None else f"({rows}, m) with m >= 1"
+    expected = f"expected a matrix of shape {want} as a list of rows ({note})"
+    if not isinstance(value, (list, tuple)) or not all(isinstance(row, (list, tuple)) for row in value):
+        raise SpecError(field, f"{expected}, got {_show(value)}")
+    lengths = [len(row) for row in value]
+    if len(set(lengths)) > 1:
+        raise SpecError(field, f"{expected}, got rows of lengths {lengths[:10]}")
+    got = (len(value), lengths[0] if lengths else 0)
+    if got[0] != rows or (cols is not None and got[1] != cols) or got[1] < 1:
+        raise SpecError(field, f"{expected}, got shape {got}")
+    return np.array([[_number(v, f"{field}[{r}][{c}]") for c, v in enumerate(row)]
+                     for r, row in enumerate(value)], dtype=np.float64)
+
+
+def _show(value: Any) -> str:
+    """A short, single-line rendering of a bad value for messages."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,96 @@
+"""Rewrites of derived expressions into forms that evaluate without overflow.
+
+Each rewrite is an identity: 1/(1 + e^u) = e^{−log(1 + e^u)}, log(1 + e^u) =
+logaddexp(0, u), log Σ e^{u_j} = LogSumExp(u), log e^v = v. Printers evaluate
+``logaddexp`` and ``LogSumExp`` in their max-subtracted forms, so sigmoid,
+softmax and the log-losses stay finite at |z| = 1000.
+"""
+from __future__ import annotations
+
+import sympy as sp
+from sympy.codegen.numpy_nodes import logaddexp
+
+
+class LogSumExp(sp.Function):
+    """log Σ_k e^{x_k}; printed as max-subtracted code."""
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sp.exp(self.args[argindex - 1] - self)
+
+    def _eval_rewrite_as_log(self, *args, **kwargs) -> sp.Expr:
+        return sp.log(sp.Add(*[sp.exp(x) for x in args]))
+
+
+def _exp_argument(expr: sp.Expr) -> sp.Expr | None:
+    """u if expr is e^u, else None."""
+    if isinstance(expr, sp.exp):
+        return expr.args[0]
+    if isinstance(expr, sp.Pow) and expr.base is sp.E:
+        return expr.exp
+    return None
+
+
+def _stable_log(arg: sp.Expr) -> sp.Expr | None:
+    """A stable form of log(arg) for arg = 1 + e^u, Σ_j e^{u_j} or e^v, else None."""
+    if isinstance(arg, sp.Add):
+        terms = list(arg.args)
+        exponents = [_exp_argument(t) for t in terms]
+        if len(terms) == 2 and sp.S.One in terms:
+            u = _exp_argument(terms[1 - terms.index(sp.S.One)])
+            if u is not None:
+                return logaddexp(0, u)
+        if all(e is not None for e in exponents):
+            return LogSumExp(*exponents) if len(exponents) > 2 else logaddexp(*exponents)
+    v = _exp_argument(arg)
+    return v if v is not None else None
+
+
+def _rewrite_logs(expr: sp.Expr) -> sp.Expr:
+    def visit(e: sp.Expr) -> sp.Expr:
+        if not e.args:
+            return e
+        e = e.func(*[visit(a) for a in e.args])
+        if isinstance(e, sp.log):
+            arg = sp.together(e.args[0])
+            numerator, denominator = arg.as_numer_denom()
+            parts = []
+            for factor, sign in ((numerator, 1), (denominator, -1)):
+                for f in sp.Mul.make_args(factor):
+                    if f.is_number:
+                        parts.append(sign * sp.log(f))
+                        continue
+                    base, power = f.as_base_exp() if not isinstance(f, sp.exp) else (f, 1)
+                    stable = _stable_log(base)
+                    if stable is None:
+                        return e
+                    parts.append(sign * power * stable)
+            return sp.Add(*parts)
+        return e
+    return visit(expr)
+
+
+def _rewrite_logistic(expr: sp.Expr) -> sp.Expr:
+    """1/(1 + e^u) → e^{−logaddexp(0, u)} and 1/Σ e^{u_j} → e^{−LogSumExp(u)}."""
+    def visit(e: sp.Expr) -> sp.Expr:
+        if not e.args:
+            return e
+        e = e.func(*[visit(a) for a in e.args])
+        if isinstance(e, sp.Pow) and e.exp.is_negative and e.exp.is_integer:
+            stable = _stable_log(e.base)
+            if stable is not None and not isinstance(e.base, sp.exp):
+                return sp.exp(e.exp * stable)
+        return e
+    return visit(expr)
+
+
+def stabilize(expr: sp.Expr) -> sp.Expr:
+    """An expression equal to ``expr`` whose evaluation does not overflow for large |z|."""
+    expr = _rewrite_logs(expr)
+    expr = _rewrite_logistic(expr)
+    return sp.powsimp(expr, combine="exp")
+
+
+def unstable_form(expr: sp.Expr) -> sp.Expr:
+    """Undo ``stabilize`` (for proving a stable form equal to the derived one)."""
+    return expr.replace(lambda e: isinstance(e, logaddexp), lambda e: sp.log(sp.exp(e.args[0]) + sp.exp(e.args[1]))) \
+               .replace(lambda e: isinstance(e, LogSumExp), lambda e: e.rewrite(sp.log))
