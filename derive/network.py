@@ -36,7 +36,7 @@ class Example:
     b: tuple[np.ndarray | None, ...]   # None for a layer without bias
     X: np.ndarray                      # (n_in, m), one example per column
     Y: np.ndarray                      # (n_out, m)
-    learning_rate: float
+    learning_rate: float | None        # None when the spec gives none
 
     def params(self, notation: Notation) -> dict[str, np.ndarray]:
         """The example's weights as a generated module's ``params`` dict."""

@@ -45,26 +45,42 @@ def _stable_log(arg: sp.Expr) -> sp.Expr | None:
     return v if v is not None else None
 
 
+def _stable_log_of(arg: sp.Expr) -> sp.Expr | None:
+    """log(arg) as a sum of stable logs of the factors of arg's numerator and denominator."""
+    direct = _stable_log(arg)
+    if direct is not None:
+        return direct
+    if isinstance(arg, sp.Pow) and arg.exp.is_integer:
+        stable = _stable_log(arg.base)
+        if stable is not None:
+            return arg.exp * stable
+    numerator, denominator = arg.as_numer_denom()
+    parts = []
+    for factor, sign in ((numerator, 1), (denominator, -1)):
+        for f in sp.Mul.make_args(factor):
+            if f.is_number:
+                parts.append(sign * sp.log(f))
+                continue
+            base, power = (f, 1) if isinstance(f, sp.exp) else f.as_base_exp()
+            stable = _stable_log(base)
+            if stable is None:
+                return None
+            parts.append(sign * power * stable)
+    return sp.Add(*parts)
+
+
 def _rewrite_logs(expr: sp.Expr) -> sp.Expr:
     def visit(e: sp.Expr) -> sp.Expr:
         if not e.args:
             return e
         e = e.func(*[visit(a) for a in e.args])
         if isinstance(e, sp.log):
-            arg = sp.together(e.args[0])
-            numerator, denominator = arg.as_numer_denom()
-            parts = []
-            for factor, sign in ((numerator, 1), (denominator, -1)):
-                for f in sp.Mul.make_args(factor):
-                    if f.is_number:
-                        parts.append(sign * sp.log(f))
-                        continue
-                    base, power = f.as_base_exp() if not isinstance(f, sp.exp) else (f, 1)
-                    stable = _stable_log(base)
-                    if stable is None:
-                        return e
-                    parts.append(sign * power * stable)
-            return sp.Add(*parts)
+            # the argument as written keeps the logistic's own sign (accurate in its tail); else as one fraction
+            arg = e.args[0]
+            forms = [_stable_log_of(arg), _stable_log_of(sp.together(arg))]
+            inverse = _stable_log_of(sp.together(1 / arg))   # log x = −log(1/x)
+            forms = [f for f in forms + [None if inverse is None else -inverse] if f is not None]
+            return forms[0] if forms else e
         return e
     return visit(expr)
 
@@ -83,8 +99,17 @@ def _rewrite_logistic(expr: sp.Expr) -> sp.Expr:
     return visit(expr)
 
 
+def _merge_exponentials(expr: sp.Expr) -> sp.Expr:
+    def merge(e: sp.Mul) -> sp.Expr:
+        exps = [f for f in e.args if isinstance(f, sp.exp)]
+        rest = [f for f in e.args if not isinstance(f, sp.exp)]
+        return sp.Mul(*rest, sp.exp(sp.Add(*[f.args[0] for f in exps])))
+    return expr.replace(lambda e: isinstance(e, sp.Mul) and sum(isinstance(f, sp.exp) for f in e.args) > 1, merge)
+
+
 def stabilize(expr: sp.Expr) -> sp.Expr:
     """An expression equal to ``expr`` whose evaluation does not overflow for large |z|."""
+    expr = _merge_exponentials(expr)   # e^u e^v → e^{u+v}, so 1 + e^u e^v is seen as 1 + e^w
     expr = _rewrite_logs(expr)
     expr = _rewrite_logistic(expr)
     return sp.powsimp(expr, combine="exp")

@@ -78,7 +78,7 @@ def cost(params, X, Y):
     m = A0.shape[1]
     Z1 = W1 @ A0 + b1
     A1 = numpy.exp(-numpy.logaddexp(0, -Z1))
-    loss_row = -Y*(Z1 - numpy.logaddexp(0, Z1)) + (1 - Y)*numpy.logaddexp(0, Z1)
+    loss_row = Y*numpy.logaddexp(0, -Z1) + (1 - Y)*numpy.logaddexp(0, Z1)
     return float(numpy.sum(loss_row)/m)
 
 

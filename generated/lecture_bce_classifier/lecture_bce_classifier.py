@@ -100,7 +100,7 @@ def cost(params, X, Y):
     A2 = numpy.exp(-numpy.logaddexp(0, -Z2))
     Z3 = W3 @ A2 + b3
     A3 = numpy.exp(-numpy.logaddexp(0, -Z3))
-    loss_row = -Y*(Z3 - numpy.logaddexp(0, Z3)) + (1 - Y)*numpy.logaddexp(0, Z3)
+    loss_row = Y*numpy.logaddexp(0, -Z3) + (1 - Y)*numpy.logaddexp(0, Z3)
     return float(numpy.sum(loss_row)/m)
 
 
