@@ -66,6 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # a bug of ours: still one line, and a distinct status
+        print(f"deltagen: internal error ({type(error).__name__}: {error}); please report it with the spec",
+              file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

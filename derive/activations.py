@@ -38,7 +38,7 @@ BUILTIN_NAMES = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "softmax")
 # Names a custom activation expression may use, besides the variable z.
 CUSTOM_FUNCTIONS = {
     "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "tanh": sp.tanh, "sinh": sp.sinh,
-    "cosh": sp.cosh, "sin": sp.sin, "cos": sp.cos, "atan": sp.atan, "erf": sp.erf,
+    "cosh": sp.cosh, "sin": sp.sin, "cos": sp.cos, "atan": sp.atan,
     "Abs": sp.Abs, "pi": sp.pi, "E": sp.E,
 }
 _PARSER_GLOBALS = {"Integer": sp.Integer, "Float": sp.Float, "Rational": sp.Rational, "Symbol": sp.Symbol}
@@ -123,9 +123,12 @@ class Activation:
                 candidates += [sp.simplify(d.subs(Z, inverse)) for inverse in sp.solve(sp.Eq(A, self.expr), Z)]
             except (NotImplementedError, TypeError, ValueError):
                 pass
+        known = {type(f) for f in self.expr.atoms(sp.Function)} | {type(f) for f in d.atoms(sp.Function)}
         for candidate in candidates:
             if Z in candidate.free_symbols or candidate.has(sp.nan, sp.zoo):
                 continue
+            if {type(f) for f in candidate.atoms(sp.Function)} - known:
+                continue   # an inverse function (atanh, ...) would be new to the generated code
             forms = [candidate, pull_sign(candidate), pull_sign(sp.factor(candidate))]
             candidate = min(forms, key=sp.count_ops)  # the shortest of equal forms reads best
             if sp.simplify(candidate.subs(A, self.expr) - d) == 0:
