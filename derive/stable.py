@@ -41,8 +41,7 @@ def _stable_log(arg: sp.Expr) -> sp.Expr | None:
                 return logaddexp(0, u)
         if all(e is not None for e in exponents):
             return LogSumExp(*exponents) if len(exponents) > 2 else logaddexp(*exponents)
-    v = _exp_argument(arg)
-    return v if v is not None else None
+    return _exp_argument(arg)
 
 
 def _stable_log_of(arg: sp.Expr) -> sp.Expr | None:
@@ -77,10 +76,11 @@ def _rewrite_logs(expr: sp.Expr) -> sp.Expr:
         if isinstance(e, sp.log):
             # the argument as written keeps the logistic's own sign (accurate in its tail); else as one fraction
             arg = e.args[0]
-            forms = [_stable_log_of(arg), _stable_log_of(sp.together(arg))]
+            for form in (_stable_log_of(arg), _stable_log_of(sp.together(arg))):
+                if form is not None:
+                    return form
             inverse = _stable_log_of(sp.together(1 / arg))   # log x = −log(1/x)
-            forms = [f for f in forms + [None if inverse is None else -inverse] if f is not None]
-            return forms[0] if forms else e
+            return e if inverse is None else -inverse
         return e
     return visit(expr)
 
