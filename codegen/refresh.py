@@ -1,6 +1,7 @@
 """Regenerate the committed ``generated/`` tree: ``python -m codegen.refresh [--check]``.
 
-Every ``generated/*/spec.toml`` is rendered for every target next to its spec.
+Every ``generated/*/spec.toml`` is rendered by every producer (code for every
+target, and the documents and reports other modules register) next to its spec.
 With ``--check`` nothing is written; the exit status is 1 if any file is stale.
 """
 from __future__ import annotations
@@ -8,20 +9,37 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Callable
 
 from derive import derive, load_spec
+
+from derive.backprop import Derivation
 
 from .render import TARGETS, render, write_files
 
 GENERATED = Path(__file__).resolve().parent.parent / "generated"
+
+#: a producer makes {file name: text} from a spec's derivation and its folder
+Producer = Callable[[Derivation, Path], dict[str, str]]
+
+
+def _code(derivation: Derivation, folder: Path) -> dict[str, str]:
+    files: dict[str, str] = {}
+    for target in TARGETS:
+        files.update(render(derivation, target))
+    return files
+
+
+#: every producer, in order; each one's files are checked fresh by tests/test_generated_fresh.py
+PRODUCERS: list[Producer] = [_code]
 
 
 def expected_files(spec: Path) -> dict[str, str]:
     """Every generated file for one spec, by name."""
     derivation = derive(load_spec(spec))
     files: dict[str, str] = {}
-    for target in TARGETS:
-        files.update(render(derivation, target))
+    for producer in PRODUCERS:
+        files.update(producer(derivation, spec.parent))
     return files
 
 
