@@ -12,10 +12,11 @@ import jinja2
 from derive import __version__
 from derive.backprop import Derivation
 
+from .c_backend import CConfig, CModule
 from .numpy_backend import NumpyConfig, NumpyModule
 
 TEMPLATES = Path(__file__).parent / "templates"
-TARGETS = ("numpy",)
+TARGETS = ("numpy", "c")
 
 
 def _tuple_literal(values) -> str:
@@ -46,16 +47,20 @@ def _spec_identity(derivation: Derivation) -> tuple[str, str]:
     return source, ""
 
 
-def render(derivation: Derivation, target: str = "numpy") -> dict[str, str]:
-    """The generated files for ``target`` as {file name: text}; deterministic for a given spec."""
+def render(derivation: Derivation, target: str = "numpy", c_config: CConfig | None = None) -> dict[str, str]:
+    """The generated files for ``target`` as {file name: text}; deterministic for a given spec and config."""
     if target not in TARGETS:
         raise ValueError(f"--target: expected one of {', '.join(TARGETS)}, got {target!r}")
     spec_file, spec_sha = _spec_identity(derivation)
     context = {"version": __version__, "spec_file": spec_file, "spec_sha": spec_sha}
-    module = NumpyModule(derivation, NumpyConfig())
-    context.update(module.context())
-    text = environment().get_template("numpy/module.py.jinja").render(**context)
-    return {f"{derivation.network.name}.py": text}
+    name = derivation.network.name
+    env = environment()
+    if target == "c":
+        context.update(CModule(derivation, c_config or CConfig()).context())
+        return {f"{name}.h": env.get_template("c/header.h.jinja").render(**context),
+                f"{name}.c": env.get_template("c/source.c.jinja").render(**context)}
+    context.update(NumpyModule(derivation, NumpyConfig()).context())
+    return {f"{name}.py": env.get_template("numpy/module.py.jinja").render(**context)}
 
 
 def write_files(files: dict[str, str], out_dir: str | os.PathLike) -> list[Path]:

@@ -119,3 +119,72 @@ def unstable_form(expr: sp.Expr) -> sp.Expr:
     """Undo ``stabilize`` (for proving a stable form equal to the derived one)."""
     return expr.replace(lambda e: isinstance(e, logaddexp), lambda e: sp.log(sp.exp(e.args[0]) + sp.exp(e.args[1]))) \
                .replace(lambda e: isinstance(e, LogSumExp), lambda e: e.rewrite(sp.log))
+
+
+# ---------------------------------------------------------------------------
+# Branched forms, for languages without logaddexp (C): one exp per sigmoid.
+# ---------------------------------------------------------------------------
+
+def logistic_branched(u: sp.Expr) -> sp.Expr:
+    """1/(1 + e^u) with t = e^{−|u|}: 1/(1 + t) when u ≤ 0, t/(1 + t) otherwise (never overflows)."""
+    t = sp.exp(-sp.Abs(u))
+    return sp.Piecewise((1 / (1 + t), u <= 0), (t / (1 + t), True))
+
+
+def _shift(args: tuple[sp.Expr, ...]) -> sp.Expr:
+    """The max of the exponents: Σ_j e^{u_j} = e^M Σ_j e^{u_j − M}, every term ≤ 1."""
+    return sp.Max(*args)
+
+
+def _logaddexp_expanded(a: sp.Expr, b: sp.Expr) -> sp.Expr:
+    """log(e^a + e^b) = max(a, b) + log1p(e^{−|a − b|})."""
+    from sympy.codegen.cfunctions import log1p
+    return sp.Max(a, b) + log1p(sp.exp(-sp.Abs(a - b)))
+
+
+def _lse_expanded(args: tuple[sp.Expr, ...]) -> sp.Expr:
+    shift = _shift(args)
+    return shift + sp.log(sp.Add(*[sp.exp(u - shift) for u in args]))
+
+
+def _exp_branched(arg: sp.Expr, visit) -> sp.Expr | None:
+    """e^{r − c·logaddexp(0, u)} → e^r (1/(1 + e^u))^c, branched; e^{r − LSE(u)} → e^{r − M}/Σ e^{u_j − M}."""
+    terms = sp.Add.make_args(arg)
+    for term in terms:
+        coefficient, node = term.as_coeff_Mul()
+        rest = sp.Add(*[t for t in terms if t is not term])
+        if isinstance(node, logaddexp) and coefficient.is_integer and coefficient < 0:
+            a, b = node.args
+            if a == 0 or b == 0:
+                u = b if a == 0 else a
+                factor = logistic_branched(visit(u)) ** (-coefficient)
+                return factor if rest == 0 else sp.exp(visit(rest)) * factor
+        if isinstance(node, (logaddexp, LogSumExp)) and coefficient == -1:
+            args = tuple(visit(u) for u in node.args)
+            shift = _shift(args)
+            return sp.exp(visit(rest) - shift) / sp.Add(*[sp.exp(u - shift) for u in args])
+    return None
+
+
+def stabilize_branched(expr: sp.Expr) -> sp.Expr:
+    """Like ``stabilize``, in the forms a C programmer writes by hand, and as cheap.
+
+    Sigmoid-like factors 1/(1 + e^u) become the sign-branched form (one exp);
+    softmax-like ratios subtract the max exponent; log(e^a + e^b) becomes
+    max + log1p(e^{−|a−b|}) and log Σ e^{u_j} becomes M + log Σ e^{u_j − M}.
+    Every rewrite is an identity for all real inputs.
+    """
+    def visit(e: sp.Expr) -> sp.Expr:
+        if not e.args:
+            return e
+        if isinstance(e, sp.exp):
+            branched = _exp_branched(e.args[0], visit)
+            if branched is not None:
+                return branched
+        if isinstance(e, logaddexp):
+            return _logaddexp_expanded(*[visit(a) for a in e.args])
+        if isinstance(e, LogSumExp):
+            return _lse_expanded(tuple(visit(a) for a in e.args))
+        return e.func(*[visit(a) for a in e.args])
+    # e^u e^{−LSE} → e^{u − LSE} first, so no factor is evaluated on its own
+    return visit(_merge_exponentials(stabilize(expr)))

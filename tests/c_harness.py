@@ -1,0 +1,110 @@
+"""Compile generated C and call it through ctypes with the NumPy module's conventions.
+
+``CNet`` takes and returns the same things as a generated NumPy module (params dict,
+X of shape (n_in, m) with one example per column), converting to the C layout
+(contiguous examples, a params struct of fixed arrays).
+"""
+from __future__ import annotations
+
+import ctypes
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+STRICT = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror"]
+FLOAT_STRICT = ["-Wdouble-promotion", "-Wfloat-conversion"]
+
+
+def compile_c(sources: list[Path], output: Path, name: str, real: str = "double", flags: tuple[str, ...] = (),
+              shared: bool = True) -> Path:
+    """Compile with the strict flags (and the float ones for a float build); raise with gcc's output on failure."""
+    command = ["gcc", *STRICT, "-O2", *flags]
+    if real == "float":
+        command += [f"-D{name}_REAL=float", *FLOAT_STRICT]
+    if shared:
+        command += ["-shared", "-fPIC"]
+    command += [*map(str, sources), "-o", str(output), "-lm"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise AssertionError(f"{' '.join(command)}\n{result.stderr}")
+    return output
+
+
+class CNet:
+    """A compiled generated network, called like the generated NumPy module."""
+
+    def __init__(self, library: Path, name: str, param_shapes: dict[str, tuple[int, ...]], real: str = "double"):
+        self.lib = ctypes.CDLL(str(library))
+        self.name = name
+        self.shapes = param_shapes
+        self.ctype = ctypes.c_float if real == "float" else ctypes.c_double
+        self.dtype = np.float32 if real == "float" else np.float64
+        fields = []
+        for key, shape in param_shapes.items():
+            rows, cols = shape
+            fields.append((key, self.ctype * rows if key.startswith("b") else (self.ctype * cols) * rows))
+        self.Params = type(f"{name}_params", (ctypes.Structure,), {"_fields_": fields})
+        first_w = next(iter(param_shapes.values()))
+        self.n_in = first_w[1]
+        self.n_out = list(param_shapes.values())[-1][0]
+        pointer = ctypes.POINTER(self.Params)
+        real_p = ctypes.POINTER(self.ctype)
+        self._forward = self._fn("forward", None, [pointer, real_p, real_p])
+        self._cost = self._fn("cost", self.ctype, [pointer, ctypes.c_int, real_p, real_p])
+        self._gradients = self._fn("gradients", None, [pointer, ctypes.c_int, real_p, real_p, pointer])
+        self._sgd_step = self._fn("sgd_step", None, [pointer, ctypes.c_int, real_p, real_p, self.ctype])
+        self._init = self._fn("init_params", None, [pointer, ctypes.c_ulong])
+
+    def _fn(self, suffix, restype, argtypes):
+        fn = getattr(self.lib, f"{self.name}_{suffix}")
+        fn.restype, fn.argtypes = restype, argtypes
+        return fn
+
+    # ------------------------------------------------------------ conversion
+    def to_struct(self, params: dict) -> ctypes.Structure:
+        struct = self.Params()
+        for key, shape in self.shapes.items():
+            view = np.ctypeslib.as_array(getattr(struct, key))
+            view[...] = np.asarray(params[key], dtype=np.float64).reshape(view.shape)
+        return struct
+
+    def from_struct(self, struct: ctypes.Structure) -> dict:
+        return {key: np.ctypeslib.as_array(getattr(struct, key)).astype(np.float64).reshape(shape)
+                for key, shape in self.shapes.items()}
+
+    def _examples(self, A: np.ndarray, rows: int):
+        A = np.asarray(A, dtype=np.float64).reshape(rows, -1)
+        flat = np.ascontiguousarray(A.T, dtype=self.dtype)   # example i is contiguous
+        return flat, flat.ctypes.data_as(ctypes.POINTER(self.ctype)), A.shape[1]
+
+    # ------------------------------------------------------------ the API
+    def forward(self, params: dict, x) -> np.ndarray:
+        flat, pointer, _ = self._examples(x, self.n_in)
+        out = np.zeros(self.n_out, dtype=self.dtype)
+        self._forward(ctypes.byref(self.to_struct(params)), pointer, out.ctypes.data_as(ctypes.POINTER(self.ctype)))
+        return out.astype(np.float64)
+
+    def cost(self, params: dict, X, Y) -> float:
+        fx, px, m = self._examples(X, self.n_in)
+        fy, py, _ = self._examples(Y, self.n_out)
+        return float(self._cost(ctypes.byref(self.to_struct(params)), m, px, py))
+
+    def gradients(self, params: dict, X, Y) -> dict:
+        fx, px, m = self._examples(X, self.n_in)
+        fy, py, _ = self._examples(Y, self.n_out)
+        grad = self.Params()
+        self._gradients(ctypes.byref(self.to_struct(params)), m, px, py, ctypes.byref(grad))
+        return self.from_struct(grad)
+
+    def sgd_step(self, params: dict, X, Y, learning_rate: float) -> dict:
+        fx, px, m = self._examples(X, self.n_in)
+        fy, py, _ = self._examples(Y, self.n_out)
+        struct = self.to_struct(params)
+        self._sgd_step(ctypes.byref(struct), m, px, py, learning_rate)
+        return self.from_struct(struct)
+
+    def init_params(self, seed: int) -> dict:
+        struct = self.Params()
+        self._init(ctypes.byref(struct), seed)
+        return self.from_struct(struct)
