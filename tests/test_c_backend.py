@@ -194,3 +194,38 @@ def test_init_params_follows_the_documented_generator(built, key):
         expected = lcg_init(dict(b.numpy.PARAM_SHAPES), seed)
         for k in expected:
             np.testing.assert_allclose(got[k], expected[k], rtol=1e-15, atol=0)
+
+
+def test_readme_c_example_compiles_and_runs(tmp_path):
+    """The README's C usage example, wrapped in main(), builds strictly and computes the NumPy module's cost."""
+    import re
+    from conftest import ROOT
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```c\n(#include \"lecture_xor.h\".*?)```", readme, re.S).group(1)
+    include, body = block.split("\n", 1)
+    program = f"#include <stdio.h>\n{include}\nint main(void)\n{{\n{body}\n    printf(\"%.17g\\n\", c);\n    return 0;\n}}\n"
+    (tmp_path / "example.c").write_text(program)
+    spec = ROOT / "generated" / "lecture_xor" / "spec.toml"
+    write_files(render(derive(load_spec(spec)), "c"), tmp_path)
+    binary = compile_c([tmp_path / "example.c", tmp_path / "lecture_xor.c"], tmp_path / "example", "lecture_xor",
+                       shared=False)
+    printed = float(subprocess.run([str(binary)], capture_output=True, text=True, check=True).stdout)
+    module = import_file(ROOT / "generated" / "lecture_xor" / "lecture_xor.py")
+    example = load_spec(spec).example
+    assert printed == pytest.approx(module.cost(example.params(load_spec(spec).notation), example.X, example.Y),
+                                    rel=1e-12)
+
+
+def test_command_line_generates_c(tmp_path):
+    from conftest import ROOT
+    spec = ROOT / "generated" / "lecture_xor" / "spec.toml"
+    out = tmp_path / "build"
+    run = subprocess.run([sys.executable, "-m", "codegen.cli", "generate", str(spec), "--target", "c", "--out", str(out)],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["lecture_xor.c", "lecture_xor.h"]
+    assert (out / "lecture_xor.c").read_bytes() == (ROOT / "generated" / "lecture_xor" / "lecture_xor.c").read_bytes()
+    bad = subprocess.run([sys.executable, "-m", "codegen.cli", "generate", str(spec), "--target", "fortran", "--out",
+                          str(tmp_path / "nothing")], capture_output=True, text=True, cwd=ROOT)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "--target" in bad.stderr
+    assert not (tmp_path / "nothing").exists()
