@@ -181,8 +181,8 @@ class CModule:
     def _z_block(self, index: int) -> Block:
         num, prev_num = self.num(index), self.num(index - 1)
         comment = f"z[{num}] = W[{num}] a[{prev_num}]" + (" + b[{}]".format(num) if self.net.layers[index - 1].bias else "")
-        z = self.d.z_index(index)
         if self.unrolled(index):
+            z = self.d.z_index(index)
             return Block(f"{comment} ({self.form(index)})",
                          self.assignments([(f"t->z{num}[{j}]", e) for j, e in enumerate(z)]))
         s = self.d.symbols(index)
@@ -194,7 +194,7 @@ class CModule:
         body = [f"{self.prefix}_real s = {start};",
                 f"for (int k = 0; k < {len(prev)}; ++k) s += {term};",
                 f"t->z{num}[j] = s;"]
-        return Block(f"{comment} ({self.form(index)})", body, loop=len(z))
+        return Block(f"{comment} ({self.form(index)})", body, loop=len(s.z))
 
     def _activation_comment(self, index: int) -> str:
         activation = self.net.layers[index - 1].activation
@@ -271,10 +271,9 @@ class CModule:
         blocks = []
         for index in range(1, self.L + 1):
             num, prev = self.num(index), self.num(index - 1)
-            grad_W = self.d.grad_W_index(index)
             grad_b = self.d.grad_b_index(index)
             blocks += self._per_param(
-                index, lambda w, j, k, slot, g=grad_W: g[j, k], lambda b, j, slot, g=grad_b: g[j], "+=",
+                index, lambda w, j, k, slot, index=index: self.d.grad_W_entry(index, j, k), lambda b, j, slot, g=grad_b: g[j], "+=",
                 f"Σ_i ∂ℓ/∂W[{num}] += δ[{num}] a[{prev}]ᵀ" + (f", Σ_i ∂ℓ/∂b[{num}] += δ[{num}]" if grad_b else ""))
         return blocks
 
@@ -322,10 +321,11 @@ class CModule:
         bias_grad = self._batch_gradient(False).subs(M_REAL, 1)
         for index in range(self.L, 0, -1):
             num = self.num(index)
-            grad_W, grad_b = self.d.grad_W_index(index), self.d.grad_b_index(index)
+            grad_b = self.d.grad_b_index(index)
             blocks = self._per_param(
                 index,
-                lambda w, j, k, slot, g=grad_W: self._update(weight_grad.subs({ACCUMULATED: g[j, k], PARAM: w})).subs(PARAM, w),
+                lambda w, j, k, slot, index=index: self._update(
+                    weight_grad.subs({ACCUMULATED: self.d.grad_W_entry(index, j, k), PARAM: w})).subs(PARAM, w),
                 lambda b, j, slot, g=grad_b: self._update(bias_grad.subs(ACCUMULATED, g[j])).subs(PARAM, b),
                 "=", f"W[{num}] ← W[{num}] − η ∂ℓ/∂W[{num}], one example", target="p->")
             steps.append({"delta_below": self.num(index - 1) if index > 1 else None, "blocks": blocks})

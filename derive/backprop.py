@@ -154,10 +154,15 @@ class Derivation:
         return min(candidates, key=sp.count_ops)  # first of the shortest: the chain-rule product when nothing cancels
 
     @cached_property
+    def loss_gradient(self) -> list[sp.Expr]:
+        """∂ℓ/∂a_j^[L], one expression per output unit."""
+        return [sp.diff(self.loss, aj) for aj in self.symbols(self.L).a]
+
+    @cached_property
     def output_delta(self) -> list[sp.Expr]:
         """δ_k^[L] = Σ_j ∂ℓ/∂a_j · ∂a_j/∂z_k, simplified (a − y for the canonical pairs)."""
         s = self.symbols(self.L)
-        dl_da = [sp.diff(self.loss, aj) for aj in s.a]
+        dl_da = self.loss_gradient
         J = self.output_jacobian
         return [self._simplify_output_delta(sp.Add(*[dl_da[j] * J[j, k] for j in range(len(s.a))]))
                 for k in range(len(s.a))]
@@ -167,21 +172,28 @@ class Derivation:
         """g_l'(z) of a hidden layer, generic in ``a``/``z`` (lecture form where it exists)."""
         return self.network.layers[index - 1].activation.lecture_derivative
 
+    def delta_factors(self, index: int) -> list[tuple[sp.Expr, sp.Expr]]:
+        """For a hidden layer, (g'(z_j), Σ_k W_kj^[l+1] δ_k^[l+1]) per unit j: δ_j^[l] is their product."""
+        s, nxt = self.symbols(index), self.symbols(index + 1)
+        derivative = self.hidden_derivative(index)
+        return [(derivative.subs({GENERIC_A: s.a[j], GENERIC_Z: s.z[j]}),
+                 sp.Add(*[nxt.W[k, j] * nxt.delta[k] for k in range(len(nxt.delta))]))
+                for j in range(len(s.z))]
+
     def delta_index(self, index: int) -> list[sp.Expr]:
         """δ_j^[l]: the output δ for l = L, else g'(z_j) Σ_k W_kj^[l+1] δ_k^[l+1]."""
         if index == self.L:
             return list(self.output_delta)
-        s, nxt = self.symbols(index), self.symbols(index + 1)
-        derivative = self.hidden_derivative(index)
-        return [derivative.subs({GENERIC_A: s.a[j], GENERIC_Z: s.z[j]})
-                * sp.Add(*[nxt.W[k, j] * nxt.delta[k] for k in range(len(nxt.delta))])
-                for j in range(len(s.z))]
+        return [derivative * back_sum for derivative, back_sum in self.delta_factors(index)]
+
+    def grad_W_entry(self, index: int, j: int, k: int) -> sp.Expr:
+        """∂ℓ/∂W_jk^[l] = δ_j^[l] a_k^[l−1] (per example), one entry (cheap for big layers)."""
+        return self.symbols(index).delta[j] * self.activations_of(index - 1)[k]
 
     def grad_W_index(self, index: int) -> sp.Matrix:
         """∂ℓ/∂W_jk^[l] = δ_j^[l] a_k^[l−1] (per example)."""
         s = self.symbols(index)
-        prev = self.activations_of(index - 1)
-        return sp.Matrix(len(s.delta), len(prev), lambda j, k: s.delta[j] * prev[k])
+        return sp.Matrix(len(s.delta), s.W.shape[1], lambda j, k: self.grad_W_entry(index, j, k))
 
     def grad_b_index(self, index: int) -> list[sp.Expr] | None:
         """∂ℓ/∂b_j^[l] = δ_j^[l] (per example); None for a layer without bias."""
@@ -199,12 +211,21 @@ class Derivation:
         """λ, or 0 when the spec has no L2 term (the λ terms then vanish from every form)."""
         return LAMBDA if self.network.l2 else sp.Integer(0)
 
+    @cached_property
+    def _matrix_forms(self) -> dict[int, MatrixForms]:
+        return {}
+
     def matrix(self, index: int) -> MatrixForms:
-        """Matrix forms of layer ``index``, derived with SymPy's matrix calculus.
+        """Matrix forms of layer ``index``, derived with SymPy's matrix calculus (once per layer).
 
         With Δ^[l] = ∂(Σ_i ℓ_i)/∂Z^[l]:  Wᵀ Δ = ∂tr(Δᵀ Z)/∂A,  Δ Aᵀ = ∂tr(Δᵀ Z)/∂W,
         Δ 1 = ∂tr(Δᵀ Z)/∂b and λ W = ∂((λ/2) tr(WᵀW))/∂W.
         """
+        if index not in self._matrix_forms:
+            self._matrix_forms[index] = self._derive_matrix(index)
+        return self._matrix_forms[index]
+
+    def _derive_matrix(self, index: int) -> MatrixForms:
         num = self.layer_number(index)
         n, n_prev = self.network.sizes[index], self.network.sizes[index - 1]
         W = sp.MatrixSymbol(f"W{num}", n, n_prev)
@@ -232,6 +253,17 @@ class Derivation:
     def update_expr(self, param: sp.MatrixSymbol, grad: sp.MatrixSymbol, learning_rate: sp.Symbol) -> sp.MatrixExpr:
         """Gradient descent: θ ← θ − η ∂C/∂θ."""
         return param - learning_rate * grad
+
+    # ---------------------------------------------------------------- LaTeX
+    def latex(self, lang: str = "en", *, proof: bool = True) -> str:
+        """The derivation as a complete, compilable LaTeX document (``derive.latex``)."""
+        from .latex import derivation_document
+        return derivation_document(self, lang=lang, proof=proof)
+
+    def _repr_latex_(self) -> str:
+        """Jupyter: the forward and backward equations as display math."""
+        from .latex import derivation_math
+        return derivation_math(self)
 
     # ----------------------------------------------------------------- proof
     def prove(self, end_to_end: bool | None = None):
