@@ -81,12 +81,33 @@ def is_zero(expr: sp.Expr) -> bool:
     return sp.simplify(expr) == 0
 
 
-def _grouped_gradient(terms: list[sp.Expr], variables: set[sp.Symbol]) -> dict[sp.Symbol, list[sp.Expr]]:
+class _DiffCache:
+    """∂term/∂v by ``sympy.diff``, once per shape of (term, v) up to a renaming of symbols.
+
+    Backprop's terms repeat one shape per weight (W_jk a_k δ_j), so a big layer
+    costs one differentiation and a renaming per weight instead of one ``diff`` each.
+    """
+
+    def __init__(self) -> None:
+        self.derivatives: dict[tuple[sp.Expr, sp.Symbol], sp.Expr] = {}
+
+    def diff(self, term: sp.Expr, v: sp.Symbol) -> sp.Expr:
+        symbols = sorted(term.free_symbols, key=lambda s: s.name)
+        canonical = {s: sp.Symbol(f"_d{i}", **s.assumptions0) for i, s in enumerate(symbols)}
+        key = (term.xreplace(canonical), canonical[v])
+        if key not in self.derivatives:
+            self.derivatives[key] = sp.diff(*key)
+        return self.derivatives[key].xreplace({c: s for s, c in canonical.items()})
+
+
+def _grouped_gradient(terms: list[sp.Expr], variables: set[sp.Symbol],
+                      cache: _DiffCache | None = None) -> dict[sp.Symbol, list[sp.Expr]]:
     """∂(Σ terms)/∂v for every v, term by term: each term is differentiated only by the variables it contains."""
+    cache = cache or _DiffCache()
     out: dict[sp.Symbol, list[sp.Expr]] = {}
     for term in terms:
         for v in term.free_symbols & variables:
-            out.setdefault(v, []).append(sp.diff(term, v))
+            out.setdefault(v, []).append(cache.diff(term, v))
     return out
 
 
@@ -191,8 +212,7 @@ def _layer_local(d: Derivation, report: ProofReport) -> None:
         terms = [term * s.delta[j] for j in range(len(z)) for term in sp.Add.make_args(z[j])]
         params = set(s.W) | set(s.b or ())
         gradient = _grouped_gradient(terms, params)
-        grad_W = d.grad_W_index(index)
-        ok = all(cache.zero(sp.Add(*gradient.get(s.W[j, k], [])) - grad_W[j, k])
+        ok = all(cache.zero(sp.Add(*gradient.get(s.W[j, k], [])) - d.grad_W_entry(index, j, k))
                  for j in range(s.W.rows) for k in range(s.W.cols))
         report.identities.append(Identity(
             f"∂ℓ/∂W[{s.number}]_jk = δ[{s.number}]_j a[{s.number - 1}]_k",
