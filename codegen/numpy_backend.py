@@ -12,7 +12,7 @@ import sympy as sp
 
 from derive.activations import A as GENERIC_A, Z as GENERIC_Z
 from derive.backprop import LAMBDA, M, Derivation
-from derive.stable import stabilize
+from derive.stable import stabilize, stabilize_branched
 
 from .printers import NumpyCodePrinter
 from .vectorize import UnitGroups, Vectorizer
@@ -70,6 +70,16 @@ class NumpyModule:
         return UnitGroups([(s.a, f"A{num}"), (s.z, f"Z{num}"), (self.d.y, "Y")], len(s.a))
 
     # ----------------------------------------------------------- forward
+    def _elementwise(self, target: str, expr: sp.Expr, names: dict[sp.Basic, str]) -> list[str]:
+        """``target = expr`` over whole arrays, shared subexpressions first (the branched sigmoid's e^{−|z|})."""
+        temps, (reduced,) = sp.cse([expr], symbols=sp.numbered_symbols(f"{target}_t"), order="none")
+        printer = NumpyCodePrinter(names)
+        lines = []
+        for symbol, value in temps:
+            lines.append(f"{symbol.name} = {printer.doprint(value)}")
+            printer.names[symbol] = symbol.name
+        return lines + [f"{target} = {printer.doprint(reduced)}"]
+
     def forward_lines(self) -> list[str]:
         lines = []
         for index in range(1, self.d.L + 1):
@@ -78,12 +88,11 @@ class NumpyModule:
             activation = self.net.layers[index - 1].activation
             if activation.is_softmax:
                 vectorizer = Vectorizer(self._output_units(), prefix=f"softmax{self.number(index)}_")
-                body = vectorizer.vector(forms.A.name, [stabilize(e) for e in self.d.a_index(index)])
-                # a reduction (the log-sum-exp) is computed before the outputs that use it
+                body = vectorizer.vector(forms.A.name, [stabilize_branched(e) for e in self.d.a_index(index)])
+                # the reductions (max, then Σ e^{z−max}) are computed before the outputs that use them
                 lines += vectorizer.reduction_lines() + body
             else:
-                printer = NumpyCodePrinter({GENERIC_Z: forms.Z.name})
-                lines.append(f"{forms.A.name} = {printer.doprint(stabilize(activation.expr))}")
+                lines += self._elementwise(forms.A.name, stabilize_branched(activation.expr), {GENERIC_Z: forms.Z.name})
         return lines
 
     # -------------------------------------------------------------- loss

@@ -98,6 +98,13 @@ class NumpyCodePrinter(NumPyPrinter):
             text = f"numpy.where({self._print(cond)}, {self._print(branch_expr)}, {text})"
         return text
 
+    def _print_Max(self, expr: sp.Max) -> str:
+        # elementwise over arrays (NumPyPrinter's amax would reduce a stacked copy)
+        text = self._print(expr.args[-1])
+        for arg in reversed(expr.args[:-1]):
+            text = f"numpy.maximum({self._print(arg)}, {text})"
+        return text
+
     def _print_LogSumExp(self, expr: LogSumExp) -> str:
         stacked = ", ".join(self._print(a) for a in expr.args)
         return f"numpy.logaddexp.reduce(numpy.stack(({stacked},)), axis=0)"

@@ -84,10 +84,18 @@ class Vectorizer:
             return expr
         expr = expr.func(*[self._replace_reductions(a) for a in expr.args])
         if isinstance(expr, (LogSumExp, logaddexp)):
-            if len(expr.args) == n and self._uniform(list(expr.args)) is not None \
+            # SymPy orders the arguments by name (z_10 before z_2): put them in unit order first
+            by_unit = sorted(expr.args, key=lambda a: sorted(self.units.units_in(a)) or [-1])
+            if len(expr.args) == n and self._uniform(by_unit) is not None \
                     and self.units.units_in(expr) == set(range(n)):
-                array = self._printer(self.units.array_names()).doprint(self._uniform(list(expr.args)))
+                array = self._printer(self.units.array_names()).doprint(self._uniform(by_unit))
                 return self._reduction(expr, f"numpy.logaddexp.reduce({array}, axis=0, keepdims=True)")
+        if isinstance(expr, sp.Max) and len(expr.args) == n and self.units.units_in(expr) == set(range(n)):
+            by_unit = sorted(expr.args, key=lambda a: sorted(self.units.units_in(a)) or [-1])
+            f = self._uniform(by_unit)
+            if f is not None:
+                array = self._printer(self.units.array_names()).doprint(f)
+                return self._reduction(expr, f"numpy.max({array}, axis=0, keepdims=True)")
         if isinstance(expr, sp.Add):
             by_unit: dict[int, list[sp.Expr]] = {}
             rest = []
@@ -116,7 +124,8 @@ class Vectorizer:
         if f is not None:
             return [f"{target} = {self._printer(self.units.array_names()).doprint(f)}"]
         printer = self._printer(self.units.row_names())
-        lines = [f"{target} = numpy.empty_like({self.units.groups[0][1]})"]
+        shape_of = next(array for _, array in self.units.groups if array != target)   # target is not assigned yet
+        lines = [f"{target} = numpy.empty_like({shape_of})"]
         lines += [f"{target}[{k}:{k + 1}] = {printer.doprint(e)}" for k, e in enumerate(exprs)]
         return lines
 

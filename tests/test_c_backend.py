@@ -40,6 +40,8 @@ RANDOM_CASES = {
     "softplus_identity_mse": {"input": 2, "loss": "mse", "layers": [
         {"units": 3, "activation": "log(1 + exp(z))"}, {"units": 1, "activation": "identity"}]},
     "single_layer_softmax_cce": {"input": 3, "loss": "cce", "layers": [{"units": 4, "activation": "softmax"}]},
+    # more than 9 units: SymPy orders z_10 before z_2, which once broke the NumPy softmax
+    "wide_softmax_cce": {"input": 3, "loss": "cce", "layers": [{"units": 12, "activation": "softmax"}]},
     "loops_sigmoid_softmax_half_sse": {"input": 3, "loss": "half_sse", "layers": [
         {"units": 20, "activation": "sigmoid"}, {"units": 5, "activation": "softmax"}]},
     "loops_relu_tanh_softmax_cce_l2": {"input": 8, "loss": "cce", "l2": 0.001, "layers": [
