@@ -1,0 +1,42 @@
+"""The benchmark's references compute what the generated code computes (no timing here)."""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from codegen.render import render, write_files
+from conftest import ROOT, import_file
+from derive import derive, load_spec, spec_from_dict
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from hand_written import hand_numpy_sgd_step  # noqa: E402
+from run import growth_exponent, two_layer  # noqa: E402
+
+
+@pytest.mark.parametrize("network", [
+    load_spec(ROOT / "generated" / "lecture_vectorized_231" / "spec.toml"),
+    spec_from_dict(two_layer("bench_small", 5, 4, 3)),
+], ids=["lecture_2_3_1_half_sse", "softmax_cce"])
+def test_hand_written_numpy_reference_matches_the_generated_step(network, tmp_path):
+    derivation = derive(network)
+    write_files(render(derivation, "numpy"), tmp_path)
+    module = import_file(tmp_path / f"{network.name}.py")
+    first, second = derivation.layer_number(1), derivation.layer_number(2)
+    rng = np.random.default_rng(3)
+    params = {k: rng.normal(size=shape) for k, shape in module.PARAM_SHAPES.items()}
+    X = rng.normal(size=(network.sizes[0], 7))
+    Y = rng.dirichlet(np.ones(network.sizes[-1]), 7).T if network.sizes[-1] > 1 else rng.uniform(size=(1, 7))
+    hand = hand_numpy_sgd_step(params, X, Y, 0.3, (f"W{first}", f"b{first}", f"W{second}", f"b{second}"),
+                               network.layers[-1].activation.is_softmax)
+    generated = module.sgd_step(params, X, Y, 0.3)
+    assert hand.keys() == generated.keys()
+    for key in hand:
+        np.testing.assert_allclose(hand[key], generated[key], rtol=1e-12, atol=1e-14)
+
+
+def test_growth_exponent_recovers_a_known_power_law():
+    counts = [10, 1000, 10_000, 100_000]
+    assert growth_exponent(counts, [3e-4 * c ** 1.5 for c in counts]) == pytest.approx(1.5, abs=1e-9)
+    assert growth_exponent(counts, [2.0 + 0 * c for c in counts]) == pytest.approx(0.0, abs=1e-9)
