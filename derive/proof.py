@@ -90,10 +90,17 @@ class _DiffCache:
 
     def __init__(self) -> None:
         self.derivatives: dict[tuple[sp.Expr, sp.Symbol], sp.Expr] = {}
+        self._names: dict[tuple, sp.Symbol] = {}
+
+    def _canonical(self, i: int, s: sp.Symbol) -> sp.Symbol:
+        key = (i, tuple(sorted(s.assumptions0.items())))
+        if key not in self._names:
+            self._names[key] = sp.Symbol(f"_d{i}", **s.assumptions0)
+        return self._names[key]
 
     def diff(self, term: sp.Expr, v: sp.Symbol) -> sp.Expr:
         symbols = sorted(term.free_symbols, key=lambda s: s.name)
-        canonical = {s: sp.Symbol(f"_d{i}", **s.assumptions0) for i, s in enumerate(symbols)}
+        canonical = {s: self._canonical(i, s) for i, s in enumerate(symbols)}
         key = (term.xreplace(canonical), canonical[v])
         if key not in self.derivatives:
             self.derivatives[key] = sp.diff(*key)
@@ -142,6 +149,13 @@ class _Cache:
         if canonical not in self.verdicts:
             self.verdicts[canonical] = is_zero(canonical)
         return self.verdicts[canonical]
+
+
+def _same(direct: list[sp.Expr], derived: sp.Expr, cache: _Cache) -> bool:
+    """Σ direct == derived: at once when the one direct term is the very same expression, else exactly."""
+    if len(direct) == 1 and direct[0] == derived:
+        return True
+    return cache.zero(sp.Add(*direct) - derived)
 
 
 def _targets_constraint(d: Derivation, y: tuple[sp.Symbol, ...]) -> dict:
@@ -212,7 +226,7 @@ def _layer_local(d: Derivation, report: ProofReport) -> None:
         terms = [term * s.delta[j] for j in range(len(z)) for term in sp.Add.make_args(z[j])]
         params = set(s.W) | set(s.b or ())
         gradient = _grouped_gradient(terms, params)
-        ok = all(cache.zero(sp.Add(*gradient.get(s.W[j, k], [])) - d.grad_W_entry(index, j, k))
+        ok = all(_same(gradient.get(s.W[j, k], []), d.grad_W_entry(index, j, k), cache)
                  for j in range(s.W.rows) for k in range(s.W.cols))
         report.identities.append(Identity(
             f"∂ℓ/∂W[{s.number}]_jk = δ[{s.number}]_j a[{s.number - 1}]_k",
