@@ -70,3 +70,13 @@ def test_proof_catches_a_wrong_hidden_derivative():
     report = d.prove(end_to_end=True)
     assert not report.ok
     assert len(report.failed) >= 1
+
+
+def test_proof_catches_a_wrong_weight_gradient_in_one_entry():
+    """Every weight is checked, not one per layer: a single wrong entry fails the proof."""
+    d = derive(net("sigmoid", "half_sse", hidden="tanh"))
+    right = d.grad_W_entry
+    d.grad_W_entry = lambda index, j, k: 2 * right(index, j, k) if (index, j, k) == (1, 1, 0) else right(index, j, k)
+    report = d.prove(end_to_end=False)
+    assert not report.ok
+    assert [i.statement for i in report.failed] == ["∂ℓ/∂W[1]_jk = δ[1]_j a[0]_k"]
