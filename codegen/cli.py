@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from derive import SpecError, __version__, derive, load_spec
+from derive.latex import derivation_document
+from derive.solution import DEFAULT_DIGITS, solution_document
+from derive.words import LANGUAGES
 
 from .render import TARGETS, render, write_files
 
@@ -27,16 +31,63 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--no-end-to-end", action="store_true",
                    help="only the layer-local proof (the end-to-end one runs for nets up to 60 parameters)")
     d.add_argument("--proof-details", action="store_true", help="list every proved identity")
+    d.add_argument("--latex", action="store_true",
+                   help="write the derivation as a complete LaTeX document (with a TikZ drawing of the net)")
+    d.add_argument("-o", "--output", help="with --latex: write the document to this file instead of stdout")
+    d.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the words (default en)")
+    s = commands.add_parser("solve", help="worked numeric solution of the spec's [example]")
+    s.add_argument("spec", help="spec file (TOML) with an [example] table")
+    s.add_argument("-o", "--output", help="write to this file instead of stdout")
+    s.add_argument("--format", choices=("latex", "markdown"), default="latex",
+                   help="a complete LaTeX document (default) or Markdown with $...$ math")
+    s.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the words (default en)")
+    s.add_argument("--digits", type=_digits, default=DEFAULT_DIGITS,
+                   help=f"significant digits of the results (1 to 30, default {DEFAULT_DIGITS})")
     g = commands.add_parser("generate", help="write generated source files")
     g.add_argument("spec", help="spec file (TOML)")
     g.add_argument("--target", choices=TARGETS, default="numpy", help="what to generate (default numpy)")
     g.add_argument("--out", required=True, help="output directory (created if missing)")
+    c = commands.add_parser("check", help="verdict on every claimed number or formula of an answers file")
+    c.add_argument("spec", help="spec file (TOML) with an [example] table")
+    c.add_argument("answers", help="answers file (TOML): [[claim]] tables")
+    c.add_argument("--json", action="store_true", help="machine-readable verdicts")
+    c.add_argument("--lang", choices=("en", "pt"), default="en", help="language of the report (default en)")
     return parser
+
+
+def _digits(text: str) -> int:
+    """--digits: an integer from 1 to 30 (argparse turns the ValueError into a one-line error)."""
+    value = int(text)
+    if not 1 <= value <= 30:
+        raise ValueError(text)
+    return value
+
+
+_digits.__name__ = "digits (an integer from 1 to 30)"   # argparse names the type in its message
+
+
+def _emit(text: str, output: str | None) -> None:
+    """Print ``text``, or write it to ``output`` atomically (the file appears whole or not at all)."""
+    if output is None:
+        sys.stdout.write(text)
+        return
+    path = Path(output)
+    write_files({path.name: text}, path.parent)
+    print(path)
 
 
 def _derive(args: argparse.Namespace) -> int:
     from .describe import describe
+    if args.output is not None and not args.latex:
+        print("deltagen: -o/--output: expected --latex with it (the text account is printed)", file=sys.stderr)
+        return 2
     derivation = derive(load_spec(args.spec))
+    if args.latex:
+        report = derivation.prove(end_to_end=False if args.no_end_to_end else None)
+        _emit(derivation_document(derivation, lang=args.lang, report=report), args.output)
+        if args.output is not None or not report.ok:
+            print(report.summary(), file=sys.stdout if args.output is not None else sys.stderr)
+        return 0 if report.ok else 1
     print(describe(derivation))
     report = derivation.prove(end_to_end=False if args.no_end_to_end else None)
     if args.proof_details or not report.ok:
@@ -44,6 +95,23 @@ def _derive(args: argparse.Namespace) -> int:
     else:
         print(report.summary())
     return 0 if report.ok else 1
+
+
+def _solve(args: argparse.Namespace) -> int:
+    derivation = derive(load_spec(args.spec))
+    _emit(solution_document(derivation, fmt=args.format, lang=args.lang, digits=args.digits), args.output)
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from derive.answers import load_answers
+    from derive.check import check
+    from derive.report import render_json, render_text
+    derivation = derive(load_spec(args.spec))
+    result = check(derivation, load_answers(args.answers, derivation))
+    names = {"answers_name": args.answers, "spec_name": args.spec}
+    sys.stdout.write(render_json(result, **names) if args.json else render_text(result, args.lang, **names))
+    return 0 if result.ok else 1   # 2 (bad input) comes from the SpecError handler in main
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -57,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``deltagen`` console script."""
     args = _parser().parse_args(argv)
     try:
-        return {"derive": _derive, "generate": _generate}[args.command](args)
+        return {"derive": _derive, "generate": _generate, "solve": _solve, "check": _check}[args.command](args)
     except SpecError as error:
         print(error.line(), file=sys.stderr)
         return 2

@@ -14,6 +14,8 @@ from typing import Callable
 from derive import derive, load_spec
 
 from derive.backprop import Derivation
+from derive.report import answer_reports
+from derive.solution import tex_documents
 
 from .render import TARGETS, render, write_files
 
@@ -31,7 +33,7 @@ def _code(derivation: Derivation, folder: Path) -> dict[str, str]:
 
 
 #: every producer, in order; each one's files are checked fresh by tests/test_generated_fresh.py
-PRODUCERS: list[Producer] = [_code]
+PRODUCERS: list[Producer] = [_code, tex_documents, answer_reports]
 
 
 def expected_files(spec: Path) -> dict[str, str]:

@@ -38,13 +38,27 @@ def environment() -> jinja2.Environment:
     return env
 
 
+#: characters that could end or corrupt the C comment or Python docstring a file name is shown in
+#: (*/ closes a comment, quotes and backslashes a docstring, ??/ is a trigraph)
+_UNSAFE_IN_HEADER = frozenset('*/\\"\'?`')
+
+
+def safe_shown_name(name: str) -> str:
+    """``name`` as it may appear in a generated comment or docstring: unsafe characters become ``_``.
+
+    Control characters, line breaks and undecodable bytes (surrogates) are replaced too,
+    so the header stays one line of valid UTF-8 text.
+    """
+    return "".join("_" if ch in _UNSAFE_IN_HEADER or not ch.isprintable() else ch for ch in name)
+
+
 def _spec_identity(derivation: Derivation) -> tuple[str, str]:
-    """The spec's file name and sha256 (of its bytes), for the generated header."""
+    """The spec's file name (made safe to show) and sha256 (of its bytes), for the generated header."""
     source = derivation.network.source
     path = Path(source)
     if source != "<dict>" and path.is_file():
-        return path.name, hashlib.sha256(path.read_bytes()).hexdigest()
-    return source, ""
+        return safe_shown_name(path.name), hashlib.sha256(path.read_bytes()).hexdigest()
+    return safe_shown_name(source), ""
 
 
 def render(derivation: Derivation, target: str = "numpy", c_config: CConfig | None = None) -> dict[str, str]:

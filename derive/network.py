@@ -20,8 +20,14 @@ class Layer:
 class Notation:
     """How documents and checks name things; never changes the math."""
 
-    input_layer: int = 0          # 0: first weights are W1; 1: first weights are W2
-    brackets: str = "square"      # square: a^{[l]}; paren: a^{(l)}
+    input_layer: int = 0            # 0: first weights are W1; 1: first weights are W2
+    brackets: str = "square"        # square: a^{[l]}; paren: a^{(l)}
+    weight_symbol: str = "W"        # W: matrix W, entries w_jk | w: w for both | theta: θ for both
+    delta_symbol: str = "delta"     # delta: δ (batch Δ) | epsilon: ε (batch ℰ)
+    cost_symbol: str = "C"          # the name of the total cost: C | J | R | E
+    weight_convention: str = "Wa"   # Wa: z = W a + b, W is n_l × n_{l−1}, w_jk links unit k of
+    #                                 layer l−1 to unit j of layer l | WTa: z = Wᵀ a + b, W is
+    #                                 n_{l−1} × n_l, w_ij links unit i of layer l−1 to unit j (lecture 003)
 
     def layer_number(self, index: int) -> int:
         """Displayed number of the layer with internal index ``index`` (1 = first weighted layer)."""

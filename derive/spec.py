@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .activations import make_activation
+from .activations import Activation, make_activation
 from .errors import SpecError
 from .losses import LOSSES, Loss, loss_accepts
 from .network import Example, Layer, Network, Notation
@@ -29,7 +29,16 @@ MAX_NAME = 64
 
 TOP_KEYS = ("name", "input", "layers", "loss", "reduction", "l2", "notation", "example")
 LAYER_KEYS = ("units", "activation", "bias", "alpha")
-NOTATION_KEYS = ("input_layer", "brackets")
+NOTATION_KEYS = ("input_layer", "brackets", "weight_symbol", "delta_symbol", "cost_symbol", "weight_convention")
+#: the accepted words of each [notation] choice, with what each one means (for messages and docs)
+NOTATION_CHOICES = {
+    "brackets": {"square": "a^[l]", "paren": "a^(l)"},
+    "weight_symbol": {"W": "matrix W, entries w_jk", "w": "w for both", "theta": "θ for both"},
+    "delta_symbol": {"delta": "δ, batch Δ", "epsilon": "ε, batch ℰ"},
+    "cost_symbol": {"C": "C", "J": "J", "R": "R", "E": "E"},
+    "weight_convention": {"Wa": "z = W a + b, W is n_l × n_{l-1}",
+                          "WTa": "z = Wᵀ a + b, W is n_{l-1} × n_l, as in lecture 003"},
+}
 EXAMPLE_KEYS = ("W", "b", "X", "Y", "learning_rate")
 
 C_KEYWORDS = frozenset(
@@ -58,7 +67,9 @@ def load_spec(path: str | os.PathLike) -> Network:
         raise SpecError("", f"expected a UTF-8 text file ({exc.reason} at byte {exc.start})", source) from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError("", f"expected valid TOML ({exc})", source) from None
-    except Exception as exc:  # e.g. RecursionError on absurdly nested arrays
+    except RecursionError:  # absurdly nested arrays
+        raise SpecError("", "expected valid TOML (arrays or tables nested too deeply to read)", source) from None
+    except Exception as exc:
         raise SpecError("", f"expected valid TOML ({type(exc).__name__})", source) from None
     return spec_from_dict(data, source=source)
 
@@ -145,6 +156,8 @@ def _layers(value: Any) -> tuple[Layer, ...]:
         except Exception as exc:  # SymPy failing on an odd expression is still the user's input
             raise SpecError(f"{field}.activation", f"expected a valid activation, got {activation_name!r} "
                                                    f"({type(exc).__name__})") from None
+        if activation.is_custom:
+            _real_and_differentiable(activation, f"{field}.activation")
         if alpha is not None and activation_name != "leaky_relu":
             raise SpecError(f"{field}.alpha", f"expected no alpha: it applies only to leaky_relu, "
                                               f"got activation {activation_name!r}")
@@ -155,6 +168,20 @@ def _layers(value: Any) -> tuple[Layer, ...]:
             raise SpecError(f"{field}.units", f"expected at least 2 units for softmax, got {units}")
         layers.append(Layer(units=units, activation=activation, bias=bias))
     return tuple(layers)
+
+
+def _real_and_differentiable(activation: Activation, field: str) -> None:
+    """A custom g(z) must be real, finite and differentiable at every real z, as SymPy can show.
+
+    Generated code evaluates it on all of ℝ: log(z), 1/z or (-1)**z would give NaN or complex
+    numbers there, and sqrt(Abs(z)) has no derivative at 0.
+    """
+    if activation.expr.is_real is not True:
+        raise SpecError(field, f"expected an expression real and finite at every real z, got {activation.name!r} "
+                               f"(SymPy cannot show that; log(z), sqrt(z) and 1/z are not, at z <= 0)")
+    if activation.derivative.is_real is not True:
+        raise SpecError(field, f"expected an expression differentiable at every real z, got {activation.name!r} "
+                               f"with derivative {activation.derivative}")
 
 
 def _loss(value: Any, output: Layer) -> Loss:
@@ -178,10 +205,17 @@ def _notation(value: Any) -> Notation:
     input_layer = value.get("input_layer", 0)
     if isinstance(input_layer, bool) or not isinstance(input_layer, numbers.Integral) or input_layer not in (0, 1):
         raise SpecError("notation.input_layer", f"expected 0 or 1, got {_show(input_layer)}")
-    brackets = value.get("brackets", "square")
-    if not isinstance(brackets, str) or brackets not in ("square", "paren"):
-        raise SpecError("notation.brackets", f"expected 'square' or 'paren', got {_show(brackets)}")
-    return Notation(input_layer=int(input_layer), brackets=brackets)
+    chosen = {key: _choice(value.get(key, getattr(Notation, key)), key) for key in NOTATION_CHOICES}
+    return Notation(input_layer=int(input_layer), **chosen)
+
+
+def _choice(value: Any, key: str) -> str:
+    """One of the words ``NOTATION_CHOICES[key]`` accepts, else a SpecError listing them with their meaning."""
+    choices = NOTATION_CHOICES[key]
+    if not isinstance(value, str) or value not in choices:
+        accepted = ", ".join(f"'{word}' ({meaning})" for word, meaning in choices.items())
+        raise SpecError(f"notation.{key}", f"expected one of {accepted}, got {_show(value)}")
+    return value
 
 
 def _example(value: Any, sizes: tuple[int, ...], layers: tuple[Layer, ...], notation: Notation) -> Example:

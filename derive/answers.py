@@ -1,0 +1,443 @@
+"""Read and validate an answers file: the numbers and formulas a student (or a lecture) claims.
+
+```toml
+title = "Lecture 000, worked example"      # optional
+[[claim]]
+quantity = "a[2]"          # see QUANTITIES; layer numbers in the spec's notation
+example = 1                # 1-based; for per-example quantities
+value = ["0,5", -0.1398]   # as printed: its digits set the tolerance
+[[claim]]
+quantity = "delta[L]"
+expression = "a[L] - y"    # a formula claim, checked symbolically
+```
+
+Numbers keep the digits they were written with (TOML floats are read as decimals, and
+strings may use a decimal comma), because the default tolerance of a number is half a
+unit in its last written digit. Every problem is one ``SpecError`` naming the answers
+file and the field (``claim[3].value[1]``).
+"""
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import numpy as np
+
+from .backprop import Derivation
+from .errors import SpecError
+
+TOP_KEYS = ("title", "note", "claim")
+CLAIM_KEYS = ("quantity", "example", "value", "tolerance", "unit", "entry", "expression", "property", "note")
+PROPERTIES = ("affine in x",)
+#: in a formula claim, delta[l] and WTdelta[l] stand for every hidden layer (their recurrence needs layer l+1);
+#: other quantities with [l] stand for every layer
+GENERIC_HIDDEN = ("delta", "WTdelta")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of quantity a claim can name."""
+
+    name: str                 # as written before [layer]: "a", "dW", "W+" is ("W", after=True)
+    per_example: str          # "required", "optional" or "never"
+    layers: str               # "none", "all", "input" (0..L), "hidden" (1..L-1), "output" (L only)
+    shape: str                # "vector", "matrix", "scalar"
+    help: str
+
+
+#: every quantity; "+" after a name means "after one gradient step"
+KINDS: dict[str, Kind] = {k.name: k for k in [
+    Kind("z", "required", "all", "vector", "z^[l] = W a^[l-1] + b"),
+    Kind("a", "required", "input", "vector", "a^[l] = g(z^[l]); a at the input layer is x"),
+    Kind("C", "required", "none", "scalar", "the example's own cost (loss) ℓ_i"),
+    Kind("cost", "never", "none", "scalar", "the total cost: mean or sum of ℓ_i, plus the L2 term"),
+    Kind("dC/da", "required", "output", "vector", "∂ℓ_i/∂a^[L] (the example's own cost)"),
+    Kind("dcost/da", "required", "output", "vector", "∂cost/∂a^[L] of one example (with the 1/m of a mean)"),
+    Kind("g'", "required", "all", "vector", "g'(z^[l]), the activation's derivative, unit by unit"),
+    Kind("WTdelta", "required", "hidden", "vector", "(W^[l+1])ᵀ δ^[l+1], the sum in δ^[l]'s recurrence"),
+    Kind("delta", "required", "all", "vector", "δ^[l] = ∂ℓ_i/∂z^[l]"),
+    Kind("dW", "optional", "all", "matrix", "∂cost/∂W^[l]; with example: ∂ℓ_i/∂W^[l]"),
+    Kind("db", "optional", "all", "vector", "∂cost/∂b^[l]; with example: ∂ℓ_i/∂b^[l]"),
+    Kind("W+", "optional", "all", "matrix", "W^[l] − η ∂cost/∂W^[l]; with example: a step on that example alone"),
+    Kind("b+", "optional", "all", "vector", "b^[l] − η ∂cost/∂b^[l]; with example: a step on that example alone"),
+    Kind("z+", "required", "all", "vector", "z^[l] after the step"),
+    Kind("a+", "required", "input", "vector", "a^[l] after the step"),
+    Kind("C+", "required", "none", "scalar", "ℓ_i after the step"),
+    Kind("cost+", "never", "none", "scalar", "the total cost after the step"),
+]}
+
+_ALIASES = {"gprime": "g'", "dl/da": "dC/da", "dJ/da": "dC/da", "Wdelta": "WTdelta", "theta+": "W+"}
+_QUANTITY = re.compile(r"^\s*([A-Za-z][A-Za-z/']*?)\s*(?:\[\s*([^\]]*?)\s*\])?\s*(\+?)\s*$")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim, validated against the spec. ``layer`` is the internal index (0 = input, 1..L)."""
+
+    position: int                          # 0-based place in the file
+    field: str                             # "claim[3]", for messages
+    quantity: str                          # as written
+    kind: str                              # a key of KINDS ("W+", "a", ...)
+    layer: int | None                      # internal index; None for "C", "cost"
+    layer_text: str | None                 # as written ("2", "L", "l")
+    example: int | None                    # 0-based
+    unit: tuple[int, ...] | None           # 0-based entry for a one-number claim of a vector/matrix
+    value: np.ndarray | None               # object array of Decimal, the full claimed shape
+    written: np.ndarray | None             # the numbers as written (str), same shape
+    tolerance: np.ndarray | None           # object array of Decimal, same shape
+    expression: str | None = None
+    prop: str | None = None                # a formula property such as "affine in x"
+    note: str | None = None
+    generic_layer: bool = False            # formula claims on "delta[l]": every hidden layer
+
+    @property
+    def is_formula(self) -> bool:
+        return self.expression is not None or self.prop is not None
+
+
+@dataclass(frozen=True)
+class Answers:
+    source: str
+    title: str | None
+    note: str | None
+    claims: tuple[Claim, ...] = field(default_factory=tuple)
+
+
+# ---------------------------------------------------------------- reading
+
+def load_answers(path: str | os.PathLike, derivation: Derivation) -> Answers:
+    """Read and validate an answers file against ``derivation``; problems are one-line ``SpecError``s."""
+    source = str(os.fspath(path))
+    try:
+        with open(source, "rb") as handle:
+            raw = handle.read()
+    except FileNotFoundError:
+        raise SpecError("", "expected an existing answers file, got no such file", source) from None
+    except OSError as exc:
+        raise SpecError("", f"expected a readable answers file ({exc.strerror or exc})", source) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError("", f"expected a UTF-8 text file ({exc.reason} at byte {exc.start})", source) from None
+    return parse_answers(text, derivation, source)
+
+
+def parse_answers(text: str, derivation: Derivation, source: str = "<answers>") -> Answers:
+    """Validate answers given as TOML text."""
+    try:
+        data = tomllib.loads(text, parse_float=Decimal)   # keep the written digits
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError("", f"expected valid TOML ({exc})", source) from None
+    except Exception as exc:  # e.g. RecursionError on absurd nesting
+        raise SpecError("", f"expected valid TOML ({type(exc).__name__})", source) from None
+    try:
+        return _answers(data, derivation, source)
+    except SpecError as exc:
+        raise exc.with_source(source) from None
+
+
+def _answers(data: dict, derivation: Derivation, source: str) -> Answers:
+    for key in data:
+        if key not in TOP_KEYS:
+            raise SpecError(str(key), f"expected one of the keys {', '.join(TOP_KEYS)}, got unknown key {key}")
+    title = _text(data.get("title"), "title")
+    note = _text(data.get("note"), "note")
+    claims = data.get("claim")
+    if not isinstance(claims, list) or not claims:
+        raise SpecError("claim", "expected at least one [[claim]] table")
+    return Answers(source, title, note, tuple(_claim(entry, i, derivation) for i, entry in enumerate(claims)))
+
+
+def _text(value: Any, field_name: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise SpecError(field_name, f"expected a string, got {_show(value)}")
+
+
+def quantity_help() -> str:
+    return ", ".join(f"{name}[l]" if KINDS[name].layers != "none" else name for name in KINDS)
+
+
+def parse_quantity(text: str, derivation: Derivation, field_name: str, formula: bool = False):
+    """(kind, internal layer or None, layer as written, generic) of a quantity such as ``a[2]``, ``W[L]+``."""
+    match = _QUANTITY.match(text) if isinstance(text, str) else None
+    expected = f"expected a quantity such as a[2], delta[L], dW[1], W[2]+ or cost (one of {quantity_help()})"
+    if not match:
+        raise SpecError(field_name, f"{expected}, got {_show(text)}")
+    name, layer_text, plus = match.groups()
+    name = _ALIASES.get(name, name) + plus
+    name = _ALIASES.get(name, name)
+    if name not in KINDS:
+        raise SpecError(field_name, f"{expected}, got unknown quantity {text!r}")
+    kind = KINDS[name]
+    if kind.layers == "none":
+        if layer_text is not None:
+            raise SpecError(field_name, f"expected {name} without a layer, got {text!r}")
+        return name, None, None, False
+    if layer_text is None:
+        raise SpecError(field_name, f"expected a layer for {name}, as in {name.rstrip('+')}[2]"
+                                    f"{'+' if plus else ''}, got {text!r}")
+    L = derivation.L
+    first = derivation.layer_number(0)
+    generic = False
+    if formula and layer_text == "l":
+        generic, index = True, None
+    else:
+        index = _layer_index(layer_text, derivation)
+        if index is None:
+            raise SpecError(field_name, f"expected a layer number from {first} to {first + L} (or L, L-1, ...), "
+                                        f"got {layer_text!r}")
+    lowest = {"all": 1, "input": 0, "hidden": 1, "output": L}[kind.layers]
+    highest = L - 1 if kind.layers == "hidden" else L
+    if generic:
+        if kind.layers not in ("all", "hidden") or (name in GENERIC_HIDDEN and L < 2):
+            raise SpecError(field_name, f"expected a numbered layer for {name} (l stands for every layer "
+                                        f"{'with a layer after it' if name in GENERIC_HIDDEN else ''})")
+        return name, None, layer_text, True
+    if not lowest <= index <= highest:
+        numbers = f"{derivation.layer_number(lowest)}" if lowest == highest else \
+            f"{derivation.layer_number(lowest)} to {derivation.layer_number(highest)}"
+        raise SpecError(field_name, f"expected layer {numbers} for {name} (layers are numbered from "
+                                    f"{first} = the input, as in the spec's notation), got {layer_text!r}")
+    if name in ("db", "b+") and not derivation.network.layers[index - 1].bias:
+        raise SpecError(field_name, f"expected a layer with a bias for {name}, got layer {layer_text} (it has none)")
+    return name, index, layer_text, False
+
+
+def _layer_index(text: str, derivation: Derivation) -> int | None:
+    """Internal index of a layer written as a number in the spec's notation, or ``L``, ``L-1``, ..."""
+    text = text.replace(" ", "").replace("−", "-")
+    match = re.fullmatch(r"L(?:-(\d+))?", text)
+    if match:
+        return derivation.L - int(match.group(1) or 0)
+    if re.fullmatch(r"\d+", text):
+        return int(text) - derivation.layer_number(0)
+    return None
+
+
+def shape_of(kind: str, layer: int | None, derivation: Derivation) -> tuple[int, ...]:
+    """The shape of a quantity's value: () for scalars, (n,) for vectors, (n, k) for matrices."""
+    spec = KINDS[kind]
+    if spec.shape == "scalar":
+        return ()
+    sizes = derivation.network.sizes
+    if spec.shape == "vector":
+        return (sizes[layer],)
+    return (sizes[layer], sizes[layer - 1])
+
+
+def _claim(entry: Any, position: int, derivation: Derivation) -> Claim:
+    where = f"claim[{position}]"
+    if not isinstance(entry, dict):
+        raise SpecError(where, f"expected a table, got {_show(entry)}")
+    for key in entry:
+        if key not in CLAIM_KEYS:
+            raise SpecError(f"{where}.{key}", f"expected one of the keys {', '.join(CLAIM_KEYS)}, got unknown key {key}")
+    if "quantity" not in entry:
+        raise SpecError(f"{where}.quantity", f"expected a value (required; one of {quantity_help()})")
+    given = [key for key in ("value", "expression", "property") if key in entry]
+    if len(given) != 1:
+        raise SpecError(where, "expected exactly one of value (a number), expression (a formula) or property, "
+                               f"got {', '.join(given) if given else 'none'}")
+    note = _text(entry.get("note"), f"{where}.note")
+    formula = "value" not in entry
+    kind, layer, layer_text, generic = parse_quantity(entry["quantity"], derivation, f"{where}.quantity", formula)
+    if formula:
+        return _formula_claim(entry, position, where, kind, layer, layer_text, generic, note)
+
+    example = _example(entry, where, kind, derivation)
+    after_step = kind.endswith("+")
+    if after_step and (derivation.network.example is None or derivation.network.example.learning_rate is None):
+        raise SpecError(f"{where}.quantity", f"expected a learning_rate in the spec's [example] for {kind} "
+                                             f"(a quantity after one gradient step)")
+    shape = shape_of(kind, layer, derivation)
+    unit = _unit(entry, where, kind, shape)
+    claimed_shape = () if unit is not None else shape
+    written = _numbers(entry["value"], f"{where}.value", claimed_shape)
+    value = np.empty(written.shape, dtype=object)
+    for index in np.ndindex(written.shape):
+        value[index] = decimal_of(written[index])
+    if "tolerance" in entry:
+        tol = _decimal(entry["tolerance"])
+        if tol is None or not tol > 0:
+            raise SpecError(f"{where}.tolerance", f"expected a positive number, got {_show(entry['tolerance'])}")
+        tolerance = np.full(written.shape, tol, dtype=object)
+    else:
+        tolerance = np.empty(written.shape, dtype=object)
+        for index in np.ndindex(written.shape):
+            tolerance[index] = half_unit(value[index])
+    return Claim(position, where, entry["quantity"], kind, layer, layer_text, example, unit, value, written,
+                 tolerance, note=note)
+
+
+def _formula_claim(entry, position, where, kind, layer, layer_text, generic, note) -> Claim:
+    for key in ("example", "unit", "entry", "tolerance"):
+        if key in entry:
+            raise SpecError(f"{where}.{key}", f"expected no {key} in a formula claim (it holds for every example)")
+    expression = entry.get("expression")
+    prop = entry.get("property")
+    if expression is not None and (not isinstance(expression, str) or not expression.strip()):
+        raise SpecError(f"{where}.expression", f"expected a formula as a string, such as \"a[L] - y\", "
+                                               f"got {_show(expression)}")
+    if prop is not None and prop not in PROPERTIES:
+        raise SpecError(f"{where}.property", f"expected one of {', '.join(repr(p) for p in PROPERTIES)}, "
+                                             f"got {_show(prop)}")
+    if prop is not None and kind not in ("a", "z"):
+        raise SpecError(f"{where}.quantity", f"expected a[l] or z[l] for property {prop!r}, got {kind}")
+    return Claim(position, where, entry["quantity"], kind, layer, layer_text, None, None, None, None, None,
+                 expression=expression, prop=prop, note=note, generic_layer=generic)
+
+
+def _example(entry: dict, where: str, kind: str, derivation: Derivation) -> int | None:
+    per_example = KINDS[kind].per_example
+    if "example" not in entry:
+        if per_example == "required":
+            raise SpecError(f"{where}.example", f"expected the example (1-based column of example.X) for {kind}")
+        return None
+    if per_example == "never":
+        raise SpecError(f"{where}.example", f"expected no example for {kind} (it is a batch quantity)")
+    value = entry["example"]
+    network_example = derivation.network.example
+    if network_example is None:
+        raise SpecError("example", "expected an [example] table in the spec (the claimed numbers need its data)",
+                        derivation.network.source)
+    m = network_example.X.shape[1]
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= m:
+        raise SpecError(f"{where}.example", f"expected an example number from 1 to {m}, got {_show(value)}")
+    return value - 1
+
+
+def _unit(entry: dict, where: str, kind: str, shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    """A claim about one entry: ``unit = j`` (vectors) or ``entry = [j, k]`` (matrices), 1-based."""
+    if "unit" in entry and "entry" in entry:
+        raise SpecError(where, "expected unit (for a vector) or entry (for a matrix), not both")
+    if "unit" in entry:
+        if len(shape) != 1:
+            raise SpecError(f"{where}.unit", f"expected unit only for a vector quantity; {kind} is "
+                                             f"{'a matrix: use entry = [j, k]' if len(shape) == 2 else 'a number'}")
+        j = entry["unit"]
+        if isinstance(j, bool) or not isinstance(j, int) or not 1 <= j <= shape[0]:
+            raise SpecError(f"{where}.unit", f"expected a unit from 1 to {shape[0]}, got {_show(j)}")
+        return (j - 1,)
+    if "entry" in entry:
+        value = entry["entry"]
+        if len(shape) != 2:
+            raise SpecError(f"{where}.entry", f"expected entry only for a matrix quantity; {kind} is not one")
+        if (not isinstance(value, list) or len(value) != 2
+                or any(isinstance(v, bool) or not isinstance(v, int) for v in value)
+                or not (1 <= value[0] <= shape[0] and 1 <= value[1] <= shape[1])):
+            raise SpecError(f"{where}.entry", f"expected [row, column] with row 1..{shape[0]} and column "
+                                              f"1..{shape[1]}, got {_show(value)}")
+        return (value[0] - 1, value[1] - 1)
+    return None
+
+
+# ---------------------------------------------------------------- numbers as written
+
+def _decimal(value: Any) -> Decimal | None:
+    """A number as written: TOML float (already Decimal), integer, or a string with a decimal point or comma."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, str):
+        text = value.strip().replace("−", "-").replace("\u2009", "").replace(" ", "")
+        if text.count(",") == 1 and "." not in text:
+            text = text.replace(",", ".")
+        if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text):
+            return None
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            return None
+    else:
+        return None
+    return number if number.is_finite() else None
+
+
+def _decimal_or_fail(value: Any, field_name: str) -> Decimal:
+    number = _decimal(value)
+    if number is None:
+        raise SpecError(field_name, f"expected a number as printed (such as 0.5470, -1.2e-3 or \"0,5470\"), "
+                                    f"got {_show(value)}")
+    return number
+
+
+def _written(value: Any) -> str:
+    """The number's text as written (the decimal comma kept)."""
+    if isinstance(value, str):
+        return value.strip()
+    return str(value)
+
+
+def _numbers(value: Any, field_name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """The claimed value as an array of written strings of ``shape``; a vector may be flat or a column."""
+    want = {0: "a number", 1: f"{shape[0] if shape else 0} numbers", 2: f"a {shape[0]}×{shape[1]} matrix "
+            f"(a list of {shape[0]} rows of {shape[1]} numbers)" if len(shape) == 2 else ""}[len(shape)]
+    raw = value
+    # accept the natural ways to write small shapes: [v] for one number, [[v1], [v2]] for a column,
+    # a flat list for a one-row or one-column matrix
+    if isinstance(raw, list) and shape == () and len(raw) == 1 and not isinstance(raw[0], list):
+        raw = raw[0]
+    if isinstance(raw, list) and shape == () and len(raw) == 1 and isinstance(raw[0], list) and len(raw[0]) == 1:
+        raw = raw[0][0]
+    if len(shape) == 1 and isinstance(raw, list) and raw and all(isinstance(r, list) and len(r) == 1 for r in raw):
+        raw = [r[0] for r in raw]
+    if len(shape) == 1 and shape[0] == 1 and not isinstance(raw, list):
+        raw = [raw]
+    if len(shape) == 2 and isinstance(raw, list) and raw and not any(isinstance(r, list) for r in raw):
+        if shape[0] == 1:
+            raw = [raw]
+        elif shape[1] == 1:
+            raw = [[v] for v in raw]
+    if len(shape) == 2 and shape == (1, 1) and not isinstance(raw, list):
+        raw = [[raw]]
+    out = np.empty(shape, dtype=object)
+    if len(shape) == 0:
+        if isinstance(raw, list):
+            raise SpecError(field_name, f"expected {want}, got a list")
+        _decimal_or_fail(raw, field_name)
+        out[()] = _written(raw)
+        return out
+    if not isinstance(raw, list) or len(raw) != shape[0]:
+        got = f"{len(raw)} entries" if isinstance(raw, list) else _show(raw)
+        raise SpecError(field_name, f"expected {want}, got {got}")
+    for i, item in enumerate(raw):
+        if len(shape) == 1:
+            if isinstance(item, list):
+                raise SpecError(f"{field_name}[{i}]", f"expected a number, got a list")
+            _decimal_or_fail(item, f"{field_name}[{i}]")
+            out[i] = _written(item)
+            continue
+        if not isinstance(item, list) or len(item) != shape[1]:
+            got = f"{len(item)} entries" if isinstance(item, list) else _show(item)
+            raise SpecError(f"{field_name}[{i}]", f"expected a row of {shape[1]} numbers ({want}), got {got}")
+        for k, number in enumerate(item):
+            _decimal_or_fail(number, f"{field_name}[{i}][{k}]")
+            out[i, k] = _written(number)
+    return out
+
+
+def decimal_of(written: str) -> Decimal:
+    """The Decimal of a number as written in an answers file."""
+    number = _decimal(written)
+    assert number is not None
+    return number
+
+
+def half_unit(value: Decimal) -> Decimal:
+    """Half a unit in the last written digit: 0.5470 → 0.00005, 12 → 0.5, 1.5e-3 → 0.00005."""
+    return Decimal(5).scaleb(value.as_tuple().exponent - 1)
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    if isinstance(value, Decimal):
+        text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,153 @@
+"""The catalogue of common mistakes, each a variant of the computation that can reproduce a wrong number.
+
+A mistake is a ``Variant`` of the graph's rules (``derive.graph``) plus a ``Cause`` that
+names it. The checker recomputes a wrong claim under each variant, from the student's own
+earlier numbers, and reports the variants that reproduce it; a misread data value is
+found by solving for the value that would. Nothing here decides a verdict.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from fractions import Fraction
+from typing import Callable, Iterator
+
+from .graph import Graph, Key, Variant
+
+
+@dataclass(frozen=True)
+class Cause:
+    """One mistake, by id, with the details its sentence needs (all strings, for reports and JSON)."""
+
+    id: str
+    details: tuple[tuple[str, str], ...] = ()
+
+    def detail(self, name: str) -> str:
+        return dict(self.details)[name]
+
+    def as_dict(self) -> dict[str, str]:
+        return {"id": self.id, **dict(self.details)}
+
+
+#: every id a Cause can have, in the order reports list them
+CAUSE_IDS = ("sigmoid_sign", "sum_for_mean", "mean_for_sum", "loss_doubled", "loss_halved", "g_for_derivative",
+             "derivative_sign", "transposed_forward", "transposed_backward", "learning_rate_sign", "sequential",
+             "single_example", "misread", "digit_slip", "derivative_left_out")
+
+
+def catalogue(graph: Graph, per_example: bool = True) -> list[tuple[Variant, Cause]]:
+    """Every single mistake that could apply to this network, as (variant, cause).
+
+    Mistakes that can happen in one example's computation (a sign slip, g for g') come both
+    for every example and, with ``per_example`` and several examples, for one example at a time.
+    """
+    out: list[tuple[Variant, Cause]] = []
+    number = graph.derivation.layer_number
+
+    def layers_detail(layers) -> tuple[tuple[str, str], ...]:
+        return (("layers", ", ".join(str(number(l)) for l in sorted(layers))),)
+
+    local: list[tuple[Variant, Cause]] = []     # mistakes one example's computation can make
+    for l in graph.sigmoid_layers:
+        local.append((Variant(sigmoid_sign=frozenset({l})), Cause("sigmoid_sign", layers_detail({l}))))
+    if len(graph.sigmoid_layers) > 1:
+        every = frozenset(graph.sigmoid_layers)
+        local.append((Variant(sigmoid_sign=every), Cause("sigmoid_sign", layers_detail(every))))
+    for l in graph.elementwise_layers:
+        local.append((Variant(g_for_derivative=frozenset({l})), Cause("g_for_derivative", layers_detail({l}))))
+    if len(graph.elementwise_layers) > 1:
+        every = frozenset(graph.elementwise_layers)
+        local.append((Variant(g_for_derivative=every), Cause("g_for_derivative", layers_detail(every))))
+    local.append((Variant(derivative_sign=True), Cause("derivative_sign")))
+    for l in graph.square_layers:
+        local.append((Variant(transposed_forward=frozenset({l})), Cause("transposed_forward", layers_detail({l}))))
+        if l >= 2:
+            local.append((Variant(transposed_backward=frozenset({l})),
+                          Cause("transposed_backward", layers_detail({l}))))
+    out += local
+    if graph.m > 1:
+        swapped = "sum_for_mean" if graph.derivation.network.reduction == "mean" else "mean_for_sum"
+        out.append((Variant(reduction_swapped=True), Cause(swapped)))
+    out.append((Variant(loss_factor=Fraction(2)), Cause("loss_doubled")))
+    out.append((Variant(loss_factor=Fraction(1, 2)), Cause("loss_halved")))
+    if graph.example.learning_rate is not None:
+        out.append((Variant(learning_rate_sign=True), Cause("learning_rate_sign")))
+        if graph.L > 1:
+            out.append((Variant(sequential=True), Cause("sequential")))
+    if graph.m > 1:
+        for i in range(graph.m):
+            out.append((Variant(single_example=i), Cause("single_example", (("example", str(i + 1)),))))
+        if per_example:
+            for i in range(graph.m):
+                for variant, cause in local:
+                    out.append((replace(variant, example_scope=i),
+                                Cause(cause.id, cause.details + (("scope", str(i + 1)),))))
+    return out
+
+
+def combine(first: tuple[Variant, Cause], second: tuple[Variant, Cause]) -> tuple[Variant, tuple[Cause, ...]] | None:
+    """Two mistakes made together, when they change different rules."""
+    variant = first[0].combine(second[0])
+    return None if variant is None else (variant, (first[1], second[1]))
+
+
+# ---------------------------------------------------------------- misread data
+
+def data_entries(graph: Graph, ancestors: set[Key]) -> Iterator[tuple[Key, int]]:
+    """(data node, unit) of every input or target value the claim depends on."""
+    for key in sorted((k for k in ancestors if k.kind in ("x", "y")), key=lambda k: (k.example, k.kind)):
+        for unit in range(graph.shape(key)[0]):
+            yield key, unit
+
+
+def misread_cause(graph: Graph, key: Key, unit: int, read: Decimal) -> Cause:
+    actual = graph.example.X[unit, key.example] if key.kind == "x" else graph.example.Y[unit, key.example]
+    return Cause("misread", (("what", key.kind), ("example", str(key.example + 1)), ("unit", str(unit + 1)),
+                             ("read", _plain(read)), ("actual", _plain(Decimal(repr(float(actual)))))))
+
+
+def solve_misread(residual: Callable[[float], float], actual: float) -> list[float]:
+    """Values v near which ``residual(v)`` is 0 (secant from the actual value), plus simple fallbacks.
+
+    The caller rounds each candidate to the fewest decimals that still reproduce the claim.
+    """
+    candidates: list[float] = []
+    v0, v1 = actual, actual + (0.1 if actual == 0 else 0.1 * abs(actual))
+    try:
+        r0, r1 = residual(v0), residual(v1)
+        for _ in range(40):
+            if r1 == r0:
+                break
+            v2 = v1 - r1 * (v1 - v0) / (r1 - r0)
+            if not abs(v2) < 1e12:
+                break
+            v0, r0, v1 = v1, r1, v2
+            r1 = residual(v1)
+            if abs(r1) < 1e-13:
+                candidates.append(v1)
+                break
+    except (ArithmeticError, ValueError, OverflowError):
+        pass
+    for simple in (1 - actual, -actual, 0.0, 1.0, -1.0):   # binary data read the other way round
+        if simple != actual and simple not in candidates:
+            candidates.append(simple)
+    return candidates
+
+
+#: a misread value is a short decimal (0.7 for 0.6), not whatever number fits
+MISREAD_DECIMALS = 2
+
+
+def nice_values(value: float) -> Iterator[Decimal]:
+    """``value`` rounded to 0, 1, ... MISREAD_DECIMALS decimals: the shortest reading first."""
+    seen = set()
+    for places in range(0, MISREAD_DECIMALS + 1):
+        rounded = Decimal(repr(round(value, places))).normalize()
+        if rounded not in seen:
+            seen.add(rounded)
+            yield rounded
+
+
+def _plain(number: Decimal) -> str:
+    text = format(number.normalize(), "f")
+    return "0" if text in ("-0", "") else text
