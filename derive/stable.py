@@ -107,12 +107,38 @@ def _merge_exponentials(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: isinstance(e, sp.Mul) and sum(isinstance(f, sp.exp) for f in e.args) > 1, merge)
 
 
+def _cancels(u: sp.Expr, v: sp.Expr) -> bool:
+    """True when u + v loses terms of u and v: e^u e^v may be inf·0 while e^{u+v} is finite."""
+    return len(sp.Add.make_args(u + v)) < len(sp.Add.make_args(u)) + len(sp.Add.make_args(v))
+
+
+def _distribute_exponentials(expr: sp.Expr) -> sp.Expr:
+    """(Σ_i t_i) e^v → Σ_i t_i e^v when some t_i holds an e^u that cancels against e^v.
+
+    (1 − e^a) e^{−a−s} evaluates e^a, inf for a > 709, times 0; e^{−a−s} − e^{−s} is finite.
+    """
+    def distribute(e: sp.Mul) -> sp.Expr:
+        exps = [f for f in e.args if isinstance(f, sp.exp)]
+        if len(exps) != 1:
+            return e
+        v = exps[0].args[0]
+        for factor in e.args:
+            if isinstance(factor, sp.Add) and any(
+                    isinstance(f, sp.exp) and _cancels(f.args[0], v)
+                    for t in factor.args for f in sp.Mul.make_args(t)):
+                rest = [f for f in e.args if f is not factor and f is not exps[0]]
+                terms = [_merge_exponentials(t * exps[0]) for t in factor.args]
+                return sp.Mul(*rest, sp.Add(*terms))
+        return e
+    return expr.replace(lambda e: isinstance(e, sp.Mul) and any(isinstance(f, sp.exp) for f in e.args), distribute)
+
+
 def stabilize(expr: sp.Expr) -> sp.Expr:
     """An expression equal to ``expr`` whose evaluation does not overflow for large |z|."""
     expr = _merge_exponentials(expr)   # e^u e^v → e^{u+v}, so 1 + e^u e^v is seen as 1 + e^w
     expr = _rewrite_logs(expr)
     expr = _rewrite_logistic(expr)
-    return sp.powsimp(expr, combine="exp")
+    return _distribute_exponentials(sp.powsimp(expr, combine="exp"))
 
 
 def unstable_form(expr: sp.Expr) -> sp.Expr:

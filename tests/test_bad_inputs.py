@@ -191,16 +191,35 @@ def test_missing_directory_and_unwritable_paths_are_one_line_errors(tmp_path):
     assert blocker.read_text() == "not a directory\n"
 
 
-@pytest.mark.xfail(strict=True, reason="codegen/render.py write_files moves files into place one at a time: when the "
-                                       "second cannot be replaced (here NAME.c is a directory) the first is already "
-                                       "overwritten; reported to the lead")
 def test_generate_is_all_or_nothing_when_a_destination_cannot_be_replaced(tmp_path):
     out = tmp_path / "out"
     (out / "lecture_xor.c").mkdir(parents=True)
     (out / "lecture_xor.h").write_text("old header\n")
     status, _, stderr = run_all({"c": ["generate", str(XOR), "--target", "c", "--out", str(out)]}, tmp_path)["c"]
     assert status == 2 and len(stderr.splitlines()) == 1
+    assert str(out / "lecture_xor.c") in stderr and "directory" in stderr and ".deltagen-" not in stderr
     assert (out / "lecture_xor.h").read_text() == "old header\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]   # no staging directory left behind
+
+
+def test_a_move_that_fails_midway_puts_the_previous_files_back(tmp_path, monkeypatch):
+    import codegen.render
+    render_module = sys.modules["codegen.render"]   # the package exports a function of the same name
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "first.txt").write_text("old first\n")
+    real_replace = os.replace
+
+    def failing_replace(source, destination):
+        if Path(destination).name == "second.txt":
+            raise PermissionError(13, "Permission denied", str(destination))
+        real_replace(source, destination)
+
+    monkeypatch.setattr(render_module.os, "replace", failing_replace)
+    with pytest.raises(PermissionError):
+        render_module.write_files({"first.txt": "new first\n", "second.txt": "new second\n"}, out)
+    assert (out / "first.txt").read_text() == "old first\n"
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["first.txt", "out"]
 
 
 # ------------------------------------------------------------------ the spec's file name in generated headers

@@ -160,16 +160,8 @@ def precision(which: str) -> str:
 
 # ------------------------------------------------------------------ output layer at |z| = 1000
 
-#: known failures, reported: the softplus output's δ for logistic is printed as y(1 − e^a)·e^{−a}/(e^{ay} + 1),
-#: a product of e^a (inf for a > 709 in double, 88 in float) and e^{−a} (0): NaN, in NumPy and in C
-KNOWN_OVERFLOW = {("log(1 + exp(z))", "logistic"): "δ = y(1 − e^a)·e^{−a}/(e^{ay} + 1) overflows to inf·0 = NaN "
-                                                    "for a > 709 (double) / 88 (float); reported to the lead"}
-
-
 def pair_params() -> list:
-    return [pytest.param(a, l, id=f"{a}-{l}",
-                         marks=[pytest.mark.xfail(strict=True, reason=KNOWN_OVERFLOW[a, l])] if (a, l) in KNOWN_OVERFLOW else [])
-            for a, l in PAIRS]
+    return [pytest.param(a, l, id=f"{a}-{l}") for a, l in PAIRS]
 
 
 @pytest.mark.parametrize("which", BACKENDS)
