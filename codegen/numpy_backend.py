@@ -88,7 +88,8 @@ class NumpyModule:
             activation = self.net.layers[index - 1].activation
             if activation.is_softmax:
                 vectorizer = Vectorizer(self._output_units(), prefix=f"softmax{self.number(index)}_")
-                body = vectorizer.vector(forms.A.name, [stabilize_branched(e) for e in self.d.a_index(index)])
+                outputs = [stabilize_branched(e) for e in self.d.a_index(index)]
+                body = vectorizer.normalized(forms.A.name, outputs) or vectorizer.vector(forms.A.name, outputs)
                 # the reductions (max, then Σ e^{z−max}) are computed before the outputs that use them
                 lines += vectorizer.reduction_lines() + body
             else:
@@ -111,32 +112,43 @@ class NumpyModule:
         return self.printer.doprint(self.d.cost_matrix_expr(loss_row))
 
     # ---------------------------------------------------------- backward
-    def backward_lines(self) -> list[str]:
-        lines = []
+    def delta_lines(self) -> list[str]:
+        """Lines computing Δ of every layer, output first (the δ recurrence)."""
         vectorizer = Vectorizer(self._output_units(), prefix="delta_sum")
         out_forms = self.d.matrix(self.d.L)
         body = vectorizer.vector(out_forms.Delta.name, [stabilize(e) for e in self.d.output_delta])
-        lines += vectorizer.reduction_lines() + body
+        lines = vectorizer.reduction_lines() + body
+        for index in range(self.d.L - 1, 0, -1):
+            forms = self.d.matrix(index)
+            derivative = self.d.hidden_derivative(index)
+            printer = NumpyCodePrinter({GENERIC_A: forms.A.name, GENERIC_Z: forms.Z.name})
+            lines.append(f"{forms.G.name} = {printer.doprint(stabilize(derivative))}")
+            lines.append(f"{forms.Delta.name} = {self.printer.doprint(forms.delta_expr)}")
+        return lines
+
+    def gradient_lines(self) -> list[str]:
+        """Lines computing dW and db of every layer from the Δs."""
+        lines = []
         for index in range(self.d.L, 0, -1):
             forms = self.d.matrix(index)
-            if index < self.d.L:
-                derivative = self.d.hidden_derivative(index)
-                printer = NumpyCodePrinter({GENERIC_A: forms.A.name, GENERIC_Z: forms.Z.name})
-                lines.append(f"{forms.G.name} = {printer.doprint(stabilize(derivative))}")
-                lines.append(f"{forms.Delta.name} = {self.printer.doprint(forms.delta_expr)}")
             lines.append(f"d{forms.W.name} = {self.printer.doprint(forms.dW_expr)}")
             if forms.db_expr is not None:
                 lines.append(f"d{forms.b.name} = {self.printer.doprint(forms.db_expr)}")
         return lines
 
     def update_lines(self) -> list[tuple[str, str]]:
-        """(param name, expression of its updated value) for sgd_step."""
+        """(param name, its updated value θ − η ∂C/∂θ with the gradient's matrix form substituted) for sgd_step.
+
+        Substituting (and expanding) lets NumPy scale Δ before the product and
+        skip the gradient array: one pass over each weight matrix fewer.
+        """
         out = []
-        for p in self.params():
-            param = sp.MatrixSymbol(p.name, *p.shape)
-            grad = sp.MatrixSymbol(f"d{p.name}", *p.shape)
-            printer = NumpyCodePrinter({param: f'p["{p.name}"]', grad: f'grads["{p.name}"]'})
-            out.append((p.name, printer.doprint(self.d.update_expr(param, grad, LEARNING_RATE))))
+        printer = NumpyCodePrinter({LAMBDA: "L2"})
+        for index in range(1, self.d.L + 1):
+            forms = self.d.matrix(index)
+            for param, gradient in ((forms.W, forms.dW_expr), (forms.b, forms.db_expr)):
+                if gradient is not None:
+                    out.append((param.name, printer.doprint(self.d.update_expr(param, gradient, LEARNING_RATE).expand())))
         return out
 
     # ---------------------------------------------------------- context
@@ -165,7 +177,8 @@ class NumpyModule:
             "forward_lines": self.forward_lines(),
             "loss_lines": self.loss_lines(),
             "cost_expr": self.cost_expr(),
-            "backward_lines": self.backward_lines(),
+            "delta_lines": self.delta_lines(),
+            "gradient_lines": self.gradient_lines(),
             "update_lines": self.update_lines(),
             "dtype": self.config.dtype,
         }

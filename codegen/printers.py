@@ -39,15 +39,20 @@ class NumpyCodePrinter(NumPyPrinter):
     def _print_MatMul(self, expr: sp.MatMul) -> str:
         scalars = [a for a in expr.args if not getattr(a, "is_Matrix", False)]
         matrices = [a for a in expr.args if getattr(a, "is_Matrix", False)]
+        if not scalars:
+            return self._matrix_product(matrices)
+        coefficient, sign = sp.Mul(*scalars), ""
+        if coefficient.could_extract_minus_sign() and not isinstance(coefficient, sp.Add):
+            coefficient, sign = -coefficient, "-"
+        scale = self.parenthesize(coefficient, 50)
+        if len(matrices) > 1 and not any(isinstance(m, OneMatrix) for m in matrices):
+            # c (Δ Aᵀ) as (c Δ) Aᵀ: the scaling is one pass over Δ (n × m), not over the n × n_prev product
+            first, *rest = matrices
+            return f"{sign}({scale}*{self._matrix_product([first])}) @ {self._matrix_product(rest)}"
         text = self._matrix_product(matrices)
-        if scalars:
-            coefficient = sp.Mul(*scalars)
-            if len(matrices) > 1:
-                text = f"({text})"
-            if coefficient.could_extract_minus_sign():
-                return f"-{self.parenthesize(-coefficient, 50)}*{text}"
-            return f"{self.parenthesize(coefficient, 50)}*{text}"
-        return text
+        if len(matrices) > 1:
+            text = f"({text})"
+        return f"{sign}{scale}*{text}"
 
     def _matrix_product(self, matrices: list) -> str:
         # X 1_{m×1} sums the columns of X; b 1_{1×m} is b broadcast over the columns
@@ -70,11 +75,10 @@ class NumpyCodePrinter(NumPyPrinter):
 
     def _print_MatAdd(self, expr: sp.MatAdd) -> str:
         # positive terms first, then "- term": θ − η g rather than (−η) g + θ
-        terms = sorted(expr.args, key=lambda t: isinstance(t, sp.MatMul) and t.could_extract_minus_sign())
-        text = self._print(terms[0])
-        for term in terms[1:]:
-            printed = self._print(term)
-            text += f" - {printed[1:]}" if printed.startswith("-") else f" + {printed}"
+        printed = sorted((self._print(t) for t in expr.args), key=lambda text: text.startswith("-"))
+        text = printed[0]
+        for term in printed[1:]:
+            text += f" - {term[1:]}" if term.startswith("-") else f" + {term}"
         return text
 
     def _print_Trace(self, expr: sp.Trace) -> str:

@@ -129,6 +129,15 @@ class Vectorizer:
         lines += [f"{target}[{k}:{k + 1}] = {printer.doprint(e)}" for k, e in enumerate(exprs)]
         return lines
 
+    def normalized(self, target: str, exprs: list[sp.Expr]) -> list[str] | None:
+        """Lines for e_k = n_k / Σ_j n_j (softmax): the n_k once, then divided by their column sums; else None."""
+        fractions = [sp.fraction(e) for e in exprs]
+        numerators = [n for n, _ in fractions]
+        if len(exprs) < 2 or any(d != fractions[0][1] for _, d in fractions) \
+                or sp.Add(*numerators) != fractions[0][1]:
+            return None
+        return self.vector(target, numerators) + [f"{target} /= numpy.sum({target}, axis=0, keepdims=True)"]
+
     def row(self, target: str, expr: sp.Expr) -> list[str]:
         """Lines assigning the (1, m) per-example row ``target`` from a scalar expression."""
         expr = self._replace_reductions(expr)

@@ -152,9 +152,12 @@ def unstable_form(expr: sp.Expr) -> sp.Expr:
 # ---------------------------------------------------------------------------
 
 def logistic_branched(u: sp.Expr) -> sp.Expr:
-    """1/(1 + e^u) with t = e^{−|u|}: 1/(1 + t) when u ≤ 0, t/(1 + t) otherwise (never overflows)."""
+    """1/(1 + e^u) with t = e^{−|u|}: 1/(1 + t) when u ≤ 0, t/(1 + t) otherwise (never overflows).
+
+    Written (u ≤ 0 ? 1 : t)/(1 + t): the branch only selects the numerator, one division serves both.
+    """
     t = sp.exp(-sp.Abs(u))
-    return sp.Piecewise((1 / (1 + t), u <= 0), (t / (1 + t), True))
+    return sp.Piecewise((1, u <= 0), (t, True)) / (1 + t)
 
 
 def _shift(args: tuple[sp.Expr, ...]) -> sp.Expr:

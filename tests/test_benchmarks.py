@@ -40,3 +40,13 @@ def test_growth_exponent_recovers_a_known_power_law():
     counts = [10, 1000, 10_000, 100_000]
     assert growth_exponent(counts, [3e-4 * c ** 1.5 for c in counts]) == pytest.approx(1.5, abs=1e-9)
     assert growth_exponent(counts, [2.0 + 0 * c for c in counts]) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_targets_are_judged_on_the_worst_figure_and_the_biggest_net():
+    from run import target_rows
+    rows = target_rows(code_rows=[("a", 1.05, 1.2)], numpy_rows=[("a", 1, 3.0), ("a", 32, 1.09), ("a", 256, 1.11)],
+                       counts=[100_000, 10], totals=[29.0, 40.0], exponent=1.2)
+    verdicts = {target: met for target, _, met in rows}
+    assert [met for _, _, met in rows] == [False, True, False, True, False]
+    assert not any("batch 1 " in target for target in verdicts)   # batch 1 is outside the NumPy target
+    assert rows[3][1] == "29.0 s"                                   # the biggest net, not the slowest

@@ -33,8 +33,7 @@ static void lecture_and_forward_pass(const lecture_and_params *p, const lecture_
     t->z1[0] = p->W1[0][0]*a0[0] + p->W1[0][1]*a0[1] + p->b1[0];
     /* a[1] = g(z[1]), g(z) = 1/(1 + exp(-z)) (unrolled, 2 weights <= 16) */
     const lecture_and_real u0 = lecture_and_exp(-lecture_and_fabs(t->z1[0]));
-    const lecture_and_real u1 = 1/(u0 + 1);
-    t->a1[0] = ((t->z1[0] >= 0) ? u1 : u0*u1);
+    t->a1[0] = ((t->z1[0] >= 0) ? 1 : u0)/(u0 + 1);
 }
 
 /* Output-layer delta of one example with target y. */
@@ -62,8 +61,8 @@ lecture_and_real lecture_and_cost(const lecture_and_params *p, int m, const lect
         lecture_and_trace *t = &trace;
         lecture_and_forward_pass(p, X + (long)i * lecture_and_N_IN, t);
         /* loss of this example: −Σ_k [y_k log a_k + (1 − y_k) log(1 − a_k)] */
-        const lecture_and_real u4 = lecture_and_log1p(lecture_and_exp(-lecture_and_fabs(t->z1[0])));
-        loss_sum += y[0]*(u4 + lecture_and_fmax(0, -t->z1[0])) + (1 - y[0])*(u4 + lecture_and_fmax(0, t->z1[0]));
+        const lecture_and_real u3 = lecture_and_log1p(lecture_and_exp(-lecture_and_fabs(t->z1[0])));
+        loss_sum += y[0]*(u3 + lecture_and_fmax(0, -t->z1[0])) + (1 - y[0])*(u3 + lecture_and_fmax(0, t->z1[0]));
     }
     const lecture_and_real m_real = (lecture_and_real)m;
     /* C = Σ_i ℓ_i / m */
@@ -91,10 +90,10 @@ void lecture_and_gradients(const lecture_and_params *p, int m, const lecture_and
     }
     const lecture_and_real m_real = (lecture_and_real)m;
     /* ∂C/∂W[1] = 1/m Σ_i ∂ℓ/∂W[1] (unrolled, 2 weights <= 16) */
-    const lecture_and_real u2 = 1/m_real;
-    grad->W1[0][0] = grad->W1[0][0]*u2;
-    grad->W1[0][1] = grad->W1[0][1]*u2;
-    grad->b1[0] = grad->b1[0]*u2;
+    const lecture_and_real u1 = 1/m_real;
+    grad->W1[0][0] = grad->W1[0][0]*u1;
+    grad->W1[0][1] = grad->W1[0][1]*u1;
+    grad->b1[0] = grad->b1[0]*u1;
 }
 
 void lecture_and_sgd_step(lecture_and_params *p, int m, const lecture_and_real *X, const lecture_and_real *Y,
@@ -110,10 +109,10 @@ void lecture_and_sgd_step(lecture_and_params *p, int m, const lecture_and_real *
         lecture_and_forward_pass(p, a0, t);
         lecture_and_output_delta(t, Y);
         /* W[1] ← W[1] − η ∂ℓ/∂W[1], one example (unrolled, 2 weights <= 16) */
-        const lecture_and_real u3 = t->d1[0]*learning_rate;
-        p->W1[0][0] = p->W1[0][0] - u3*a0[0];
-        p->W1[0][1] = p->W1[0][1] - u3*a0[1];
-        p->b1[0] = p->b1[0] - u3;
+        const lecture_and_real u2 = t->d1[0]*learning_rate;
+        p->W1[0][0] = p->W1[0][0] - u2*a0[0];
+        p->W1[0][1] = p->W1[0][1] - u2*a0[1];
+        p->b1[0] = p->b1[0] - u2;
         return;
     }
     lecture_and_params grad;

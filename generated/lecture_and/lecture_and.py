@@ -66,8 +66,7 @@ def forward(params, X):
     A0 = _batch(X, 2, "X")
     Z1 = W1 @ A0 + b1
     A1_t0 = numpy.exp(-abs(Z1))
-    A1_t1 = (1/(A1_t0 + 1))
-    A1 = numpy.where(numpy.greater_equal(Z1, 0), A1_t1, A1_t0*A1_t1)
+    A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
     return A1[:, 0] if numpy.ndim(X) == 1 else A1
 
 
@@ -80,29 +79,23 @@ def cost(params, X, Y):
     m = A0.shape[1]
     Z1 = W1 @ A0 + b1
     A1_t0 = numpy.exp(-abs(Z1))
-    A1_t1 = (1/(A1_t0 + 1))
-    A1 = numpy.where(numpy.greater_equal(Z1, 0), A1_t1, A1_t0*A1_t1)
+    A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
     loss_row = Y*numpy.logaddexp(0, -Z1) + (1 - Y)*numpy.logaddexp(0, Z1)
     return float(numpy.sum(loss_row)/m)
 
 
 def gradients(params, X, Y):
     """∂C/∂θ for every parameter, by backpropagation; same keys and shapes as params."""
-    A0, Y = _data(X, Y)
-    return _gradients(_params(params), A0, Y)
-
-
-def _gradients(p, A0, Y):
-    """gradients() on checked params and data (sgd_step checks them once)."""
+    p = _params(params)
     W1 = p["W1"]
     b1 = p["b1"]
+    A0, Y = _data(X, Y)
     m = A0.shape[1]
     Z1 = W1 @ A0 + b1
     A1_t0 = numpy.exp(-abs(Z1))
-    A1_t1 = (1/(A1_t0 + 1))
-    A1 = numpy.where(numpy.greater_equal(Z1, 0), A1_t1, A1_t0*A1_t1)
+    A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
     Delta1 = A1 - Y
-    dW1 = (1/m)*(Delta1 @ A0.T)
+    dW1 = ((1/m)*Delta1) @ A0.T
     db1 = (1/m)*(numpy.sum(Delta1, axis=1, keepdims=True))
     return {
         "W1": dW1,
@@ -111,13 +104,19 @@ def _gradients(p, A0, Y):
 
 
 def sgd_step(params, X, Y, learning_rate):
-    """New params after one gradient-descent step on the batch; params is not modified."""
+    """New params after one gradient-descent step on the batch, θ − learning_rate·∂C/∂θ; params is not modified."""
     p = _params(params)
+    W1 = p["W1"]
+    b1 = p["b1"]
     A0, Y = _data(X, Y)
-    grads = _gradients(p, A0, Y)
+    m = A0.shape[1]
+    Z1 = W1 @ A0 + b1
+    A1_t0 = numpy.exp(-abs(Z1))
+    A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
+    Delta1 = A1 - Y
     return {
-        "W1": -learning_rate*grads["W1"] + p["W1"],
-        "b1": -learning_rate*grads["b1"] + p["b1"],
+        "W1": W1 - ((learning_rate/m)*Delta1) @ A0.T,
+        "b1": b1 - (learning_rate/m)*(numpy.sum(Delta1, axis=1, keepdims=True)),
     }
 
 

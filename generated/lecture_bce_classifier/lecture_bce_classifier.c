@@ -37,30 +37,24 @@ static void lecture_bce_classifier_forward_pass(const lecture_bce_classifier_par
     t->z1[2] = p->W1[2][0]*a0[0] + p->W1[2][1]*a0[1] + p->b1[2];
     /* a[1] = g(z[1]), g(z) = 1/(1 + exp(-z)) (unrolled, 6 weights <= 16) */
     const lecture_bce_classifier_real u0 = lecture_bce_classifier_exp(-lecture_bce_classifier_fabs(t->z1[0]));
-    const lecture_bce_classifier_real u1 = 1/(u0 + 1);
-    const lecture_bce_classifier_real u2 = lecture_bce_classifier_exp(-lecture_bce_classifier_fabs(t->z1[1]));
-    const lecture_bce_classifier_real u3 = 1/(u2 + 1);
-    const lecture_bce_classifier_real u4 = lecture_bce_classifier_exp(-lecture_bce_classifier_fabs(t->z1[2]));
-    const lecture_bce_classifier_real u5 = 1/(u4 + 1);
-    t->a1[0] = ((t->z1[0] >= 0) ? u1 : u0*u1);
-    t->a1[1] = ((t->z1[1] >= 0) ? u3 : u2*u3);
-    t->a1[2] = ((t->z1[2] >= 0) ? u5 : u4*u5);
+    const lecture_bce_classifier_real u1 = lecture_bce_classifier_exp(-lecture_bce_classifier_fabs(t->z1[1]));
+    const lecture_bce_classifier_real u2 = lecture_bce_classifier_exp(-lecture_bce_classifier_fabs(t->z1[2]));
+    t->a1[0] = ((t->z1[0] >= 0) ? 1 : u0)/(u0 + 1);
+    t->a1[1] = ((t->z1[1] >= 0) ? 1 : u1)/(u1 + 1);
+    t->a1[2] = ((t->z1[2] >= 0) ? 1 : u2)/(u2 + 1);
     /* z[2] = W[2] a[1] + b[2] (unrolled, 6 weights <= 16) */
     t->z2[0] = p->W2[0][0]*t->a1[0] + p->W2[0][1]*t->a1[1] + p->W2[0][2]*t->a1[2] + p->b2[0];
     t->z2[1] = p->W2[1][0]*t->a1[0] + p->W2[1][1]*t->a1[1] + p->W2[1][2]*t->a1[2] + p->b2[1];
     /* a[2] = g(z[2]), g(z) = 1/(1 + exp(-z)) (unrolled, 6 weights <= 16) */
-    const lecture_bce_classifier_real u6 = lecture_bce_classifier_exp(-lecture_bce_classifier_fabs(t->z2[0]));
-    const lecture_bce_classifier_real u7 = 1/(u6 + 1);
-    const lecture_bce_classifier_real u8 = lecture_bce_classifier_exp(-lecture_bce_classifier_fabs(t->z2[1]));
-    const lecture_bce_classifier_real u9 = 1/(u8 + 1);
-    t->a2[0] = ((t->z2[0] >= 0) ? u7 : u6*u7);
-    t->a2[1] = ((t->z2[1] >= 0) ? u9 : u8*u9);
+    const lecture_bce_classifier_real u3 = lecture_bce_classifier_exp(-lecture_bce_classifier_fabs(t->z2[0]));
+    const lecture_bce_classifier_real u4 = lecture_bce_classifier_exp(-lecture_bce_classifier_fabs(t->z2[1]));
+    t->a2[0] = ((t->z2[0] >= 0) ? 1 : u3)/(u3 + 1);
+    t->a2[1] = ((t->z2[1] >= 0) ? 1 : u4)/(u4 + 1);
     /* z[3] = W[3] a[2] + b[3] (unrolled, 2 weights <= 16) */
     t->z3[0] = p->W3[0][0]*t->a2[0] + p->W3[0][1]*t->a2[1] + p->b3[0];
     /* a[3] = g(z[3]), g(z) = 1/(1 + exp(-z)) (unrolled, 2 weights <= 16) */
-    const lecture_bce_classifier_real u10 = lecture_bce_classifier_exp(-lecture_bce_classifier_fabs(t->z3[0]));
-    const lecture_bce_classifier_real u11 = 1/(u10 + 1);
-    t->a3[0] = ((t->z3[0] >= 0) ? u11 : u10*u11);
+    const lecture_bce_classifier_real u5 = lecture_bce_classifier_exp(-lecture_bce_classifier_fabs(t->z3[0]));
+    t->a3[0] = ((t->z3[0] >= 0) ? 1 : u5)/(u5 + 1);
 }
 
 /* Output-layer delta of one example with target y. */
@@ -105,8 +99,8 @@ lecture_bce_classifier_real lecture_bce_classifier_cost(const lecture_bce_classi
         lecture_bce_classifier_trace *t = &trace;
         lecture_bce_classifier_forward_pass(p, X + (long)i * lecture_bce_classifier_N_IN, t);
         /* loss of this example: −Σ_k [y_k log a_k + (1 − y_k) log(1 − a_k)] */
-        const lecture_bce_classifier_real u21 = lecture_bce_classifier_log1p(lecture_bce_classifier_exp(-lecture_bce_classifier_fabs(t->z3[0])));
-        loss_sum += y[0]*(u21 + lecture_bce_classifier_fmax(0, -t->z3[0])) + (1 - y[0])*(u21 + lecture_bce_classifier_fmax(0, t->z3[0]));
+        const lecture_bce_classifier_real u15 = lecture_bce_classifier_log1p(lecture_bce_classifier_exp(-lecture_bce_classifier_fabs(t->z3[0])));
+        loss_sum += y[0]*(u15 + lecture_bce_classifier_fmax(0, -t->z3[0])) + (1 - y[0])*(u15 + lecture_bce_classifier_fmax(0, t->z3[0]));
     }
     const lecture_bce_classifier_real m_real = (lecture_bce_classifier_real)m;
     /* C = Σ_i ℓ_i / m */
@@ -163,31 +157,31 @@ void lecture_bce_classifier_gradients(const lecture_bce_classifier_params *p, in
     }
     const lecture_bce_classifier_real m_real = (lecture_bce_classifier_real)m;
     /* ∂C/∂W[1] = 1/m Σ_i ∂ℓ/∂W[1] (unrolled, 6 weights <= 16) */
-    const lecture_bce_classifier_real u12 = 1/m_real;
-    grad->W1[0][0] = grad->W1[0][0]*u12;
-    grad->W1[0][1] = grad->W1[0][1]*u12;
-    grad->W1[1][0] = grad->W1[1][0]*u12;
-    grad->W1[1][1] = grad->W1[1][1]*u12;
-    grad->W1[2][0] = grad->W1[2][0]*u12;
-    grad->W1[2][1] = grad->W1[2][1]*u12;
-    grad->b1[0] = grad->b1[0]*u12;
-    grad->b1[1] = grad->b1[1]*u12;
-    grad->b1[2] = grad->b1[2]*u12;
+    const lecture_bce_classifier_real u6 = 1/m_real;
+    grad->W1[0][0] = grad->W1[0][0]*u6;
+    grad->W1[0][1] = grad->W1[0][1]*u6;
+    grad->W1[1][0] = grad->W1[1][0]*u6;
+    grad->W1[1][1] = grad->W1[1][1]*u6;
+    grad->W1[2][0] = grad->W1[2][0]*u6;
+    grad->W1[2][1] = grad->W1[2][1]*u6;
+    grad->b1[0] = grad->b1[0]*u6;
+    grad->b1[1] = grad->b1[1]*u6;
+    grad->b1[2] = grad->b1[2]*u6;
     /* ∂C/∂W[2] = 1/m Σ_i ∂ℓ/∂W[2] (unrolled, 6 weights <= 16) */
-    const lecture_bce_classifier_real u13 = 1/m_real;
-    grad->W2[0][0] = grad->W2[0][0]*u13;
-    grad->W2[0][1] = grad->W2[0][1]*u13;
-    grad->W2[0][2] = grad->W2[0][2]*u13;
-    grad->W2[1][0] = grad->W2[1][0]*u13;
-    grad->W2[1][1] = grad->W2[1][1]*u13;
-    grad->W2[1][2] = grad->W2[1][2]*u13;
-    grad->b2[0] = grad->b2[0]*u13;
-    grad->b2[1] = grad->b2[1]*u13;
+    const lecture_bce_classifier_real u7 = 1/m_real;
+    grad->W2[0][0] = grad->W2[0][0]*u7;
+    grad->W2[0][1] = grad->W2[0][1]*u7;
+    grad->W2[0][2] = grad->W2[0][2]*u7;
+    grad->W2[1][0] = grad->W2[1][0]*u7;
+    grad->W2[1][1] = grad->W2[1][1]*u7;
+    grad->W2[1][2] = grad->W2[1][2]*u7;
+    grad->b2[0] = grad->b2[0]*u7;
+    grad->b2[1] = grad->b2[1]*u7;
     /* ∂C/∂W[3] = 1/m Σ_i ∂ℓ/∂W[3] (unrolled, 2 weights <= 16) */
-    const lecture_bce_classifier_real u14 = 1/m_real;
-    grad->W3[0][0] = grad->W3[0][0]*u14;
-    grad->W3[0][1] = grad->W3[0][1]*u14;
-    grad->b3[0] = grad->b3[0]*u14;
+    const lecture_bce_classifier_real u8 = 1/m_real;
+    grad->W3[0][0] = grad->W3[0][0]*u8;
+    grad->W3[0][1] = grad->W3[0][1]*u8;
+    grad->b3[0] = grad->b3[0]*u8;
 }
 
 void lecture_bce_classifier_sgd_step(lecture_bce_classifier_params *p, int m, const lecture_bce_classifier_real *X, const lecture_bce_classifier_real *Y,
@@ -204,35 +198,35 @@ void lecture_bce_classifier_sgd_step(lecture_bce_classifier_params *p, int m, co
         lecture_bce_classifier_output_delta(t, Y);
         lecture_bce_classifier_delta2(p, t);
         /* W[3] ← W[3] − η ∂ℓ/∂W[3], one example (unrolled, 2 weights <= 16) */
-        const lecture_bce_classifier_real u15 = t->d3[0]*learning_rate;
-        p->W3[0][0] = p->W3[0][0] - t->a2[0]*u15;
-        p->W3[0][1] = p->W3[0][1] - t->a2[1]*u15;
-        p->b3[0] = p->b3[0] - u15;
+        const lecture_bce_classifier_real u9 = t->d3[0]*learning_rate;
+        p->W3[0][0] = p->W3[0][0] - t->a2[0]*u9;
+        p->W3[0][1] = p->W3[0][1] - t->a2[1]*u9;
+        p->b3[0] = p->b3[0] - u9;
         lecture_bce_classifier_delta1(p, t);
         /* W[2] ← W[2] − η ∂ℓ/∂W[2], one example (unrolled, 6 weights <= 16) */
-        const lecture_bce_classifier_real u16 = t->d2[0]*learning_rate;
-        const lecture_bce_classifier_real u17 = t->d2[1]*learning_rate;
-        p->W2[0][0] = p->W2[0][0] - t->a1[0]*u16;
-        p->W2[0][1] = p->W2[0][1] - t->a1[1]*u16;
-        p->W2[0][2] = p->W2[0][2] - t->a1[2]*u16;
-        p->W2[1][0] = p->W2[1][0] - t->a1[0]*u17;
-        p->W2[1][1] = p->W2[1][1] - t->a1[1]*u17;
-        p->W2[1][2] = p->W2[1][2] - t->a1[2]*u17;
-        p->b2[0] = p->b2[0] - u16;
-        p->b2[1] = p->b2[1] - u17;
+        const lecture_bce_classifier_real u10 = t->d2[0]*learning_rate;
+        const lecture_bce_classifier_real u11 = t->d2[1]*learning_rate;
+        p->W2[0][0] = p->W2[0][0] - t->a1[0]*u10;
+        p->W2[0][1] = p->W2[0][1] - t->a1[1]*u10;
+        p->W2[0][2] = p->W2[0][2] - t->a1[2]*u10;
+        p->W2[1][0] = p->W2[1][0] - t->a1[0]*u11;
+        p->W2[1][1] = p->W2[1][1] - t->a1[1]*u11;
+        p->W2[1][2] = p->W2[1][2] - t->a1[2]*u11;
+        p->b2[0] = p->b2[0] - u10;
+        p->b2[1] = p->b2[1] - u11;
         /* W[1] ← W[1] − η ∂ℓ/∂W[1], one example (unrolled, 6 weights <= 16) */
-        const lecture_bce_classifier_real u18 = t->d1[0]*learning_rate;
-        const lecture_bce_classifier_real u19 = t->d1[1]*learning_rate;
-        const lecture_bce_classifier_real u20 = t->d1[2]*learning_rate;
-        p->W1[0][0] = p->W1[0][0] - u18*a0[0];
-        p->W1[0][1] = p->W1[0][1] - u18*a0[1];
-        p->W1[1][0] = p->W1[1][0] - u19*a0[0];
-        p->W1[1][1] = p->W1[1][1] - u19*a0[1];
-        p->W1[2][0] = p->W1[2][0] - u20*a0[0];
-        p->W1[2][1] = p->W1[2][1] - u20*a0[1];
-        p->b1[0] = p->b1[0] - u18;
-        p->b1[1] = p->b1[1] - u19;
-        p->b1[2] = p->b1[2] - u20;
+        const lecture_bce_classifier_real u12 = t->d1[0]*learning_rate;
+        const lecture_bce_classifier_real u13 = t->d1[1]*learning_rate;
+        const lecture_bce_classifier_real u14 = t->d1[2]*learning_rate;
+        p->W1[0][0] = p->W1[0][0] - u12*a0[0];
+        p->W1[0][1] = p->W1[0][1] - u12*a0[1];
+        p->W1[1][0] = p->W1[1][0] - u13*a0[0];
+        p->W1[1][1] = p->W1[1][1] - u13*a0[1];
+        p->W1[2][0] = p->W1[2][0] - u14*a0[0];
+        p->W1[2][1] = p->W1[2][1] - u14*a0[1];
+        p->b1[0] = p->b1[0] - u12;
+        p->b1[1] = p->b1[1] - u13;
+        p->b1[2] = p->b1[2] - u14;
         return;
     }
     lecture_bce_classifier_params grad;

@@ -95,27 +95,23 @@ def cost(params, X, Y):
 
 def gradients(params, X, Y):
     """∂C/∂θ for every parameter, by backpropagation; same keys and shapes as params."""
-    A0, Y = _data(X, Y)
-    return _gradients(_params(params), A0, Y)
-
-
-def _gradients(p, A0, Y):
-    """gradients() on checked params and data (sgd_step checks them once)."""
+    p = _params(params)
     W1 = p["W1"]
     b1 = p["b1"]
     W2 = p["W2"]
     b2 = p["b2"]
+    A0, Y = _data(X, Y)
     m = A0.shape[1]
     Z1 = W1 @ A0 + b1
     A1 = 2*Z1
     Z2 = W2 @ A1 + b2
     A2 = 2*Z2
     Delta2 = 2*A2 - 2*Y
-    dW2 = (1/m)*(Delta2 @ A1.T)
-    db2 = (1/m)*(numpy.sum(Delta2, axis=1, keepdims=True))
     G1 = 2
     Delta1 = G1*(W2.T @ Delta2)
-    dW1 = (1/m)*(Delta1 @ A0.T)
+    dW2 = ((1/m)*Delta2) @ A1.T
+    db2 = (1/m)*(numpy.sum(Delta2, axis=1, keepdims=True))
+    dW1 = ((1/m)*Delta1) @ A0.T
     db1 = (1/m)*(numpy.sum(Delta1, axis=1, keepdims=True))
     return {
         "W1": dW1,
@@ -126,15 +122,26 @@ def _gradients(p, A0, Y):
 
 
 def sgd_step(params, X, Y, learning_rate):
-    """New params after one gradient-descent step on the batch; params is not modified."""
+    """New params after one gradient-descent step on the batch, θ − learning_rate·∂C/∂θ; params is not modified."""
     p = _params(params)
+    W1 = p["W1"]
+    b1 = p["b1"]
+    W2 = p["W2"]
+    b2 = p["b2"]
     A0, Y = _data(X, Y)
-    grads = _gradients(p, A0, Y)
+    m = A0.shape[1]
+    Z1 = W1 @ A0 + b1
+    A1 = 2*Z1
+    Z2 = W2 @ A1 + b2
+    A2 = 2*Z2
+    Delta2 = 2*A2 - 2*Y
+    G1 = 2
+    Delta1 = G1*(W2.T @ Delta2)
     return {
-        "W1": -learning_rate*grads["W1"] + p["W1"],
-        "b1": -learning_rate*grads["b1"] + p["b1"],
-        "W2": -learning_rate*grads["W2"] + p["W2"],
-        "b2": -learning_rate*grads["b2"] + p["b2"],
+        "W1": W1 - ((learning_rate/m)*Delta1) @ A0.T,
+        "b1": b1 - (learning_rate/m)*(numpy.sum(Delta1, axis=1, keepdims=True)),
+        "W2": W2 - ((learning_rate/m)*Delta2) @ A1.T,
+        "b2": b2 - (learning_rate/m)*(numpy.sum(Delta2, axis=1, keepdims=True)),
     }
 
 

@@ -76,12 +76,10 @@ def forward(params, X):
     A0 = _batch(X, 2, "X")
     Z1 = W1 @ A0 + b1
     A1_t0 = numpy.exp(-abs(Z1))
-    A1_t1 = (1/(A1_t0 + 1))
-    A1 = numpy.where(numpy.greater_equal(Z1, 0), A1_t1, A1_t0*A1_t1)
+    A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
     Z2 = W2 @ A1 + b2
     A2_t0 = numpy.exp(-abs(Z2))
-    A2_t1 = (1/(A2_t0 + 1))
-    A2 = numpy.where(numpy.greater_equal(Z2, 0), A2_t1, A2_t0*A2_t1)
+    A2 = numpy.where(numpy.greater_equal(Z2, 0), 1, A2_t0)/(A2_t0 + 1)
     Z3 = W3 @ A2 + b3
     A3 = Z3
     return A3[:, 0] if numpy.ndim(X) == 1 else A3
@@ -100,12 +98,10 @@ def cost(params, X, Y):
     m = A0.shape[1]
     Z1 = W1 @ A0 + b1
     A1_t0 = numpy.exp(-abs(Z1))
-    A1_t1 = (1/(A1_t0 + 1))
-    A1 = numpy.where(numpy.greater_equal(Z1, 0), A1_t1, A1_t0*A1_t1)
+    A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
     Z2 = W2 @ A1 + b2
     A2_t0 = numpy.exp(-abs(Z2))
-    A2_t1 = (1/(A2_t0 + 1))
-    A2 = numpy.where(numpy.greater_equal(Z2, 0), A2_t1, A2_t0*A2_t1)
+    A2 = numpy.where(numpy.greater_equal(Z2, 0), 1, A2_t0)/(A2_t0 + 1)
     Z3 = W3 @ A2 + b3
     A3 = Z3
     loss_row = (1/2)*numpy.square(A3 - Y)
@@ -114,39 +110,33 @@ def cost(params, X, Y):
 
 def gradients(params, X, Y):
     """∂C/∂θ for every parameter, by backpropagation; same keys and shapes as params."""
-    A0, Y = _data(X, Y)
-    return _gradients(_params(params), A0, Y)
-
-
-def _gradients(p, A0, Y):
-    """gradients() on checked params and data (sgd_step checks them once)."""
+    p = _params(params)
     W1 = p["W1"]
     b1 = p["b1"]
     W2 = p["W2"]
     b2 = p["b2"]
     W3 = p["W3"]
     b3 = p["b3"]
+    A0, Y = _data(X, Y)
     m = A0.shape[1]
     Z1 = W1 @ A0 + b1
     A1_t0 = numpy.exp(-abs(Z1))
-    A1_t1 = (1/(A1_t0 + 1))
-    A1 = numpy.where(numpy.greater_equal(Z1, 0), A1_t1, A1_t0*A1_t1)
+    A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
     Z2 = W2 @ A1 + b2
     A2_t0 = numpy.exp(-abs(Z2))
-    A2_t1 = (1/(A2_t0 + 1))
-    A2 = numpy.where(numpy.greater_equal(Z2, 0), A2_t1, A2_t0*A2_t1)
+    A2 = numpy.where(numpy.greater_equal(Z2, 0), 1, A2_t0)/(A2_t0 + 1)
     Z3 = W3 @ A2 + b3
     A3 = Z3
     Delta3 = A3 - Y
-    dW3 = (1/m)*(Delta3 @ A2.T)
-    db3 = (1/m)*(numpy.sum(Delta3, axis=1, keepdims=True))
     G2 = A2*(1 - A2)
     Delta2 = G2*(W3.T @ Delta3)
-    dW2 = (1/m)*(Delta2 @ A1.T)
-    db2 = (1/m)*(numpy.sum(Delta2, axis=1, keepdims=True))
     G1 = A1*(1 - A1)
     Delta1 = G1*(W2.T @ Delta2)
-    dW1 = (1/m)*(Delta1 @ A0.T)
+    dW3 = ((1/m)*Delta3) @ A2.T
+    db3 = (1/m)*(numpy.sum(Delta3, axis=1, keepdims=True))
+    dW2 = ((1/m)*Delta2) @ A1.T
+    db2 = (1/m)*(numpy.sum(Delta2, axis=1, keepdims=True))
+    dW1 = ((1/m)*Delta1) @ A0.T
     db1 = (1/m)*(numpy.sum(Delta1, axis=1, keepdims=True))
     return {
         "W1": dW1,
@@ -159,17 +149,36 @@ def _gradients(p, A0, Y):
 
 
 def sgd_step(params, X, Y, learning_rate):
-    """New params after one gradient-descent step on the batch; params is not modified."""
+    """New params after one gradient-descent step on the batch, θ − learning_rate·∂C/∂θ; params is not modified."""
     p = _params(params)
+    W1 = p["W1"]
+    b1 = p["b1"]
+    W2 = p["W2"]
+    b2 = p["b2"]
+    W3 = p["W3"]
+    b3 = p["b3"]
     A0, Y = _data(X, Y)
-    grads = _gradients(p, A0, Y)
+    m = A0.shape[1]
+    Z1 = W1 @ A0 + b1
+    A1_t0 = numpy.exp(-abs(Z1))
+    A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
+    Z2 = W2 @ A1 + b2
+    A2_t0 = numpy.exp(-abs(Z2))
+    A2 = numpy.where(numpy.greater_equal(Z2, 0), 1, A2_t0)/(A2_t0 + 1)
+    Z3 = W3 @ A2 + b3
+    A3 = Z3
+    Delta3 = A3 - Y
+    G2 = A2*(1 - A2)
+    Delta2 = G2*(W3.T @ Delta3)
+    G1 = A1*(1 - A1)
+    Delta1 = G1*(W2.T @ Delta2)
     return {
-        "W1": -learning_rate*grads["W1"] + p["W1"],
-        "b1": -learning_rate*grads["b1"] + p["b1"],
-        "W2": -learning_rate*grads["W2"] + p["W2"],
-        "b2": -learning_rate*grads["b2"] + p["b2"],
-        "W3": -learning_rate*grads["W3"] + p["W3"],
-        "b3": -learning_rate*grads["b3"] + p["b3"],
+        "W1": W1 - ((learning_rate/m)*Delta1) @ A0.T,
+        "b1": b1 - (learning_rate/m)*(numpy.sum(Delta1, axis=1, keepdims=True)),
+        "W2": W2 - ((learning_rate/m)*Delta2) @ A1.T,
+        "b2": b2 - (learning_rate/m)*(numpy.sum(Delta2, axis=1, keepdims=True)),
+        "W3": W3 - ((learning_rate/m)*Delta3) @ A2.T,
+        "b3": b3 - (learning_rate/m)*(numpy.sum(Delta3, axis=1, keepdims=True)),
     }
 
 

@@ -32,14 +32,12 @@ static void lecture_scalar_chain_forward_pass(const lecture_scalar_chain_params 
     t->z1[0] = p->W1[0][0]*a0[0];
     /* a[1] = g(z[1]), g(z) = 1/(1 + exp(-z)) (unrolled, 1 weights <= 16) */
     const lecture_scalar_chain_real u0 = lecture_scalar_chain_exp(-lecture_scalar_chain_fabs(t->z1[0]));
-    const lecture_scalar_chain_real u1 = 1/(u0 + 1);
-    t->a1[0] = ((t->z1[0] >= 0) ? u1 : u0*u1);
+    t->a1[0] = ((t->z1[0] >= 0) ? 1 : u0)/(u0 + 1);
     /* z[2] = W[2] a[1] (unrolled, 1 weights <= 16) */
     t->z2[0] = p->W2[0][0]*t->a1[0];
     /* a[2] = g(z[2]), g(z) = 1/(1 + exp(-z)) (unrolled, 1 weights <= 16) */
-    const lecture_scalar_chain_real u2 = lecture_scalar_chain_exp(-lecture_scalar_chain_fabs(t->z2[0]));
-    const lecture_scalar_chain_real u3 = 1/(u2 + 1);
-    t->a2[0] = ((t->z2[0] >= 0) ? u3 : u2*u3);
+    const lecture_scalar_chain_real u1 = lecture_scalar_chain_exp(-lecture_scalar_chain_fabs(t->z2[0]));
+    t->a2[0] = ((t->z2[0] >= 0) ? 1 : u1)/(u1 + 1);
 }
 
 /* Output-layer delta of one example with target y. */

@@ -33,17 +33,14 @@ static void lecture_sigmoid_121_forward_pass(const lecture_sigmoid_121_params *p
     t->z2[1] = p->W2[1][0]*a0[0] + p->b2[1];
     /* a[2] = g(z[2]), g(z) = 1/(1 + exp(-z)) (unrolled, 2 weights <= 16) */
     const lecture_sigmoid_121_real u0 = lecture_sigmoid_121_exp(-lecture_sigmoid_121_fabs(t->z2[0]));
-    const lecture_sigmoid_121_real u1 = 1/(u0 + 1);
-    const lecture_sigmoid_121_real u2 = lecture_sigmoid_121_exp(-lecture_sigmoid_121_fabs(t->z2[1]));
-    const lecture_sigmoid_121_real u3 = 1/(u2 + 1);
-    t->a2[0] = ((t->z2[0] >= 0) ? u1 : u0*u1);
-    t->a2[1] = ((t->z2[1] >= 0) ? u3 : u2*u3);
+    const lecture_sigmoid_121_real u1 = lecture_sigmoid_121_exp(-lecture_sigmoid_121_fabs(t->z2[1]));
+    t->a2[0] = ((t->z2[0] >= 0) ? 1 : u0)/(u0 + 1);
+    t->a2[1] = ((t->z2[1] >= 0) ? 1 : u1)/(u1 + 1);
     /* z[3] = W[3] a[2] + b[3] (unrolled, 2 weights <= 16) */
     t->z3[0] = p->W3[0][0]*t->a2[0] + p->W3[0][1]*t->a2[1] + p->b3[0];
     /* a[3] = g(z[3]), g(z) = 1/(1 + exp(-z)) (unrolled, 2 weights <= 16) */
-    const lecture_sigmoid_121_real u4 = lecture_sigmoid_121_exp(-lecture_sigmoid_121_fabs(t->z3[0]));
-    const lecture_sigmoid_121_real u5 = 1/(u4 + 1);
-    t->a3[0] = ((t->z3[0] >= 0) ? u5 : u4*u5);
+    const lecture_sigmoid_121_real u2 = lecture_sigmoid_121_exp(-lecture_sigmoid_121_fabs(t->z3[0]));
+    t->a3[0] = ((t->z3[0] >= 0) ? 1 : u2)/(u2 + 1);
 }
 
 /* Output-layer delta of one example with target y. */
@@ -117,16 +114,16 @@ void lecture_sigmoid_121_gradients(const lecture_sigmoid_121_params *p, int m, c
     }
     const lecture_sigmoid_121_real m_real = (lecture_sigmoid_121_real)m;
     /* ∂C/∂W[2] = 1/m Σ_i ∂ℓ/∂W[2] (unrolled, 2 weights <= 16) */
-    const lecture_sigmoid_121_real u6 = 1/m_real;
-    grad->W2[0][0] = grad->W2[0][0]*u6;
-    grad->W2[1][0] = grad->W2[1][0]*u6;
-    grad->b2[0] = grad->b2[0]*u6;
-    grad->b2[1] = grad->b2[1]*u6;
+    const lecture_sigmoid_121_real u3 = 1/m_real;
+    grad->W2[0][0] = grad->W2[0][0]*u3;
+    grad->W2[1][0] = grad->W2[1][0]*u3;
+    grad->b2[0] = grad->b2[0]*u3;
+    grad->b2[1] = grad->b2[1]*u3;
     /* ∂C/∂W[3] = 1/m Σ_i ∂ℓ/∂W[3] (unrolled, 2 weights <= 16) */
-    const lecture_sigmoid_121_real u7 = 1/m_real;
-    grad->W3[0][0] = grad->W3[0][0]*u7;
-    grad->W3[0][1] = grad->W3[0][1]*u7;
-    grad->b3[0] = grad->b3[0]*u7;
+    const lecture_sigmoid_121_real u4 = 1/m_real;
+    grad->W3[0][0] = grad->W3[0][0]*u4;
+    grad->W3[0][1] = grad->W3[0][1]*u4;
+    grad->b3[0] = grad->b3[0]*u4;
 }
 
 void lecture_sigmoid_121_sgd_step(lecture_sigmoid_121_params *p, int m, const lecture_sigmoid_121_real *X, const lecture_sigmoid_121_real *Y,
@@ -143,17 +140,17 @@ void lecture_sigmoid_121_sgd_step(lecture_sigmoid_121_params *p, int m, const le
         lecture_sigmoid_121_output_delta(t, Y);
         lecture_sigmoid_121_delta2(p, t);
         /* W[3] ← W[3] − η ∂ℓ/∂W[3], one example (unrolled, 2 weights <= 16) */
-        const lecture_sigmoid_121_real u8 = t->d3[0]*learning_rate;
-        p->W3[0][0] = p->W3[0][0] - t->a2[0]*u8;
-        p->W3[0][1] = p->W3[0][1] - t->a2[1]*u8;
-        p->b3[0] = p->b3[0] - u8;
+        const lecture_sigmoid_121_real u5 = t->d3[0]*learning_rate;
+        p->W3[0][0] = p->W3[0][0] - t->a2[0]*u5;
+        p->W3[0][1] = p->W3[0][1] - t->a2[1]*u5;
+        p->b3[0] = p->b3[0] - u5;
         /* W[2] ← W[2] − η ∂ℓ/∂W[2], one example (unrolled, 2 weights <= 16) */
-        const lecture_sigmoid_121_real u9 = t->d2[0]*learning_rate;
-        const lecture_sigmoid_121_real u10 = t->d2[1]*learning_rate;
-        p->W2[0][0] = p->W2[0][0] - u9*a0[0];
-        p->W2[1][0] = p->W2[1][0] - u10*a0[0];
-        p->b2[0] = p->b2[0] - u9;
-        p->b2[1] = p->b2[1] - u10;
+        const lecture_sigmoid_121_real u6 = t->d2[0]*learning_rate;
+        const lecture_sigmoid_121_real u7 = t->d2[1]*learning_rate;
+        p->W2[0][0] = p->W2[0][0] - u6*a0[0];
+        p->W2[1][0] = p->W2[1][0] - u7*a0[0];
+        p->b2[0] = p->b2[0] - u6;
+        p->b2[1] = p->b2[1] - u7;
         return;
     }
     lecture_sigmoid_121_params grad;

@@ -71,12 +71,10 @@ def forward(params, X):
     A1 = _batch(X, 1, "X")
     Z2 = W2 @ A1 + b2
     A2_t0 = numpy.exp(-abs(Z2))
-    A2_t1 = (1/(A2_t0 + 1))
-    A2 = numpy.where(numpy.greater_equal(Z2, 0), A2_t1, A2_t0*A2_t1)
+    A2 = numpy.where(numpy.greater_equal(Z2, 0), 1, A2_t0)/(A2_t0 + 1)
     Z3 = W3 @ A2 + b3
     A3_t0 = numpy.exp(-abs(Z3))
-    A3_t1 = (1/(A3_t0 + 1))
-    A3 = numpy.where(numpy.greater_equal(Z3, 0), A3_t1, A3_t0*A3_t1)
+    A3 = numpy.where(numpy.greater_equal(Z3, 0), 1, A3_t0)/(A3_t0 + 1)
     return A3[:, 0] if numpy.ndim(X) == 1 else A3
 
 
@@ -91,43 +89,35 @@ def cost(params, X, Y):
     m = A1.shape[1]
     Z2 = W2 @ A1 + b2
     A2_t0 = numpy.exp(-abs(Z2))
-    A2_t1 = (1/(A2_t0 + 1))
-    A2 = numpy.where(numpy.greater_equal(Z2, 0), A2_t1, A2_t0*A2_t1)
+    A2 = numpy.where(numpy.greater_equal(Z2, 0), 1, A2_t0)/(A2_t0 + 1)
     Z3 = W3 @ A2 + b3
     A3_t0 = numpy.exp(-abs(Z3))
-    A3_t1 = (1/(A3_t0 + 1))
-    A3 = numpy.where(numpy.greater_equal(Z3, 0), A3_t1, A3_t0*A3_t1)
+    A3 = numpy.where(numpy.greater_equal(Z3, 0), 1, A3_t0)/(A3_t0 + 1)
     loss_row = (1/2)*numpy.square(A3 - Y)
     return float(numpy.sum(loss_row)/m)
 
 
 def gradients(params, X, Y):
     """∂C/∂θ for every parameter, by backpropagation; same keys and shapes as params."""
-    A1, Y = _data(X, Y)
-    return _gradients(_params(params), A1, Y)
-
-
-def _gradients(p, A1, Y):
-    """gradients() on checked params and data (sgd_step checks them once)."""
+    p = _params(params)
     W2 = p["W2"]
     b2 = p["b2"]
     W3 = p["W3"]
     b3 = p["b3"]
+    A1, Y = _data(X, Y)
     m = A1.shape[1]
     Z2 = W2 @ A1 + b2
     A2_t0 = numpy.exp(-abs(Z2))
-    A2_t1 = (1/(A2_t0 + 1))
-    A2 = numpy.where(numpy.greater_equal(Z2, 0), A2_t1, A2_t0*A2_t1)
+    A2 = numpy.where(numpy.greater_equal(Z2, 0), 1, A2_t0)/(A2_t0 + 1)
     Z3 = W3 @ A2 + b3
     A3_t0 = numpy.exp(-abs(Z3))
-    A3_t1 = (1/(A3_t0 + 1))
-    A3 = numpy.where(numpy.greater_equal(Z3, 0), A3_t1, A3_t0*A3_t1)
+    A3 = numpy.where(numpy.greater_equal(Z3, 0), 1, A3_t0)/(A3_t0 + 1)
     Delta3 = A3*(1 - A3)*(A3 - Y)
-    dW3 = (1/m)*(Delta3 @ A2.T)
-    db3 = (1/m)*(numpy.sum(Delta3, axis=1, keepdims=True))
     G2 = A2*(1 - A2)
     Delta2 = G2*(W3.T @ Delta3)
-    dW2 = (1/m)*(Delta2 @ A1.T)
+    dW3 = ((1/m)*Delta3) @ A2.T
+    db3 = (1/m)*(numpy.sum(Delta3, axis=1, keepdims=True))
+    dW2 = ((1/m)*Delta2) @ A1.T
     db2 = (1/m)*(numpy.sum(Delta2, axis=1, keepdims=True))
     return {
         "W2": dW2,
@@ -138,15 +128,28 @@ def _gradients(p, A1, Y):
 
 
 def sgd_step(params, X, Y, learning_rate):
-    """New params after one gradient-descent step on the batch; params is not modified."""
+    """New params after one gradient-descent step on the batch, θ − learning_rate·∂C/∂θ; params is not modified."""
     p = _params(params)
+    W2 = p["W2"]
+    b2 = p["b2"]
+    W3 = p["W3"]
+    b3 = p["b3"]
     A1, Y = _data(X, Y)
-    grads = _gradients(p, A1, Y)
+    m = A1.shape[1]
+    Z2 = W2 @ A1 + b2
+    A2_t0 = numpy.exp(-abs(Z2))
+    A2 = numpy.where(numpy.greater_equal(Z2, 0), 1, A2_t0)/(A2_t0 + 1)
+    Z3 = W3 @ A2 + b3
+    A3_t0 = numpy.exp(-abs(Z3))
+    A3 = numpy.where(numpy.greater_equal(Z3, 0), 1, A3_t0)/(A3_t0 + 1)
+    Delta3 = A3*(1 - A3)*(A3 - Y)
+    G2 = A2*(1 - A2)
+    Delta2 = G2*(W3.T @ Delta3)
     return {
-        "W2": -learning_rate*grads["W2"] + p["W2"],
-        "b2": -learning_rate*grads["b2"] + p["b2"],
-        "W3": -learning_rate*grads["W3"] + p["W3"],
-        "b3": -learning_rate*grads["b3"] + p["b3"],
+        "W2": W2 - ((learning_rate/m)*Delta2) @ A1.T,
+        "b2": b2 - (learning_rate/m)*(numpy.sum(Delta2, axis=1, keepdims=True)),
+        "W3": W3 - ((learning_rate/m)*Delta3) @ A2.T,
+        "b3": b3 - (learning_rate/m)*(numpy.sum(Delta3, axis=1, keepdims=True)),
     }
 
 

@@ -34,20 +34,16 @@ static void lecture_vectorized_231_forward_pass(const lecture_vectorized_231_par
     t->z1[2] = p->W1[2][0]*a0[0] + p->W1[2][1]*a0[1];
     /* a[1] = g(z[1]), g(z) = 1/(1 + exp(-z)) (unrolled, 6 weights <= 16) */
     const lecture_vectorized_231_real u0 = lecture_vectorized_231_exp(-lecture_vectorized_231_fabs(t->z1[0]));
-    const lecture_vectorized_231_real u1 = 1/(u0 + 1);
-    const lecture_vectorized_231_real u2 = lecture_vectorized_231_exp(-lecture_vectorized_231_fabs(t->z1[1]));
-    const lecture_vectorized_231_real u3 = 1/(u2 + 1);
-    const lecture_vectorized_231_real u4 = lecture_vectorized_231_exp(-lecture_vectorized_231_fabs(t->z1[2]));
-    const lecture_vectorized_231_real u5 = 1/(u4 + 1);
-    t->a1[0] = ((t->z1[0] >= 0) ? u1 : u0*u1);
-    t->a1[1] = ((t->z1[1] >= 0) ? u3 : u2*u3);
-    t->a1[2] = ((t->z1[2] >= 0) ? u5 : u4*u5);
+    const lecture_vectorized_231_real u1 = lecture_vectorized_231_exp(-lecture_vectorized_231_fabs(t->z1[1]));
+    const lecture_vectorized_231_real u2 = lecture_vectorized_231_exp(-lecture_vectorized_231_fabs(t->z1[2]));
+    t->a1[0] = ((t->z1[0] >= 0) ? 1 : u0)/(u0 + 1);
+    t->a1[1] = ((t->z1[1] >= 0) ? 1 : u1)/(u1 + 1);
+    t->a1[2] = ((t->z1[2] >= 0) ? 1 : u2)/(u2 + 1);
     /* z[2] = W[2] a[1] (unrolled, 3 weights <= 16) */
     t->z2[0] = p->W2[0][0]*t->a1[0] + p->W2[0][1]*t->a1[1] + p->W2[0][2]*t->a1[2];
     /* a[2] = g(z[2]), g(z) = 1/(1 + exp(-z)) (unrolled, 3 weights <= 16) */
-    const lecture_vectorized_231_real u6 = lecture_vectorized_231_exp(-lecture_vectorized_231_fabs(t->z2[0]));
-    const lecture_vectorized_231_real u7 = 1/(u6 + 1);
-    t->a2[0] = ((t->z2[0] >= 0) ? u7 : u6*u7);
+    const lecture_vectorized_231_real u3 = lecture_vectorized_231_exp(-lecture_vectorized_231_fabs(t->z2[0]));
+    t->a2[0] = ((t->z2[0] >= 0) ? 1 : u3)/(u3 + 1);
 }
 
 /* Output-layer delta of one example with target y. */
@@ -122,18 +118,18 @@ void lecture_vectorized_231_gradients(const lecture_vectorized_231_params *p, in
     }
     const lecture_vectorized_231_real m_real = (lecture_vectorized_231_real)m;
     /* ∂C/∂W[1] = 1/m Σ_i ∂ℓ/∂W[1] (unrolled, 6 weights <= 16) */
-    const lecture_vectorized_231_real u8 = 1/m_real;
-    grad->W1[0][0] = grad->W1[0][0]*u8;
-    grad->W1[0][1] = grad->W1[0][1]*u8;
-    grad->W1[1][0] = grad->W1[1][0]*u8;
-    grad->W1[1][1] = grad->W1[1][1]*u8;
-    grad->W1[2][0] = grad->W1[2][0]*u8;
-    grad->W1[2][1] = grad->W1[2][1]*u8;
+    const lecture_vectorized_231_real u4 = 1/m_real;
+    grad->W1[0][0] = grad->W1[0][0]*u4;
+    grad->W1[0][1] = grad->W1[0][1]*u4;
+    grad->W1[1][0] = grad->W1[1][0]*u4;
+    grad->W1[1][1] = grad->W1[1][1]*u4;
+    grad->W1[2][0] = grad->W1[2][0]*u4;
+    grad->W1[2][1] = grad->W1[2][1]*u4;
     /* ∂C/∂W[2] = 1/m Σ_i ∂ℓ/∂W[2] (unrolled, 3 weights <= 16) */
-    const lecture_vectorized_231_real u9 = 1/m_real;
-    grad->W2[0][0] = grad->W2[0][0]*u9;
-    grad->W2[0][1] = grad->W2[0][1]*u9;
-    grad->W2[0][2] = grad->W2[0][2]*u9;
+    const lecture_vectorized_231_real u5 = 1/m_real;
+    grad->W2[0][0] = grad->W2[0][0]*u5;
+    grad->W2[0][1] = grad->W2[0][1]*u5;
+    grad->W2[0][2] = grad->W2[0][2]*u5;
 }
 
 void lecture_vectorized_231_sgd_step(lecture_vectorized_231_params *p, int m, const lecture_vectorized_231_real *X, const lecture_vectorized_231_real *Y,
@@ -150,20 +146,20 @@ void lecture_vectorized_231_sgd_step(lecture_vectorized_231_params *p, int m, co
         lecture_vectorized_231_output_delta(t, Y);
         lecture_vectorized_231_delta1(p, t);
         /* W[2] ← W[2] − η ∂ℓ/∂W[2], one example (unrolled, 3 weights <= 16) */
-        const lecture_vectorized_231_real u10 = t->d2[0]*learning_rate;
-        p->W2[0][0] = p->W2[0][0] - t->a1[0]*u10;
-        p->W2[0][1] = p->W2[0][1] - t->a1[1]*u10;
-        p->W2[0][2] = p->W2[0][2] - t->a1[2]*u10;
+        const lecture_vectorized_231_real u6 = t->d2[0]*learning_rate;
+        p->W2[0][0] = p->W2[0][0] - t->a1[0]*u6;
+        p->W2[0][1] = p->W2[0][1] - t->a1[1]*u6;
+        p->W2[0][2] = p->W2[0][2] - t->a1[2]*u6;
         /* W[1] ← W[1] − η ∂ℓ/∂W[1], one example (unrolled, 6 weights <= 16) */
-        const lecture_vectorized_231_real u11 = t->d1[0]*learning_rate;
-        const lecture_vectorized_231_real u12 = t->d1[1]*learning_rate;
-        const lecture_vectorized_231_real u13 = t->d1[2]*learning_rate;
-        p->W1[0][0] = p->W1[0][0] - u11*a0[0];
-        p->W1[0][1] = p->W1[0][1] - u11*a0[1];
-        p->W1[1][0] = p->W1[1][0] - u12*a0[0];
-        p->W1[1][1] = p->W1[1][1] - u12*a0[1];
-        p->W1[2][0] = p->W1[2][0] - u13*a0[0];
-        p->W1[2][1] = p->W1[2][1] - u13*a0[1];
+        const lecture_vectorized_231_real u7 = t->d1[0]*learning_rate;
+        const lecture_vectorized_231_real u8 = t->d1[1]*learning_rate;
+        const lecture_vectorized_231_real u9 = t->d1[2]*learning_rate;
+        p->W1[0][0] = p->W1[0][0] - u7*a0[0];
+        p->W1[0][1] = p->W1[0][1] - u7*a0[1];
+        p->W1[1][0] = p->W1[1][0] - u8*a0[0];
+        p->W1[1][1] = p->W1[1][1] - u8*a0[1];
+        p->W1[2][0] = p->W1[2][0] - u9*a0[0];
+        p->W1[2][1] = p->W1[2][1] - u9*a0[1];
         return;
     }
     lecture_vectorized_231_params grad;

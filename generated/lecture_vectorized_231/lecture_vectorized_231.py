@@ -67,12 +67,10 @@ def forward(params, X):
     A0 = _batch(X, 2, "X")
     Z1 = W1 @ A0
     A1_t0 = numpy.exp(-abs(Z1))
-    A1_t1 = (1/(A1_t0 + 1))
-    A1 = numpy.where(numpy.greater_equal(Z1, 0), A1_t1, A1_t0*A1_t1)
+    A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
     Z2 = W2 @ A1
     A2_t0 = numpy.exp(-abs(Z2))
-    A2_t1 = (1/(A2_t0 + 1))
-    A2 = numpy.where(numpy.greater_equal(Z2, 0), A2_t1, A2_t0*A2_t1)
+    A2 = numpy.where(numpy.greater_equal(Z2, 0), 1, A2_t0)/(A2_t0 + 1)
     return A2[:, 0] if numpy.ndim(X) == 1 else A2
 
 
@@ -85,40 +83,32 @@ def cost(params, X, Y):
     m = A0.shape[1]
     Z1 = W1 @ A0
     A1_t0 = numpy.exp(-abs(Z1))
-    A1_t1 = (1/(A1_t0 + 1))
-    A1 = numpy.where(numpy.greater_equal(Z1, 0), A1_t1, A1_t0*A1_t1)
+    A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
     Z2 = W2 @ A1
     A2_t0 = numpy.exp(-abs(Z2))
-    A2_t1 = (1/(A2_t0 + 1))
-    A2 = numpy.where(numpy.greater_equal(Z2, 0), A2_t1, A2_t0*A2_t1)
+    A2 = numpy.where(numpy.greater_equal(Z2, 0), 1, A2_t0)/(A2_t0 + 1)
     loss_row = (1/2)*numpy.square(A2 - Y)
     return float(numpy.sum(loss_row)/m)
 
 
 def gradients(params, X, Y):
     """∂C/∂θ for every parameter, by backpropagation; same keys and shapes as params."""
-    A0, Y = _data(X, Y)
-    return _gradients(_params(params), A0, Y)
-
-
-def _gradients(p, A0, Y):
-    """gradients() on checked params and data (sgd_step checks them once)."""
+    p = _params(params)
     W1 = p["W1"]
     W2 = p["W2"]
+    A0, Y = _data(X, Y)
     m = A0.shape[1]
     Z1 = W1 @ A0
     A1_t0 = numpy.exp(-abs(Z1))
-    A1_t1 = (1/(A1_t0 + 1))
-    A1 = numpy.where(numpy.greater_equal(Z1, 0), A1_t1, A1_t0*A1_t1)
+    A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
     Z2 = W2 @ A1
     A2_t0 = numpy.exp(-abs(Z2))
-    A2_t1 = (1/(A2_t0 + 1))
-    A2 = numpy.where(numpy.greater_equal(Z2, 0), A2_t1, A2_t0*A2_t1)
+    A2 = numpy.where(numpy.greater_equal(Z2, 0), 1, A2_t0)/(A2_t0 + 1)
     Delta2 = A2*(1 - A2)*(A2 - Y)
-    dW2 = (1/m)*(Delta2 @ A1.T)
     G1 = A1*(1 - A1)
     Delta1 = G1*(W2.T @ Delta2)
-    dW1 = (1/m)*(Delta1 @ A0.T)
+    dW2 = ((1/m)*Delta2) @ A1.T
+    dW1 = ((1/m)*Delta1) @ A0.T
     return {
         "W1": dW1,
         "W2": dW2,
@@ -126,13 +116,24 @@ def _gradients(p, A0, Y):
 
 
 def sgd_step(params, X, Y, learning_rate):
-    """New params after one gradient-descent step on the batch; params is not modified."""
+    """New params after one gradient-descent step on the batch, θ − learning_rate·∂C/∂θ; params is not modified."""
     p = _params(params)
+    W1 = p["W1"]
+    W2 = p["W2"]
     A0, Y = _data(X, Y)
-    grads = _gradients(p, A0, Y)
+    m = A0.shape[1]
+    Z1 = W1 @ A0
+    A1_t0 = numpy.exp(-abs(Z1))
+    A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
+    Z2 = W2 @ A1
+    A2_t0 = numpy.exp(-abs(Z2))
+    A2 = numpy.where(numpy.greater_equal(Z2, 0), 1, A2_t0)/(A2_t0 + 1)
+    Delta2 = A2*(1 - A2)*(A2 - Y)
+    G1 = A1*(1 - A1)
+    Delta1 = G1*(W2.T @ Delta2)
     return {
-        "W1": -learning_rate*grads["W1"] + p["W1"],
-        "W2": -learning_rate*grads["W2"] + p["W2"],
+        "W1": W1 - ((learning_rate/m)*Delta1) @ A0.T,
+        "W2": W2 - ((learning_rate/m)*Delta2) @ A1.T,
     }
 
 

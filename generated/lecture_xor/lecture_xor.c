@@ -33,17 +33,14 @@ static void lecture_xor_forward_pass(const lecture_xor_params *p, const lecture_
     t->z1[1] = p->W1[1][0]*a0[0] + p->W1[1][1]*a0[1] + p->b1[1];
     /* a[1] = g(z[1]), g(z) = 1/(1 + exp(-z)) (unrolled, 4 weights <= 16) */
     const lecture_xor_real u0 = lecture_xor_exp(-lecture_xor_fabs(t->z1[0]));
-    const lecture_xor_real u1 = 1/(u0 + 1);
-    const lecture_xor_real u2 = lecture_xor_exp(-lecture_xor_fabs(t->z1[1]));
-    const lecture_xor_real u3 = 1/(u2 + 1);
-    t->a1[0] = ((t->z1[0] >= 0) ? u1 : u0*u1);
-    t->a1[1] = ((t->z1[1] >= 0) ? u3 : u2*u3);
+    const lecture_xor_real u1 = lecture_xor_exp(-lecture_xor_fabs(t->z1[1]));
+    t->a1[0] = ((t->z1[0] >= 0) ? 1 : u0)/(u0 + 1);
+    t->a1[1] = ((t->z1[1] >= 0) ? 1 : u1)/(u1 + 1);
     /* z[2] = W[2] a[1] + b[2] (unrolled, 2 weights <= 16) */
     t->z2[0] = p->W2[0][0]*t->a1[0] + p->W2[0][1]*t->a1[1] + p->b2[0];
     /* a[2] = g(z[2]), g(z) = 1/(1 + exp(-z)) (unrolled, 2 weights <= 16) */
-    const lecture_xor_real u4 = lecture_xor_exp(-lecture_xor_fabs(t->z2[0]));
-    const lecture_xor_real u5 = 1/(u4 + 1);
-    t->a2[0] = ((t->z2[0] >= 0) ? u5 : u4*u5);
+    const lecture_xor_real u2 = lecture_xor_exp(-lecture_xor_fabs(t->z2[0]));
+    t->a2[0] = ((t->z2[0] >= 0) ? 1 : u2)/(u2 + 1);
 }
 
 /* Output-layer delta of one example with target y. */
@@ -119,18 +116,18 @@ void lecture_xor_gradients(const lecture_xor_params *p, int m, const lecture_xor
     }
     const lecture_xor_real m_real = (lecture_xor_real)m;
     /* ∂C/∂W[1] = 1/m Σ_i ∂ℓ/∂W[1] (unrolled, 4 weights <= 16) */
-    const lecture_xor_real u6 = 1/m_real;
-    grad->W1[0][0] = grad->W1[0][0]*u6;
-    grad->W1[0][1] = grad->W1[0][1]*u6;
-    grad->W1[1][0] = grad->W1[1][0]*u6;
-    grad->W1[1][1] = grad->W1[1][1]*u6;
-    grad->b1[0] = grad->b1[0]*u6;
-    grad->b1[1] = grad->b1[1]*u6;
+    const lecture_xor_real u3 = 1/m_real;
+    grad->W1[0][0] = grad->W1[0][0]*u3;
+    grad->W1[0][1] = grad->W1[0][1]*u3;
+    grad->W1[1][0] = grad->W1[1][0]*u3;
+    grad->W1[1][1] = grad->W1[1][1]*u3;
+    grad->b1[0] = grad->b1[0]*u3;
+    grad->b1[1] = grad->b1[1]*u3;
     /* ∂C/∂W[2] = 1/m Σ_i ∂ℓ/∂W[2] (unrolled, 2 weights <= 16) */
-    const lecture_xor_real u7 = 1/m_real;
-    grad->W2[0][0] = grad->W2[0][0]*u7;
-    grad->W2[0][1] = grad->W2[0][1]*u7;
-    grad->b2[0] = grad->b2[0]*u7;
+    const lecture_xor_real u4 = 1/m_real;
+    grad->W2[0][0] = grad->W2[0][0]*u4;
+    grad->W2[0][1] = grad->W2[0][1]*u4;
+    grad->b2[0] = grad->b2[0]*u4;
 }
 
 void lecture_xor_sgd_step(lecture_xor_params *p, int m, const lecture_xor_real *X, const lecture_xor_real *Y,
@@ -147,19 +144,19 @@ void lecture_xor_sgd_step(lecture_xor_params *p, int m, const lecture_xor_real *
         lecture_xor_output_delta(t, Y);
         lecture_xor_delta1(p, t);
         /* W[2] ← W[2] − η ∂ℓ/∂W[2], one example (unrolled, 2 weights <= 16) */
-        const lecture_xor_real u8 = t->d2[0]*learning_rate;
-        p->W2[0][0] = p->W2[0][0] - t->a1[0]*u8;
-        p->W2[0][1] = p->W2[0][1] - t->a1[1]*u8;
-        p->b2[0] = p->b2[0] - u8;
+        const lecture_xor_real u5 = t->d2[0]*learning_rate;
+        p->W2[0][0] = p->W2[0][0] - t->a1[0]*u5;
+        p->W2[0][1] = p->W2[0][1] - t->a1[1]*u5;
+        p->b2[0] = p->b2[0] - u5;
         /* W[1] ← W[1] − η ∂ℓ/∂W[1], one example (unrolled, 4 weights <= 16) */
-        const lecture_xor_real u9 = t->d1[0]*learning_rate;
-        const lecture_xor_real u10 = t->d1[1]*learning_rate;
-        p->W1[0][0] = p->W1[0][0] - u9*a0[0];
-        p->W1[0][1] = p->W1[0][1] - u9*a0[1];
-        p->W1[1][0] = p->W1[1][0] - u10*a0[0];
-        p->W1[1][1] = p->W1[1][1] - u10*a0[1];
-        p->b1[0] = p->b1[0] - u9;
-        p->b1[1] = p->b1[1] - u10;
+        const lecture_xor_real u6 = t->d1[0]*learning_rate;
+        const lecture_xor_real u7 = t->d1[1]*learning_rate;
+        p->W1[0][0] = p->W1[0][0] - u6*a0[0];
+        p->W1[0][1] = p->W1[0][1] - u6*a0[1];
+        p->W1[1][0] = p->W1[1][0] - u7*a0[0];
+        p->W1[1][1] = p->W1[1][1] - u7*a0[1];
+        p->b1[0] = p->b1[0] - u6;
+        p->b1[1] = p->b1[1] - u7;
         return;
     }
     lecture_xor_params grad;
