@@ -24,7 +24,7 @@ from .network import Example, Layer, Network, Notation
 
 MAX_UNITS = 100_000
 MAX_LAYERS = 64
-MAX_PARAMS = 5_000_000
+MAX_PARAMS = 1_000_000   # derive + prove + generate take minutes here (README, Spec)
 MAX_NAME = 64
 
 TOP_KEYS = ("name", "input", "layers", "loss", "reduction", "l2", "notation", "example")
