@@ -326,7 +326,9 @@ def main(argv: list[str] | None = None) -> int:
         print(text)
         lines.append(text)
 
-    emit(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
+    threads = os.environ.get("OMP_NUM_THREADS", "default")
+    emit(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores "
+         f"({len(os.sched_getaffinity(0))} available to this run, OMP_NUM_THREADS={threads}), Python "
          f"{platform.python_version()}, NumPy {np.__version__}, gcc {CFLAGS[0]}; median of {rounds} rounds.")
     emit()
     emit("### Generated C vs hand-written C (same flags, one program)")
