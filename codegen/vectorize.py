@@ -95,7 +95,7 @@ class Vectorizer:
             f = self._uniform(by_unit)
             if f is not None:
                 array = self._printer(self.units.array_names()).doprint(f)
-                return self._reduction(expr, f"numpy.max({array}, axis=0, keepdims=True)")
+                return self._reduction(expr, f"numpy.maximum.reduce({array}, axis=0, keepdims=True)")
         if isinstance(expr, sp.Add):
             by_unit: dict[int, list[sp.Expr]] = {}
             rest = []
@@ -110,7 +110,7 @@ class Vectorizer:
                 f = self._uniform(per_unit)
                 if f is not None:
                     code = self._printer(self.units.array_names()).doprint(f)
-                    row = self._reduction(sp.Add(*per_unit), f"numpy.sum({code}, axis=0, keepdims=True)")
+                    row = self._reduction(sp.Add(*per_unit), f"numpy.add.reduce({code}, axis=0, keepdims=True)")
                     return sp.Add(row, *rest)
         return expr
 
@@ -136,7 +136,7 @@ class Vectorizer:
         if len(exprs) < 2 or any(d != fractions[0][1] for _, d in fractions) \
                 or sp.Add(*numerators) != fractions[0][1]:
             return None
-        return self.vector(target, numerators) + [f"{target} /= numpy.sum({target}, axis=0, keepdims=True)"]
+        return self.vector(target, numerators) + [f"{target} /= numpy.add.reduce({target}, axis=0, keepdims=True)"]
 
     def row(self, target: str, expr: sp.Expr) -> list[str]:
         """Lines assigning the (1, m) per-example row ``target`` from a scalar expression."""

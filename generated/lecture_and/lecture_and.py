@@ -96,7 +96,7 @@ def gradients(params, X, Y):
     A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
     Delta1 = A1 - Y
     dW1 = ((1/m)*Delta1) @ A0.T
-    db1 = (1/m)*(numpy.sum(Delta1, axis=1, keepdims=True))
+    db1 = (1/m)*(numpy.add.reduce(Delta1, axis=1, keepdims=True))
     return {
         "W1": dW1,
         "b1": db1,
@@ -116,7 +116,7 @@ def sgd_step(params, X, Y, learning_rate):
     Delta1 = A1 - Y
     return {
         "W1": W1 - ((learning_rate/m)*Delta1) @ A0.T,
-        "b1": b1 - (learning_rate/m)*(numpy.sum(Delta1, axis=1, keepdims=True)),
+        "b1": b1 - (learning_rate/m)*(numpy.add.reduce(Delta1, axis=1, keepdims=True)),
     }
 
 

@@ -133,11 +133,11 @@ def gradients(params, X, Y):
     G1 = A1*(1 - A1)
     Delta1 = G1*(W2.T @ Delta2)
     dW3 = ((1/m)*Delta3) @ A2.T
-    db3 = (1/m)*(numpy.sum(Delta3, axis=1, keepdims=True))
+    db3 = (1/m)*(numpy.add.reduce(Delta3, axis=1, keepdims=True))
     dW2 = ((1/m)*Delta2) @ A1.T
-    db2 = (1/m)*(numpy.sum(Delta2, axis=1, keepdims=True))
+    db2 = (1/m)*(numpy.add.reduce(Delta2, axis=1, keepdims=True))
     dW1 = ((1/m)*Delta1) @ A0.T
-    db1 = (1/m)*(numpy.sum(Delta1, axis=1, keepdims=True))
+    db1 = (1/m)*(numpy.add.reduce(Delta1, axis=1, keepdims=True))
     return {
         "W1": dW1,
         "b1": db1,
@@ -174,11 +174,11 @@ def sgd_step(params, X, Y, learning_rate):
     Delta1 = G1*(W2.T @ Delta2)
     return {
         "W1": W1 - ((learning_rate/m)*Delta1) @ A0.T,
-        "b1": b1 - (learning_rate/m)*(numpy.sum(Delta1, axis=1, keepdims=True)),
+        "b1": b1 - (learning_rate/m)*(numpy.add.reduce(Delta1, axis=1, keepdims=True)),
         "W2": W2 - ((learning_rate/m)*Delta2) @ A1.T,
-        "b2": b2 - (learning_rate/m)*(numpy.sum(Delta2, axis=1, keepdims=True)),
+        "b2": b2 - (learning_rate/m)*(numpy.add.reduce(Delta2, axis=1, keepdims=True)),
         "W3": W3 - ((learning_rate/m)*Delta3) @ A2.T,
-        "b3": b3 - (learning_rate/m)*(numpy.sum(Delta3, axis=1, keepdims=True)),
+        "b3": b3 - (learning_rate/m)*(numpy.add.reduce(Delta3, axis=1, keepdims=True)),
     }
 
 

@@ -116,9 +116,9 @@ def gradients(params, X, Y):
     G2 = A2*(1 - A2)
     Delta2 = G2*(W3.T @ Delta3)
     dW3 = ((1/m)*Delta3) @ A2.T
-    db3 = (1/m)*(numpy.sum(Delta3, axis=1, keepdims=True))
+    db3 = (1/m)*(numpy.add.reduce(Delta3, axis=1, keepdims=True))
     dW2 = ((1/m)*Delta2) @ A1.T
-    db2 = (1/m)*(numpy.sum(Delta2, axis=1, keepdims=True))
+    db2 = (1/m)*(numpy.add.reduce(Delta2, axis=1, keepdims=True))
     return {
         "W2": dW2,
         "b2": db2,
@@ -147,9 +147,9 @@ def sgd_step(params, X, Y, learning_rate):
     Delta2 = G2*(W3.T @ Delta3)
     return {
         "W2": W2 - ((learning_rate/m)*Delta2) @ A1.T,
-        "b2": b2 - (learning_rate/m)*(numpy.sum(Delta2, axis=1, keepdims=True)),
+        "b2": b2 - (learning_rate/m)*(numpy.add.reduce(Delta2, axis=1, keepdims=True)),
         "W3": W3 - ((learning_rate/m)*Delta3) @ A2.T,
-        "b3": b3 - (learning_rate/m)*(numpy.sum(Delta3, axis=1, keepdims=True)),
+        "b3": b3 - (learning_rate/m)*(numpy.add.reduce(Delta3, axis=1, keepdims=True)),
     }
 
 

@@ -73,9 +73,9 @@ def forward(params, X):
     Z1 = W1 @ A0 + b1
     A1 = numpy.tanh(Z1)
     Z2 = W2 @ A1 + b2
-    softmax2_0 = numpy.max(Z2, axis=0, keepdims=True)
+    softmax2_0 = numpy.maximum.reduce(Z2, axis=0, keepdims=True)
     A2 = numpy.exp(Z2 - softmax2_0)
-    A2 /= numpy.sum(A2, axis=0, keepdims=True)
+    A2 /= numpy.add.reduce(A2, axis=0, keepdims=True)
     return A2[:, 0] if numpy.ndim(X) == 1 else A2
 
 
@@ -91,11 +91,11 @@ def cost(params, X, Y):
     Z1 = W1 @ A0 + b1
     A1 = numpy.tanh(Z1)
     Z2 = W2 @ A1 + b2
-    softmax2_0 = numpy.max(Z2, axis=0, keepdims=True)
+    softmax2_0 = numpy.maximum.reduce(Z2, axis=0, keepdims=True)
     A2 = numpy.exp(Z2 - softmax2_0)
-    A2 /= numpy.sum(A2, axis=0, keepdims=True)
+    A2 /= numpy.add.reduce(A2, axis=0, keepdims=True)
     loss_sum0 = numpy.logaddexp.reduce(Z2, axis=0, keepdims=True)
-    loss_sum1 = numpy.sum(-Y*(Z2 - loss_sum0), axis=0, keepdims=True)
+    loss_sum1 = numpy.add.reduce(-Y*(Z2 - loss_sum0), axis=0, keepdims=True)
     loss_row = loss_sum1
     return float(numpy.sum(loss_row)/m)
 
@@ -112,16 +112,16 @@ def gradients(params, X, Y):
     Z1 = W1 @ A0 + b1
     A1 = numpy.tanh(Z1)
     Z2 = W2 @ A1 + b2
-    softmax2_0 = numpy.max(Z2, axis=0, keepdims=True)
+    softmax2_0 = numpy.maximum.reduce(Z2, axis=0, keepdims=True)
     A2 = numpy.exp(Z2 - softmax2_0)
-    A2 /= numpy.sum(A2, axis=0, keepdims=True)
+    A2 /= numpy.add.reduce(A2, axis=0, keepdims=True)
     Delta2 = A2 - Y
     G1 = 1 - numpy.square(A1)
     Delta1 = G1*(W2.T @ Delta2)
     dW2 = ((1/m)*Delta2) @ A1.T
-    db2 = (1/m)*(numpy.sum(Delta2, axis=1, keepdims=True))
+    db2 = (1/m)*(numpy.add.reduce(Delta2, axis=1, keepdims=True))
     dW1 = ((1/m)*Delta1) @ A0.T
-    db1 = (1/m)*(numpy.sum(Delta1, axis=1, keepdims=True))
+    db1 = (1/m)*(numpy.add.reduce(Delta1, axis=1, keepdims=True))
     return {
         "W1": dW1,
         "b1": db1,
@@ -142,17 +142,17 @@ def sgd_step(params, X, Y, learning_rate):
     Z1 = W1 @ A0 + b1
     A1 = numpy.tanh(Z1)
     Z2 = W2 @ A1 + b2
-    softmax2_0 = numpy.max(Z2, axis=0, keepdims=True)
+    softmax2_0 = numpy.maximum.reduce(Z2, axis=0, keepdims=True)
     A2 = numpy.exp(Z2 - softmax2_0)
-    A2 /= numpy.sum(A2, axis=0, keepdims=True)
+    A2 /= numpy.add.reduce(A2, axis=0, keepdims=True)
     Delta2 = A2 - Y
     G1 = 1 - numpy.square(A1)
     Delta1 = G1*(W2.T @ Delta2)
     return {
         "W1": W1 - ((learning_rate/m)*Delta1) @ A0.T,
-        "b1": b1 - (learning_rate/m)*(numpy.sum(Delta1, axis=1, keepdims=True)),
+        "b1": b1 - (learning_rate/m)*(numpy.add.reduce(Delta1, axis=1, keepdims=True)),
         "W2": W2 - ((learning_rate/m)*Delta2) @ A1.T,
-        "b2": b2 - (learning_rate/m)*(numpy.sum(Delta2, axis=1, keepdims=True)),
+        "b2": b2 - (learning_rate/m)*(numpy.add.reduce(Delta2, axis=1, keepdims=True)),
     }
 
 

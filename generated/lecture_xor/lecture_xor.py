@@ -116,9 +116,9 @@ def gradients(params, X, Y):
     G1 = A1*(1 - A1)
     Delta1 = G1*(W2.T @ Delta2)
     dW2 = ((1/m)*Delta2) @ A1.T
-    db2 = (1/m)*(numpy.sum(Delta2, axis=1, keepdims=True))
+    db2 = (1/m)*(numpy.add.reduce(Delta2, axis=1, keepdims=True))
     dW1 = ((1/m)*Delta1) @ A0.T
-    db1 = (1/m)*(numpy.sum(Delta1, axis=1, keepdims=True))
+    db1 = (1/m)*(numpy.add.reduce(Delta1, axis=1, keepdims=True))
     return {
         "W1": dW1,
         "b1": db1,
@@ -147,9 +147,9 @@ def sgd_step(params, X, Y, learning_rate):
     Delta1 = G1*(W2.T @ Delta2)
     return {
         "W1": W1 - ((learning_rate/m)*Delta1) @ A0.T,
-        "b1": b1 - (learning_rate/m)*(numpy.sum(Delta1, axis=1, keepdims=True)),
+        "b1": b1 - (learning_rate/m)*(numpy.add.reduce(Delta1, axis=1, keepdims=True)),
         "W2": W2 - ((learning_rate/m)*Delta2) @ A1.T,
-        "b2": b2 - (learning_rate/m)*(numpy.sum(Delta2, axis=1, keepdims=True)),
+        "b2": b2 - (learning_rate/m)*(numpy.add.reduce(Delta2, axis=1, keepdims=True)),
     }
 
 
