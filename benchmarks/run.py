@@ -419,6 +419,8 @@ def plot(path: Path, counts, proves, generates, totals, exponent, code_rows, num
     except ImportError:
         print("matplotlib is not installed (pip install -e '.[bench]'): no plot")
         return
+    order = sorted(range(len(counts)), key=counts.__getitem__)   # lines join the nets by size
+    counts, proves, generates, totals = ([values[i] for i in order] for values in (counts, proves, generates, totals))
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     left.loglog(counts, totals, "o-", label="total")
     left.loglog(counts, proves, "s--", label="derive + prove")
