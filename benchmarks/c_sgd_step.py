@@ -20,9 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from codegen.c_backend import CConfig  # noqa: E402
-from codegen.render import render, write_files  # noqa: E402
-from derive import derive, load_spec, spec_from_dict  # noqa: E402
+from deltagen.codegen.backends.c import CConfig  # noqa: E402
+from deltagen.codegen.render import render, write_files  # noqa: E402
+from deltagen.derive import derive, load_spec, spec_from_dict  # noqa: E402
 
 # A hand-written 2-layer net, as someone would write it from a textbook: fixed sizes,
 # loops, 1/(1 + exp(-z)) sigmoid hidden layer, in-place per-example update.

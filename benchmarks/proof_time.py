@@ -4,8 +4,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from codegen import render
-from derive import derive, load_spec, spec_from_dict
+from deltagen import prove
+from deltagen.codegen import render
+from deltagen.derive import derive, load_spec, spec_from_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -13,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def measure(network) -> tuple[int, float, float, str]:
     start = time.perf_counter()
     derivation = derive(network)
-    report = derivation.prove()
+    report = prove(derivation)
     proved = time.perf_counter() - start
     start = time.perf_counter()
     render(derivation)

@@ -30,8 +30,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from codegen.render import render, write_files  # noqa: E402
-from derive import derive, load_spec, spec_from_dict  # noqa: E402
+from deltagen import prove
+from deltagen.codegen.render import render, write_files  # noqa: E402
+from deltagen.derive import derive, load_spec, spec_from_dict  # noqa: E402
 from hand_written import HAND_C, hand_numpy_sgd_step  # noqa: E402
 
 CFLAGS = ["-O2"]
@@ -268,7 +269,7 @@ def toolkit_nets(quick: bool) -> list:
 def toolkit_times(network) -> tuple[float, float]:
     start = time.perf_counter()
     derivation = derive(network)
-    report = derivation.prove()
+    report = prove(derivation)
     proved = time.perf_counter() - start
     if not report.ok:
         raise RuntimeError(f"proof failed for {network.name}")

@@ -1,4 +1,6 @@
-"""deltagen's code generation: a ``Derivation`` rendered through Jinja templates and SymPy printers."""
-from .render import TARGETS, render, write_files
+"""deltagen's code generation: a ``Derivation`` rendered through one backend folder's printer and templates."""
+from .backends import TARGETS
+from .files import write_files
+from .render import render
 
 __all__ = ["TARGETS", "render", "write_files"]

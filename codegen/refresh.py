@@ -1,4 +1,4 @@
-"""Regenerate the committed ``generated/`` tree: ``python -m codegen.refresh [--check]``.
+"""Regenerate the committed ``generated/`` tree: ``python -m deltagen.codegen.refresh [--check]``.
 
 Every ``generated/*/spec.toml`` is rendered by every producer (code for every
 target, and the documents and reports other modules register) next to its spec.
@@ -11,13 +11,15 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from derive import derive, load_spec
+from deltagen.derive import Derivation, derive
+from deltagen.derive.checking.report import answer_reports
+from deltagen.derive.documents.latex import derivation_document
+from deltagen.derive.documents.solution import solution_document
+from deltagen.derive.proof import prove
 
-from derive.backprop import Derivation
-from derive.report import answer_reports
-from derive.solution import tex_documents
-
-from .render import TARGETS, render, write_files
+from .backends import TARGETS
+from .files import write_files
+from .render import render
 
 GENERATED = Path(__file__).resolve().parent.parent / "generated"
 
@@ -32,13 +34,28 @@ def _code(derivation: Derivation, folder: Path) -> dict[str, str]:
     return files
 
 
+#: the LaTeX documents kept in generated/ for every lecture example, one per kind and language
+DOCUMENT_LANGUAGES = ("en", "pt")
+
+
+def tex_documents(derivation: Derivation, folder: Path) -> dict[str, str]:
+    """The derivation (with its proof) and, when the spec has an [example], the worked solution, in en and pt."""
+    files: dict[str, str] = {}
+    report = prove(derivation)
+    for lang in DOCUMENT_LANGUAGES:
+        files[f"derivation_{lang}.tex"] = derivation_document(derivation, lang=lang, report=report)
+        if derivation.network.example is not None:
+            files[f"solution_{lang}.tex"] = solution_document(derivation, lang=lang)
+    return files
+
+
 #: every producer, in order; each one's files are checked fresh by tests/test_generated_fresh.py
 PRODUCERS: list[Producer] = [_code, tex_documents, answer_reports]
 
 
 def expected_files(spec: Path) -> dict[str, str]:
     """Every generated file for one spec, by name."""
-    derivation = derive(load_spec(spec))
+    derivation = derive(spec)
     files: dict[str, str] = {}
     for producer in PRODUCERS:
         files.update(producer(derivation, spec.parent))

@@ -1,23 +1,17 @@
-"""Render a ``Derivation`` into source files, and write them without leaving half-written output."""
+"""Render a ``Derivation`` into source files through the backend a target names."""
 from __future__ import annotations
 
-import errno
 import hashlib
-import os
-import shutil
-import tempfile
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
-from derive import __version__
-from derive.backprop import Derivation
+from deltagen.derive import __version__
+from deltagen.derive.derivation.backprop import Derivation
 
-from .c_backend import CConfig, CModule
-from .numpy_backend import NumpyConfig, NumpyModule
-
-TEMPLATES = Path(__file__).parent / "templates"
-TARGETS = ("numpy", "c")
+from .backends import TARGETS, Backend, backend_named
+from .files import write_files
 
 
 def _tuple_literal(values) -> str:
@@ -25,10 +19,10 @@ def _tuple_literal(values) -> str:
     return f"({items},)" if len(values) == 1 else f"({items})"
 
 
-def environment() -> jinja2.Environment:
-    """The Jinja environment: strict about undefined names, keeps whitespace predictable."""
+def environment(backend: Backend) -> jinja2.Environment:
+    """The Jinja environment of a backend: strict about undefined names, keeps whitespace predictable."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        loader=jinja2.FileSystemLoader(str(backend.templates)),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -62,67 +56,22 @@ def _spec_identity(derivation: Derivation) -> tuple[str, str]:
     return safe_shown_name(source), ""
 
 
-def render(derivation: Derivation, target: str = "numpy", c_config: CConfig | None = None) -> dict[str, str]:
-    """The generated files for ``target`` as {file name: text}; deterministic for a given spec and config."""
-    if target not in TARGETS:
-        raise ValueError(f"--target: expected one of {', '.join(TARGETS)}, got {target!r}")
+def render(derivation: Derivation, target: str = "numpy", config: Any = None) -> dict[str, str]:
+    """The generated files for ``target`` as {file name: text}; deterministic for a given spec and config.
+
+    ``config`` is the backend's config dataclass (``CConfig``, ``NumpyConfig``); None takes its defaults.
+    """
+    backend = backend_named(target)
+    config = backend.config_type() if config is None else config
+    if not isinstance(config, backend.config_type):
+        raise TypeError(f"config: expected a {backend.config_type.__name__} for target {target!r}")
     spec_file, spec_sha = _spec_identity(derivation)
     context = {"version": __version__, "spec_file": spec_file, "spec_sha": spec_sha}
+    context.update(backend.build_context(derivation, config))
+    env = environment(backend)
     name = derivation.network.name
-    env = environment()
-    if target == "c":
-        context.update(CModule(derivation, c_config or CConfig()).context())
-        return {f"{name}.h": env.get_template("c/header.h.jinja").render(**context),
-                f"{name}.c": env.get_template("c/source.c.jinja").render(**context)}
-    context.update(NumpyModule(derivation, NumpyConfig()).context())
-    return {f"{name}.py": env.get_template("numpy/module.py.jinja").render(**context)}
+    return {pattern.format(name=name): env.get_template(template).render(**context)
+            for pattern, template in backend.outputs}
 
 
-def _replaceable(destination: Path) -> None:
-    """Raise an OSError naming ``destination`` when a file cannot be moved onto it."""
-    if destination.is_dir():
-        raise IsADirectoryError(errno.EISDIR, "is a directory; expected a file or nothing", str(destination))
-
-
-def write_files(files: dict[str, str], out_dir: str | os.PathLike) -> list[Path]:
-    """Write ``files`` into ``out_dir`` atomically: all of them appear, or none do.
-
-    Files are written to a temporary directory beside ``out_dir`` and moved into
-    place only after every one was written. A destination that cannot be replaced
-    (a directory of the same name) is found before anything moves; should a move
-    still fail, the files already replaced get their previous contents back.
-    """
-    out = Path(out_dir)
-    parent = out.parent if out.parent != Path("") else Path(".")
-    parent.mkdir(parents=True, exist_ok=True)
-    if out.exists() and not out.is_dir():
-        raise NotADirectoryError(errno.ENOTDIR, "is not a directory; expected a directory or nothing", str(out))
-    for name in files:
-        _replaceable(out / name)
-    staging = Path(tempfile.mkdtemp(prefix=".deltagen-", dir=parent))
-    created_out = not out.exists()
-    moved: list[tuple[Path, Path | None]] = []   # (destination, its previous version in staging)
-    try:
-        for name, text in files.items():
-            (staging / name).write_text(text, encoding="utf-8", newline="\n")
-        out.mkdir(exist_ok=True)
-        for index, name in enumerate(files):
-            destination = out / name
-            previous = None
-            if destination.exists() or destination.is_symlink():
-                previous = staging / f".previous-{index}"
-                os.replace(destination, previous)
-            moved.append((destination, previous))
-            os.replace(staging / name, destination)
-        return [out / name for name in files]
-    except BaseException:
-        for destination, previous in reversed(moved):
-            if previous is not None:
-                os.replace(previous, destination)
-            elif destination.exists():
-                destination.unlink()
-        if created_out and out.exists() and not any(out.iterdir()):
-            out.rmdir()
-        raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+__all__ = ["TARGETS", "environment", "render", "safe_shown_name", "write_files"]

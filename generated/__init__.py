@@ -1,1 +1,1 @@
-"""Committed generated code, one folder per lecture example; refresh with `python -m codegen.refresh`."""
+"""Committed generated code, one folder per lecture example; refresh with `python -m deltagen.codegen.refresh`."""

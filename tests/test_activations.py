@@ -21,9 +21,9 @@ import pytest
 import sympy as sp
 
 from conftest import ROOT, import_file
-from derive import spec_from_dict
-from derive.activations import A, MAX_DEGREE, Z, degree, make_activation
-from derive.errors import SpecError
+from deltagen.derive import spec_from_dict
+from deltagen.derive.model.activations import A, MAX_DEGREE, Z, degree, make_activation
+from deltagen.derive.errors import SpecError
 
 SPEC = """name = "net"
 input = 2
@@ -57,9 +57,9 @@ TIMEOUT = 60
 CHILD = r"""
 import contextlib, io, json, sys
 import sympy as sp
-from codegen.cli import main
-from derive import load_spec
-from derive.activations import A, Z
+from deltagen.cli import main
+from deltagen.derive import load_spec
+from deltagen.derive.model.activations import A, Z
 
 spec, out = sys.argv[1], sys.argv[2]
 printed = io.StringIO()

@@ -16,9 +16,9 @@ import mpmath
 import pytest
 from mpmath import mpf
 
-import derive
-from derive.answers import load_answers
-from derive.check import check
+from deltagen import derive
+from deltagen.derive.checking.answers import load_answers
+from deltagen.derive.checking.check import check
 
 import reference as ref
 

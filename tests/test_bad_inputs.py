@@ -60,9 +60,9 @@ def header(path: Path) -> dict[str, str]:
 
 
 def start_cli(args: list[str], cwd: Path) -> subprocess.Popen:
-    """``python -m codegen.cli ARGS`` in ``cwd`` (a temp dir, so stray output would show), not waited for."""
+    """``python -m deltagen.cli ARGS`` in ``cwd`` (a temp dir, so stray output would show), not waited for."""
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.Popen([sys.executable, "-m", "codegen.cli", *args], cwd=cwd, env=env,
+    return subprocess.Popen([sys.executable, "-m", "deltagen.cli", *args], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -112,8 +112,8 @@ def spec_commands(spec: Path, out: Path) -> dict[str, list[str]]:
 
 
 def run_in_process(args: list[str], capsys: pytest.CaptureFixture, cwd: Path) -> tuple[int, str, str]:
-    """``codegen.cli.main(args)`` in this process, from ``cwd``: (status, stdout, stderr)."""
-    from codegen.cli import main
+    """``deltagen.cli.main(args)`` in this process, from ``cwd``: (status, stdout, stderr)."""
+    from deltagen.cli import main
     capsys.readouterr()
     previous = os.getcwd()
     os.chdir(cwd)
@@ -131,7 +131,7 @@ def run_in_process(args: list[str], capsys: pytest.CaptureFixture, cwd: Path) ->
 @pytest.mark.parametrize("spec", SPEC_CASES, ids=lambda p: p.stem)
 def test_bad_spec_fails_cleanly_in_every_command(spec, tmp_path, capsys):
     """Every command through the CLI's main(); one of them (or, with EVERY_COMMAND_IN_A_PROCESS, all)
-    also as a real ``python -m codegen.cli`` process, which is what catches a traceback printed at exit."""
+    also as a real ``python -m deltagen.cli`` process, which is what catches a traceback printed at exit."""
     expect = header(spec)
     commands = spec_commands(spec, tmp_path / "out")
     lines = {key: assert_one_line_error(run_in_process(args, capsys, tmp_path), str(spec),
@@ -203,8 +203,7 @@ def test_generate_is_all_or_nothing_when_a_destination_cannot_be_replaced(tmp_pa
 
 
 def test_a_move_that_fails_midway_puts_the_previous_files_back(tmp_path, monkeypatch):
-    import codegen.render
-    render_module = sys.modules["codegen.render"]   # the package exports a function of the same name
+    from deltagen.codegen import files as files_module
     out = tmp_path / "out"
     out.mkdir()
     (out / "first.txt").write_text("old first\n")
@@ -215,9 +214,9 @@ def test_a_move_that_fails_midway_puts_the_previous_files_back(tmp_path, monkeyp
             raise PermissionError(13, "Permission denied", str(destination))
         real_replace(source, destination)
 
-    monkeypatch.setattr(render_module.os, "replace", failing_replace)
+    monkeypatch.setattr(files_module.os, "replace", failing_replace)
     with pytest.raises(PermissionError):
-        render_module.write_files({"first.txt": "new first\n", "second.txt": "new second\n"}, out)
+        files_module.write_files({"first.txt": "new first\n", "second.txt": "new second\n"}, out)
     assert (out / "first.txt").read_text() == "old first\n"
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["first.txt", "out"]
 

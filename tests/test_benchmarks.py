@@ -6,9 +6,9 @@ import sys
 import numpy as np
 import pytest
 
-from codegen.render import render, write_files
+from deltagen.codegen.render import render, write_files
 from conftest import ROOT, import_file
-from derive import derive, load_spec, spec_from_dict
+from deltagen.derive import derive, load_spec, spec_from_dict
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from hand_written import hand_numpy_sgd_step  # noqa: E402

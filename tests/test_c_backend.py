@@ -15,9 +15,9 @@ import sys
 import numpy as np
 import pytest
 
-from codegen.refresh import specs
-from codegen.render import render, write_files
-from derive import derive, load_spec, spec_from_dict
+from deltagen.codegen.refresh import specs
+from deltagen.codegen.render import render, write_files
+from deltagen.derive import derive, load_spec, spec_from_dict
 
 from c_harness import CNet, compile_c
 from conftest import import_file
@@ -222,12 +222,12 @@ def test_command_line_generates_c(tmp_path):
     from conftest import ROOT
     spec = ROOT / "generated" / "lecture_xor" / "spec.toml"
     out = tmp_path / "build"
-    run = subprocess.run([sys.executable, "-m", "codegen.cli", "generate", str(spec), "--target", "c", "--out", str(out)],
+    run = subprocess.run([sys.executable, "-m", "deltagen.cli", "generate", str(spec), "--target", "c", "--out", str(out)],
                          capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stderr
     assert sorted(p.name for p in out.iterdir()) == ["lecture_xor.c", "lecture_xor.h"]
     assert (out / "lecture_xor.c").read_bytes() == (ROOT / "generated" / "lecture_xor" / "lecture_xor.c").read_bytes()
-    bad = subprocess.run([sys.executable, "-m", "codegen.cli", "generate", str(spec), "--target", "fortran", "--out",
+    bad = subprocess.run([sys.executable, "-m", "deltagen.cli", "generate", str(spec), "--target", "fortran", "--out",
                           str(tmp_path / "nothing")], capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "--target" in bad.stderr
     assert not (tmp_path / "nothing").exists()

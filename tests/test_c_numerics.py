@@ -16,8 +16,8 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from codegen.render import render, write_files
-from derive import derive, spec_from_dict
+from deltagen.codegen.render import render, write_files
+from deltagen.derive import derive, spec_from_dict
 
 from c_harness import CNet, compile_c
 from conftest import import_file

@@ -17,10 +17,10 @@ import mpmath
 import pytest
 from mpmath import mpf
 
-import derive
-from derive.answers import half_unit, parse_answers
-from derive.check import check
-from derive.report import render_json, render_text
+from deltagen import derive
+from deltagen.derive.checking.answers import half_unit, parse_answers
+from deltagen.derive.checking.check import check
+from deltagen.derive.checking.report import render_json, render_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -359,7 +359,7 @@ def test_claims_after_a_step_need_a_learning_rate():
 # ---------------------------------------------------------------- command line and reports
 
 def cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "codegen.cli", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "deltagen.cli", *map(str, args)], capture_output=True, text=True,
                           cwd=ROOT, env=env)
 
 
@@ -430,8 +430,8 @@ def test_json_and_text_agree(derivation):
 
 
 def test_every_cause_has_words_in_both_languages():
-    from derive.mistakes import CAUSE_IDS
-    from derive.report import WORDS
+    from deltagen.derive.checking.mistakes import CAUSE_IDS
+    from deltagen.derive.checking.report import WORDS
     for lang in ("en", "pt"):
         for cause in CAUSE_IDS:
             keys = ("misread_x", "misread_y") if cause == "misread" else (cause,)
@@ -441,7 +441,7 @@ def test_every_cause_has_words_in_both_languages():
 @pytest.mark.parametrize("name", ["lecture_xor", "lecture_scalar_chain"])
 def test_reports_do_not_depend_on_mpmath_global_precision(name):
     """Other modules set mpmath's global precision (tests/reference.py sets 50 digits on import)."""
-    from derive.report import answer_reports
+    from deltagen.derive.checking.report import answer_reports
     folder = ROOT / "generated" / name
     derivation = derive.derive(derive.load_spec(folder / "spec.toml"))
     outputs = []

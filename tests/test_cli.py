@@ -13,7 +13,7 @@ XOR = ROOT / "generated" / "lecture_xor" / "spec.toml"
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "codegen.cli", *args], capture_output=True, text=True, cwd=ROOT)
+    return subprocess.run([sys.executable, "-m", "deltagen.cli", *args], capture_output=True, text=True, cwd=ROOT)
 
 
 def test_derive_prints_the_derivation_and_the_verdict():

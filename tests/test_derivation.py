@@ -4,8 +4,9 @@ from __future__ import annotations
 import sympy as sp
 import pytest
 
-from derive import derive, spec_from_dict
-from derive.activations import A, Z, make_activation
+from deltagen import prove
+from deltagen.derive import derive, spec_from_dict
+from deltagen.derive.model.activations import A, Z, make_activation
 
 
 def net(output: str, loss: str, units: int = 1, hidden: str = "sigmoid", **extra):
@@ -50,7 +51,7 @@ def test_matrix_forms_are_the_batch_backprop():
 def test_proof_verifies_every_activation_and_loss():
     for hidden, output, loss, units in [("tanh", "softmax", "cce", 3), ("relu", "identity", "hinge", 1),
                                         ("leaky_relu", "tanh", "mse", 2), ("2*z", "identity", "logistic", 1)]:
-        report = derive(net(output, loss, units, hidden=hidden)).prove()
+        report = prove(derive(net(output, loss, units, hidden=hidden)))
         assert report.ok, str(report)
         assert report.summary().startswith(f"proof: all {report.n_params} gradients verified")
 
@@ -59,7 +60,7 @@ def test_proof_catches_a_wrong_output_delta():
     d = derive(net("sigmoid", "half_sse"))
     s = d.symbols(2)
     d.__dict__["output_delta"] = [s.a[0] - d.y[0]]   # the classic mistake: dropping σ'
-    report = d.prove()
+    report = prove(d)
     assert not report.ok
     assert any("δ[2]" in i.statement for i in report.failed)
 
@@ -67,7 +68,7 @@ def test_proof_catches_a_wrong_output_delta():
 def test_proof_catches_a_wrong_hidden_derivative():
     d = derive(net("identity", "half_sse", hidden="tanh"))
     d.hidden_derivative = lambda index: A * (1 - A)   # sigmoid's derivative used for tanh (genann's old bug)
-    report = d.prove(end_to_end=True)
+    report = prove(d, end_to_end=True)
     assert not report.ok
     assert len(report.failed) >= 1
 
@@ -77,6 +78,6 @@ def test_proof_catches_a_wrong_weight_gradient_in_one_entry():
     d = derive(net("sigmoid", "half_sse", hidden="tanh"))
     right = d.grad_W_entry
     d.grad_W_entry = lambda index, j, k: 2 * right(index, j, k) if (index, j, k) == (1, 1, 0) else right(index, j, k)
-    report = d.prove(end_to_end=False)
+    report = prove(d, end_to_end=False)
     assert not report.ok
     assert [i.statement for i in report.failed] == ["∂ℓ/∂W[1]_jk = δ[1]_j a[0]_k"]

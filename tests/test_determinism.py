@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from codegen.render import TARGETS
+from deltagen.codegen.render import TARGETS
 from conftest import ROOT
 
 RICH_SPEC = """\
@@ -52,7 +52,7 @@ def generate(spec, target: str, out, seed: str) -> dict[str, bytes]:
     """Run ``generate`` in a fresh process with PYTHONHASHSEED=seed; the written files' bytes by name."""
     env = {**os.environ, "PYTHONHASHSEED": seed,
            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    result = subprocess.run([sys.executable, "-m", "codegen.cli", "generate", str(spec), "--target", target,
+    result = subprocess.run([sys.executable, "-m", "deltagen.cli", "generate", str(spec), "--target", target,
                              "--out", str(out)], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     return {path.name: path.read_bytes() for path in sorted(out.iterdir())}

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from mpmath import mpf
 
-import derive
-from derive.evaluate import Trace, evaluate
+from deltagen import derive
+from deltagen.derive.evaluation.evaluate import Trace, evaluate
 
 import reference as ref
 

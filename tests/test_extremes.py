@@ -24,8 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from codegen.render import render, write_files
-from derive import SpecError, derive, spec_from_dict
+from deltagen.codegen.render import render, write_files
+from deltagen.derive import SpecError, derive, spec_from_dict
 
 from c_harness import CNet, compile_c
 from conftest import import_file

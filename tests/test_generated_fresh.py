@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from codegen.refresh import expected_files, specs
-from codegen.render import write_files
+from deltagen.codegen.refresh import expected_files, specs
+from deltagen.codegen.render import write_files
 
 SPECS = specs()
 
@@ -37,7 +37,7 @@ def test_generation_is_deterministic_across_processes(tmp_path):
     outputs = []
     for seed in ("1", "12345"):
         out = tmp_path / seed
-        subprocess.run([sys.executable, "-m", "codegen.cli", "generate", str(spec), "--out", str(out)],
+        subprocess.run([sys.executable, "-m", "deltagen.cli", "generate", str(spec), "--out", str(out)],
                        check=True, env={"PYTHONHASHSEED": seed, "PATH": ""}, capture_output=True)
         outputs.append({p.name: p.read_bytes() for p in out.iterdir()})
     assert outputs[0] == outputs[1]

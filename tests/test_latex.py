@@ -9,9 +9,10 @@ import tomllib
 import pytest
 
 from conftest import ROOT
-from derive import SpecError, derive, load_spec, spec_from_dict
-from derive.latex import derivation_document
-from derive.solution import solution_document
+import deltagen
+from deltagen.derive import SpecError, derive, load_spec, spec_from_dict
+from deltagen.derive.documents.latex import derivation_document
+from deltagen.derive.documents.solution import solution_document
 from latex_tools import compile_latex, overfull_widths, parse_value, results, sections
 
 GENERATED = ROOT / "generated"
@@ -26,7 +27,7 @@ def xor_spec(**notation) -> dict:
 
 
 def document(**notation) -> str:
-    return derivation_document(derive(spec_from_dict(xor_spec(**notation))), proof=False)
+    return derivation_document(derive(spec_from_dict(xor_spec(**notation))))
 
 
 def test_every_lecture_has_both_documents_in_both_languages():
@@ -67,7 +68,7 @@ OTHER_NETS = {
 def test_other_networks_compile(name, tmp_path):
     """Every activation, loss, notation switch and a net too wide to print unit by unit."""
     d = derive(spec_from_dict(dict(name=name, **OTHER_NETS[name])))
-    texts = {"derivation": derivation_document(d, proof=False)}
+    texts = {"derivation": derivation_document(d)}
     if d.network.example is not None:
         texts["solution"] = solution_document(d, lang="pt")
     for kind, text in texts.items():
@@ -192,21 +193,22 @@ def test_bad_notation_is_one_line_naming_the_field(key, value):
 
 # ------------------------------------------------------------------ Python and the command line
 
-def test_derivation_latex_and_jupyter():
+def test_derivation_latex_and_notebook_math():
     d = derive(load_spec(GENERATED / "lecture_scalar_chain" / "spec.toml"))
-    full = d.latex(lang="pt", proof=False)
+    full = deltagen.latex(d, lang="pt")
     assert full.startswith("\\documentclass") and "Retropropagação para" in full
-    assert full == d.latex(lang="pt", proof=False)          # deterministic: no dates
-    math = d._repr_latex_()
+    assert full == deltagen.latex(d, lang="pt")          # deterministic: no dates
+    assert "Prova" not in full and "Proof" not in full    # no report given: no proof section, and none run
+    math = deltagen.math(d)
     assert math.startswith("$$\\begin{aligned}") and math.endswith("\\end{aligned}$$")
     assert r"\Delta^{(1)} & = G^{(1)} \odot \left(\theta^{(2)\top} \Delta^{(2)}\right)" in math
     assert "documentclass" not in math and "tikz" not in math
     with pytest.raises(ValueError, match="--lang: expected one of en, pt"):
-        d.latex(lang="fr")
+        deltagen.latex(d, lang="fr")
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "codegen.cli", *args], capture_output=True, text=True, cwd=ROOT)
+    return subprocess.run([sys.executable, "-m", "deltagen.cli", *args], capture_output=True, text=True, cwd=ROOT)
 
 
 def test_derive_latex_cli(tmp_path):

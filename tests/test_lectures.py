@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 from mpmath import mpf
 
-import derive
+from deltagen import prove
+from deltagen import derive
 
 import reference as ref
 
@@ -145,7 +146,7 @@ def test_gradients_match_finite_differences(name):
 
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_derivation_proof_verifies(name):
-    report = derive.derive(derive.load_spec(spec_path(name))).prove()
+    report = prove(derive.derive(derive.load_spec(spec_path(name))))
     assert report.ok, str(report)
     assert "verified" in report.summary()
 

@@ -11,9 +11,9 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from codegen import render, write_files
+from deltagen.codegen import render, write_files
 from conftest import import_file
-from derive import derive, spec_from_dict
+from deltagen.derive import derive, spec_from_dict
 
 mp.mp.dps = 50
 

@@ -15,8 +15,9 @@ import pytest
 import sympy as sp
 
 from conftest import ROOT
-from derive import derive, spec_from_dict
-from derive.proof import END_TO_END_MAX_PARAMS, _ForwardDiff, is_rational_zero, is_zero
+from deltagen import prove
+from deltagen.derive import derive, spec_from_dict
+from deltagen.derive.proof.proof import END_TO_END_MAX_PARAMS, _ForwardDiff, is_rational_zero, is_zero
 
 #: generous: each of these proves in a few seconds; before, they took 93 s to 12 min
 TIMEOUT = 120
@@ -52,14 +53,15 @@ SLOW_NETS = {
 
 PROVE = """
 import json, sys
-from derive import derive, spec_from_dict
-from derive.activations import A
+from deltagen import prove
+from deltagen.derive import derive, spec_from_dict
+from deltagen.derive.model.activations import A
 spec, wrong = json.loads(sys.argv[1]), sys.argv[2]
 d = derive(spec_from_dict(spec))
 if wrong == "weight":
     right = d.grad_W_entry
     d.grad_W_entry = lambda index, j, k: 2 * right(index, j, k) if (index, j, k) == (1, 0, 0) else right(index, j, k)
-report = d.prove()
+report = prove(d)
 print(json.dumps({"ok": report.ok, "end_to_end": report.end_to_end, "n_params": report.n_params,
                   "failed": [i.statement for i in report.failed]}))
 """
@@ -133,8 +135,8 @@ def test_an_output_needing_such_a_relation_is_proved_layer_local_by_default():
     """z/(1 + |z|) as output with the logistic loss: its δ identity needs a relation such as
     sign(z)|z| = z, so end to end would need simplify on the whole composed expression; the
     default proof is then layer-local (a rule on the output layer alone)."""
-    report = derive(spec_from_dict({"name": "softsign_out", "input": 3, "loss": "logistic", "layers": [
-        {"units": 2, "activation": "tanh"}, {"units": 1, "activation": "z/(1 + Abs(z))"}]})).prove()
+    report = prove(derive(spec_from_dict({"name": "softsign_out", "input": 3, "loss": "logistic", "layers": [
+        {"units": 2, "activation": "tanh"}, {"units": 1, "activation": "z/(1 + Abs(z))"}]})))
     assert report.ok, str(report)
     assert not report.end_to_end
 

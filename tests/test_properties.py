@@ -9,7 +9,7 @@ including exact 0 and 1):
   with the cost and the central differences of tests/mp_network.py at 50 digits, to
   1e-9 relative per entry (see ``assert_close`` for the exact rule);
 - ``sgd_step`` equals params − η·gradients, in NumPy and in C (m = 1 takes C's fused path);
-- ``derive(network).prove()`` verifies: the layer-local proof on every architecture drawn,
+- ``prove(derive(network))`` verifies: the layer-local proof on every architecture drawn,
   and the default proof, end to end included, on nets of up to 60 parameters.
 
 The run is deterministic (``derandomize=True``, no example database). The default sizes
@@ -27,9 +27,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
-from codegen.render import render, write_files
-from derive import derive, spec_from_dict
-from derive.proof import END_TO_END_MAX_PARAMS
+from deltagen import prove
+from deltagen.codegen.render import render, write_files
+from deltagen.derive import derive, spec_from_dict
+from deltagen.derive.proof import END_TO_END_MAX_PARAMS
 
 from c_harness import CNet, compile_c
 from conftest import import_file
@@ -212,7 +213,7 @@ def test_generated_numpy_and_c_match_mpmath_central_differences(builds, spec, se
 @given(spec=network_specs())
 def test_the_layer_local_proof_verifies(spec):
     """Any architecture: the layer-local proof (steps 1-4 of the README's Proof section)."""
-    report = derive(spec_from_dict(spec)).prove(end_to_end=False)
+    report = prove(derive(spec_from_dict(spec)), end_to_end=False)
     note(report.summary())
     assert report.ok, str(report)
 
@@ -222,6 +223,6 @@ def test_the_layer_local_proof_verifies(spec):
 def test_the_default_proof_verifies_end_to_end_on_small_nets(spec):
     """``prove()`` as the CLI runs it: for these nets (at most 60 parameters) it includes the end-to-end proof,
     unless the output layer or the loss is piecewise or the output's δ needs more than rational algebra."""
-    report = derive(spec_from_dict(spec)).prove()
+    report = prove(derive(spec_from_dict(spec)))
     note(report.summary())
     assert report.ok, str(report)

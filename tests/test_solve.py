@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, import_file
-from derive import derive, load_spec, spec_from_dict
-from derive.solution import format_number, solution_document
+from deltagen.derive import derive, load_spec, spec_from_dict
+from deltagen.derive.documents.solution import format_number, solution_document
 from latex_tools import compile_latex, result_of, results, sections
 
 GENERATED = ROOT / "generated"
@@ -306,7 +306,7 @@ def test_worked_solutions_compile(name, tmp_path):
 
 
 def run(*args: str, env=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "codegen.cli", *args], capture_output=True, text=True, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "deltagen.cli", *args], capture_output=True, text=True, cwd=ROOT,
                           env=env)
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derive.errors import SpecError
-from derive.spec import load_spec, spec_from_dict
+from deltagen.derive.errors import SpecError
+from deltagen.derive.model.spec import load_spec, spec_from_dict
 
 VALID_TOML = """\
 name = "lecture_xor"

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derive import derive, spec_from_dict
-from derive.proof import is_zero
-from derive.stable import stabilize, stabilize_branched, unstable_form
+from deltagen.derive import derive, spec_from_dict
+from deltagen.derive.proof.proof import is_zero
+from deltagen.derive.derivation.stable import stabilize, stabilize_branched, unstable_form
 
 PAIRS = [("sigmoid", "bce", 2), ("softmax", "cce", 3), ("identity", "logistic", 2), ("tanh", "logistic", 1),
          ("softmax", "half_sse", 2), ("sigmoid", "half_sse", 1), ("log(1 + exp(z))", "logistic", 1)]

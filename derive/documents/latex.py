@@ -20,10 +20,11 @@ from sympy.matrices.expressions import HadamardPower, HadamardProduct, OneMatrix
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from .activations import A as GENERIC_A, Z as GENERIC_Z
-from .backprop import LAMBDA, M, Derivation
+from ..model.activations import A as GENERIC_A, Z as GENERIC_Z
+from ..proof import ProofReport
+from ..derivation.backprop import LAMBDA, M, Derivation
 from .document import LatexDocument
-from .network import Notation
+from ..model.network import Notation
 from .words import words
 
 #: the per-example loss ℓ
@@ -558,10 +559,11 @@ def _format_sizes(sizes) -> str:
     return "\\text{--}".join(str(s) for s in sizes)
 
 
-def derivation_document(derivation: Derivation, lang: str = "en", *, proof: bool = True, report=None) -> str:
+def derivation_document(derivation: Derivation, lang: str = "en", *, report: ProofReport | None = None) -> str:
     """The complete LaTeX document of the derivation (compiles with pdflatex; no dates, so it is reproducible).
 
-    ``report`` is a ``ProofReport`` already computed (else ``derivation.prove()`` runs when ``proof``).
+    ``report`` is the derivation's ``ProofReport`` (``deltagen.prove``); without one the document
+    has no proof section. The document never runs the proof itself.
     """
     w = words(lang)
     d, net = derivation, derivation.network
@@ -650,8 +652,6 @@ def derivation_document(derivation: Derivation, lang: str = "en", *, proof: bool
     doc.paragraph(w["update_intro"])
     doc.equations(eq.updates())
 
-    if report is None and proof:
-        report = d.prove()
     if report is not None:
         doc.section(w["proof"])
         doc.paragraph(w["proof_intro"])
@@ -666,7 +666,7 @@ def derivation_document(derivation: Derivation, lang: str = "en", *, proof: bool
 
 
 def derivation_math(derivation: Derivation) -> str:
-    """Display math for Jupyter (``Derivation._repr_latex_``): matrix forms of the forward and backward pass."""
+    """Display math for a notebook (``deltagen.math``): matrix forms of the forward and backward pass."""
     d = derivation
     eq = DerivationLatex(d)
     lines: list[str] = []

@@ -19,9 +19,9 @@ from typing import Any, Iterable, NamedTuple
 import mpmath
 import numpy as np
 
-from .backprop import Derivation
-from .errors import SpecError
-from .evaluate import Steps
+from ..derivation.backprop import Derivation
+from ..errors import SpecError
+from ..evaluation.evaluate import Steps
 
 Array = np.ndarray
 

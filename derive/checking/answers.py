@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from .backprop import Derivation
-from .errors import SpecError
+from ..derivation.backprop import Derivation
+from ..errors import SpecError
 
 TOP_KEYS = ("title", "note", "claim")
 CLAIM_KEYS = ("quantity", "example", "value", "tolerance", "unit", "entry", "expression", "property", "note")

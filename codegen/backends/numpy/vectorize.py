@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import sympy as sp
 from sympy.codegen.numpy_nodes import logaddexp
 
-from derive.stable import LogSumExp
+from deltagen.derive.derivation.stable import LogSumExp
 
-from .printers import NumpyCodePrinter
+from .printer import NumpyCodePrinter
 
 
 @dataclass

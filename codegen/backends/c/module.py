@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from derive.activations import A as GENERIC_A, Z as GENERIC_Z
-from derive.backprop import LAMBDA, M, Derivation
-from derive.stable import stabilize_branched
+from deltagen.derive.model.activations import A as GENERIC_A, Z as GENERIC_Z
+from deltagen.derive.derivation.backprop import LAMBDA, M, Derivation
+from deltagen.derive.derivation.stable import stabilize_branched
 
-from .c_printer import CCodePrinter, used_math_functions
+from .config import CConfig
+from .printer import CCodePrinter, used_math_functions
 
 J, K = sp.Symbol("j", integer=True), sp.Symbol("k", integer=True)
 LEARNING_RATE = sp.Symbol("learning_rate", positive=True)
@@ -30,14 +31,6 @@ PARAM = sp.Symbol("theta", real=True)
 GRAD = sp.Symbol("grad", real=True)
 M_REAL = sp.Symbol("m_real", positive=True)   # m converted to NAME_real, so 1/m is not integer division
 LOSS_SUM = sp.Symbol("loss_sum", real=True)
-
-
-@dataclass(frozen=True)
-class CConfig:
-    """Options of the C backend."""
-
-    #: layers with at most this many weights are unrolled (each statement its own line, with CSE)
-    unroll_max_weights: int = 16
 
 
 @dataclass

@@ -30,7 +30,7 @@ import mpmath
 import numpy as np
 
 from .answers import Answers, Claim
-from .backprop import Derivation
+from ..derivation.backprop import Derivation
 from .formulas import FormulaResult, check_formula
 from .compare import close, truncated, within
 from .explain import Explainer

@@ -10,7 +10,7 @@ import sympy as sp
 from sympy.matrices.expressions import HadamardProduct, OneMatrix
 from sympy.printing.numpy import NumPyPrinter
 
-from derive.stable import LogSumExp
+from deltagen.derive.derivation.stable import LogSumExp
 
 
 class NumpyCodePrinter(NumPyPrinter):

@@ -14,8 +14,9 @@ from functools import cached_property
 import sympy as sp
 from sympy.matrices.expressions import HadamardProduct, OneMatrix
 
-from .activations import A as GENERIC_A, Z as GENERIC_Z, pull_sign, softmax_outputs
-from .network import Network
+from ..model.activations import A as GENERIC_A, Z as GENERIC_Z, pull_sign, softmax_outputs
+from ..model.network import Network
+from . import symbols
 
 #: number of examples in a batch, and the L2 coefficient λ, in the matrix forms
 M = sp.Symbol("m", integer=True, positive=True)
@@ -59,10 +60,6 @@ def _equal_forms(expr: sp.Expr) -> list[sp.Expr]:
     return [expr, cancelled, factored, pull_sign(factored)]
 
 
-def _real(name: str) -> sp.Symbol:
-    return sp.Symbol(name, real=True)
-
-
 class Derivation:
     """Backpropagation for ``network``, derived symbolically. Build with ``derive(network)``."""
 
@@ -70,8 +67,8 @@ class Derivation:
         self.network = network
         self.L = network.depth
         number = network.notation.layer_number
-        self.x = tuple(_real(f"x_{k + 1}") for k in range(network.n_in))
-        self.y = tuple(_real(f"y_{k + 1}") for k in range(network.sizes[-1]))
+        self.x = tuple(symbols.scalar("x", None, k + 1) for k in range(network.n_in))
+        self.y = tuple(symbols.scalar("y", None, k + 1) for k in range(network.sizes[-1]))
         self._input_number = number(0)
 
     # ----------------------------------------------------------------- symbols
@@ -88,13 +85,13 @@ class Derivation:
             n, n_prev = self.network.sizes[index], self.network.sizes[index - 1]
             num = self.layer_number(index)
             units = range(1, n + 1)
-            W = sp.Matrix(n, n_prev, lambda j, k: _real(f"W{num}_{j + 1}_{k + 1}"))
-            b = tuple(_real(f"b{num}_{j}") for j in units) if self.network.layers[index - 1].bias else None
+            W = sp.Matrix(n, n_prev, lambda j, k: symbols.scalar("W", num, j + 1, k + 1))
+            b = tuple(symbols.scalar("b", num, j) for j in units) if self.network.layers[index - 1].bias else None
             self._layer_symbols[index] = LayerSymbols(
                 index, num,
-                z=tuple(_real(f"z{num}_{j}") for j in units),
-                a=tuple(_real(f"a{num}_{j}") for j in units),
-                delta=tuple(_real(f"delta{num}_{j}") for j in units),
+                z=tuple(symbols.scalar("z", num, j) for j in units),
+                a=tuple(symbols.scalar("a", num, j) for j in units),
+                delta=tuple(symbols.scalar("delta", num, j) for j in units),
                 W=W, b=b)
         return self._layer_symbols[index]
 
@@ -228,10 +225,10 @@ class Derivation:
     def _derive_matrix(self, index: int) -> MatrixForms:
         num = self.layer_number(index)
         n, n_prev = self.network.sizes[index], self.network.sizes[index - 1]
-        W = sp.MatrixSymbol(f"W{num}", n, n_prev)
-        b = sp.MatrixSymbol(f"b{num}", n, 1) if self.network.layers[index - 1].bias else None
-        Z, A_, D = (sp.MatrixSymbol(f"{p}{num}", n, M) for p in ("Z", "A", "Delta"))
-        A_prev = sp.MatrixSymbol(f"A{self.layer_number(index - 1)}", n_prev, M)
+        W = symbols.matrix("W", num, n, n_prev)
+        b = symbols.matrix("b", num, n, 1) if self.network.layers[index - 1].bias else None
+        Z, A_, D = (symbols.matrix(kind, num, n, M) for kind in ("Z", "A", "Delta"))
+        A_prev = symbols.matrix("A", self.layer_number(index - 1), n_prev, M)
         z_expr = W * A_prev + (b * OneMatrix(1, M) if b is not None else sp.ZeroMatrix(n, M))
         surrogate = sp.Trace(D.T * z_expr)   # Σ_ij Δ_ij Z_ij: its gradients are the chain-rule products
         c = self.reduction_factor
@@ -240,7 +237,7 @@ class Derivation:
         G = delta_expr = None
         if index < self.L:
             nxt = self.matrix(index + 1)
-            G = sp.MatrixSymbol(f"G{num}", n, M)
+            G = symbols.matrix("G", num, n, M)
             delta_expr = HadamardProduct(G, sp.Trace(nxt.Delta.T * nxt.z_expr).diff(A_))
         return MatrixForms(W, b, Z, A_, A_prev, D, G, z_expr, delta_expr, dW, db)
 
@@ -253,25 +250,3 @@ class Derivation:
     def update_expr(self, param: sp.MatrixSymbol, grad: sp.MatrixSymbol, learning_rate: sp.Symbol) -> sp.MatrixExpr:
         """Gradient descent: θ ← θ − η ∂C/∂θ."""
         return param - learning_rate * grad
-
-    # ---------------------------------------------------------------- LaTeX
-    def latex(self, lang: str = "en", *, proof: bool = True) -> str:
-        """The derivation as a complete, compilable LaTeX document (``derive.latex``)."""
-        from .latex import derivation_document
-        return derivation_document(self, lang=lang, proof=proof)
-
-    def _repr_latex_(self) -> str:
-        """Jupyter: the forward and backward equations as display math."""
-        from .latex import derivation_math
-        return derivation_math(self)
-
-    # ----------------------------------------------------------------- proof
-    def prove(self, end_to_end: bool | None = None):
-        """Check every gradient against direct differentiation; see ``derive.proof``."""
-        from .proof import prove
-        return prove(self, end_to_end=end_to_end)
-
-
-def derive(network: Network) -> Derivation:
-    """Derive backpropagation for ``network``."""
-    return Derivation(network)

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .activations import Activation, make_activation
-from .errors import SpecError
+from ..errors import SpecError
 from .losses import LOSSES, Loss, loss_accepts
 from .network import Example, Layer, Network, Notation
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derive.backprop import Derivation
+from ..derivation.backprop import Derivation
 
 
 def _join(exprs, limit: int = 6) -> str:

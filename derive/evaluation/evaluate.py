@@ -22,9 +22,9 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from .activations import A as GENERIC_A, Z as GENERIC_Z
-from .backprop import M, Derivation
-from .errors import SpecError
+from ..model.activations import A as GENERIC_A, Z as GENERIC_Z
+from ..derivation.backprop import M, Derivation
+from ..errors import SpecError
 
 Array = np.ndarray
 

@@ -18,9 +18,9 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from .backprop import LAMBDA, M, Derivation
+from ..derivation.backprop import LAMBDA, M, Derivation
 from .document import make_document
-from .evaluate import Trace, evaluate
+from ..evaluation.evaluate import Trace, evaluate
 from .latex import ELL, ETA, LOSS_ROW, NotationPrinter, activation_call
 from .words import words
 
@@ -395,22 +395,3 @@ def settled_trace(derivation: Derivation, digits: int) -> Trace:
     for name in ("z", "a", "loss", "cost", "delta", "dW", "db", "W_next", "b_next", "dW_example", "db_example"):
         setattr(trace, name, settle(getattr(trace, name), getattr(check, name)))
     return trace
-
-
-#: the LaTeX documents kept in generated/ for every lecture example, one per kind and language
-DOCUMENT_LANGUAGES = ("en", "pt")
-
-
-def tex_documents(derivation: Derivation, folder=None) -> dict[str, str]:
-    """{file name: text}: the derivation and, when the spec has an [example], the worked solution, in en and pt.
-
-    A producer for ``codegen.refresh`` (``folder`` is unused: the files depend on the spec only).
-    """
-    from .latex import derivation_document
-    files: dict[str, str] = {}
-    report = derivation.prove()
-    for lang in DOCUMENT_LANGUAGES:
-        files[f"derivation_{lang}.tex"] = derivation_document(derivation, lang=lang, report=report)
-        if derivation.network.example is not None:
-            files[f"solution_{lang}.tex"] = solution_document(derivation, lang=lang)
-    return files

@@ -19,10 +19,10 @@ from typing import Any
 import mpmath
 import sympy as sp
 
-from .activations import A as GENERIC_A, Z as GENERIC_Z
+from ..model.activations import A as GENERIC_A, Z as GENERIC_Z
 from .answers import GENERIC_HIDDEN, Claim
-from .backprop import M, Derivation
-from .errors import SpecError
+from ..derivation.backprop import M, Derivation
+from ..errors import SpecError
 from .mistakes import Cause
 
 FUNCTIONS = {

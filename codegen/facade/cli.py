@@ -1,4 +1,4 @@
-"""The ``deltagen`` command line: derive (and prove) a spec, or generate code from it.
+"""The ``deltagen`` command line: derive (and prove), generate, solve and check — each through the facade.
 
 Bad input ends with one line on stderr, ``FILE: FIELD: expected ...``, and exit status 2.
 """
@@ -9,12 +9,14 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from derive import SpecError, __version__, derive, load_spec
-from derive.latex import derivation_document
-from derive.solution import DEFAULT_DIGITS, solution_document
-from derive.words import LANGUAGES
-
-from .render import TARGETS, render, write_files
+from . import check, derive, generate, latex, prove, solve
+from .codegen.backends import TARGETS
+from .codegen.files import write_files
+from .derive import SpecError, __version__
+from .derive.checking.report import render_json, render_text
+from .derive.documents.describe import describe
+from .derive.documents.solution import DEFAULT_DIGITS
+from .derive.documents.words import LANGUAGES
 
 
 class _Parser(argparse.ArgumentParser):
@@ -77,19 +79,18 @@ def _emit(text: str, output: str | None) -> None:
 
 
 def _derive(args: argparse.Namespace) -> int:
-    from .describe import describe
     if args.output is not None and not args.latex:
         print("deltagen: -o/--output: expected --latex with it (the text account is printed)", file=sys.stderr)
         return 2
-    derivation = derive(load_spec(args.spec))
+    derivation = derive(args.spec)
+    if not args.latex:
+        print(describe(derivation), flush=True)   # before the proof, which may take a while
+    report = prove(derivation, end_to_end=False if args.no_end_to_end else None)
     if args.latex:
-        report = derivation.prove(end_to_end=False if args.no_end_to_end else None)
-        _emit(derivation_document(derivation, lang=args.lang, report=report), args.output)
+        _emit(latex(derivation, report, lang=args.lang), args.output)
         if args.output is not None or not report.ok:
             print(report.summary(), file=sys.stdout if args.output is not None else sys.stderr)
         return 0 if report.ok else 1
-    print(describe(derivation))
-    report = derivation.prove(end_to_end=False if args.no_end_to_end else None)
     if args.proof_details or not report.ok:
         print(report)
     else:
@@ -98,25 +99,20 @@ def _derive(args: argparse.Namespace) -> int:
 
 
 def _solve(args: argparse.Namespace) -> int:
-    derivation = derive(load_spec(args.spec))
-    _emit(solution_document(derivation, fmt=args.format, lang=args.lang, digits=args.digits), args.output)
+    _emit(solve(args.spec, fmt=args.format, lang=args.lang, digits=args.digits), args.output)
     return 0
 
 
 def _check(args: argparse.Namespace) -> int:
-    from derive.answers import load_answers
-    from derive.check import check
-    from derive.report import render_json, render_text
-    derivation = derive(load_spec(args.spec))
-    result = check(derivation, load_answers(args.answers, derivation))
+    result = check(args.spec, args.answers)
     names = {"answers_name": args.answers, "spec_name": args.spec}
     sys.stdout.write(render_json(result, **names) if args.json else render_text(result, args.lang, **names))
     return 0 if result.ok else 1   # 2 (bad input) comes from the SpecError handler in main
 
 
 def _generate(args: argparse.Namespace) -> int:
-    derivation = derive(load_spec(args.spec))
-    for path in write_files(render(derivation, args.target), args.out):
+    files = generate(args.spec, args.target)
+    for path in write_files(files, args.out):
         print(path)
     return 0
 

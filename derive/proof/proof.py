@@ -35,8 +35,8 @@ import mpmath
 import sympy as sp
 from sympy.polys.rings import PolyRing
 
-from .activations import A as GENERIC_A, Z as GENERIC_Z
-from .backprop import LAMBDA, Derivation
+from ..model.activations import A as GENERIC_A, Z as GENERIC_Z
+from ..derivation.backprop import LAMBDA, Derivation
 
 #: largest net (in parameters) proved end to end by default
 END_TO_END_MAX_PARAMS = 60

@@ -10,21 +10,15 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from derive.activations import A as GENERIC_A, Z as GENERIC_Z
-from derive.backprop import LAMBDA, M, Derivation
-from derive.stable import stabilize, stabilize_branched
+from deltagen.derive.model.activations import A as GENERIC_A, Z as GENERIC_Z
+from deltagen.derive.derivation.backprop import LAMBDA, M, Derivation
+from deltagen.derive.derivation.stable import stabilize, stabilize_branched
 
-from .printers import NumpyCodePrinter
+from .config import NumpyConfig
+from .printer import NumpyCodePrinter
 from .vectorize import UnitGroups, Vectorizer
 
 LEARNING_RATE = sp.Symbol("learning_rate", positive=True)
-
-
-@dataclass(frozen=True)
-class NumpyConfig:
-    """Options of the NumPy backend."""
-
-    dtype: str = "numpy.float64"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,77 @@
+"""deltagen: derive, prove and generate backpropagation for fixed neural-network architectures.
+
+    import deltagen
+    d = deltagen.derive("spec.toml")            # a Derivation (a path, a dict or a Network)
+    report = deltagen.prove(d)                  # every gradient against direct differentiation
+    files = deltagen.generate(d, "c")           # {file name: text}; out=DIR also writes them
+    tex = deltagen.latex(d, report, lang="pt")  # the derivation as a LaTeX document
+    text = deltagen.solve(d)                    # worked solution of the spec's [example]
+    result = deltagen.check(d, "answers.toml")  # verdict per claimed number
+
+``deltagen.derive`` is also the package of the derivation side (``deltagen.derive.model``,
+``deltagen.derive.proof``, ...); ``deltagen.codegen`` renders code; ``deltagen.cli`` is the
+command line. This package lives in the repository's ``codegen/facade/`` (see README, Layout).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from . import codegen, derive
+from .codegen.backends import TARGETS
+from .codegen.render import render, write_files
+from .derive import Derivation, Network, SpecError, SpecLike, __version__, load
+from .derive.checking.answers import load_answers
+from .derive.checking.check import CheckResult, check as _check
+from .derive.documents.latex import derivation_document, derivation_math
+from .derive.documents.solution import DEFAULT_DIGITS, solution_document
+from .derive.evaluation import Trace, evaluate
+from .derive.proof import ProofReport, prove as _prove
+
+
+def _derivation(spec_or_derivation: SpecLike | Derivation) -> Derivation:
+    if isinstance(spec_or_derivation, Derivation):
+        return spec_or_derivation
+    return derive(spec_or_derivation)
+
+
+def prove(derivation: SpecLike | Derivation, *, end_to_end: bool | None = None) -> ProofReport:
+    """Check every derived gradient against direct differentiation (see README, Proof)."""
+    return _prove(_derivation(derivation), end_to_end=end_to_end)
+
+
+def latex(derivation: SpecLike | Derivation, report: ProofReport | None = None, *, lang: str = "en") -> str:
+    """The derivation as a complete LaTeX document; with ``report``, its proof section."""
+    return derivation_document(_derivation(derivation), lang=lang, report=report)
+
+
+def math(derivation: SpecLike | Derivation) -> str:
+    """Display math (``$$...$$``) of the forward and backward pass, for a notebook cell."""
+    return derivation_math(_derivation(derivation))
+
+
+def generate(derivation: SpecLike | Derivation, target: str = "numpy", out: str | os.PathLike | None = None,
+             config: Any = None) -> dict[str, str]:
+    """The generated files for ``target`` (``numpy`` or ``c``) as {file name: text}; with ``out``, also written there."""
+    files = render(_derivation(derivation), target, config)
+    if out is not None:
+        write_files(files, out)
+    return files
+
+
+def solve(derivation: SpecLike | Derivation, *, fmt: str = "latex", lang: str = "en",
+          digits: int = DEFAULT_DIGITS) -> str:
+    """The worked numeric solution of the spec's ``[example]`` (LaTeX or Markdown)."""
+    return solution_document(_derivation(derivation), fmt=fmt, lang=lang, digits=digits)
+
+
+def check(derivation: SpecLike | Derivation, answers: str | os.PathLike) -> CheckResult:
+    """Verdicts on an answers file's claims about the spec's ``[example]``."""
+    d = _derivation(derivation)
+    return _check(d, load_answers(answers, d))
+
+
+__all__ = ["CheckResult", "Derivation", "Network", "ProofReport", "SpecError", "TARGETS", "Trace", "check",
+           "codegen", "derive", "evaluate", "generate", "latex", "load", "math", "prove", "solve",
+           "__version__"]

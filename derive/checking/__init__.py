@@ -1,0 +1,1 @@
+"""Checking answers: answers files, verdicts with follow-through, likely causes, reports."""

@@ -1,0 +1,56 @@
+"""Symbols that carry their meaning: what each derivation symbol stands for, as a record.
+
+The derivation makes every symbol it uses here, so a printer asks ``meaning_of(symbol)`` —
+kind, layer number, unit indices — instead of parsing the symbol's name. The names stay
+what they were (``W2_1_3``, ``Delta2``): generated code and documents do not change.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+#: scalar kinds (index form, one symbol per unit or weight) and matrix kinds (batch form)
+SCALAR_KINDS = ("x", "y", "W", "b", "z", "a", "delta")
+MATRIX_KINDS = ("W", "b", "Z", "A", "Delta", "G", "dW", "db")
+
+
+@dataclass(frozen=True)
+class Meaning:
+    """What a symbol stands for: ``kind`` of quantity, the spec's ``layer`` number, 1-based ``units``.
+
+    ``units`` is (j,) for a unit's z, a, δ or b, (j, k) for the weight W_jk, (k,) for x_k and y_k
+    (whose ``layer`` is None); empty for a matrix symbol, whose ``matrix`` is True.
+    """
+
+    kind: str
+    layer: int | None
+    units: tuple[int, ...] = ()
+    matrix: bool = False
+
+
+_MEANINGS: dict[sp.Basic, Meaning] = {}
+
+
+def scalar(kind: str, layer: int | None, *units: int) -> sp.Symbol:
+    """The real symbol of one entry (``scalar("W", 2, 1, 3)`` is W^[2]_13, named ``W2_1_3``)."""
+    if kind not in SCALAR_KINDS:
+        raise ValueError(f"kind: expected one of {', '.join(SCALAR_KINDS)}, got {kind!r}")
+    name = f"{kind}_{units[0]}" if layer is None else f"{kind}{layer}_" + "_".join(map(str, units))
+    symbol = sp.Symbol(name, real=True)
+    _MEANINGS.setdefault(symbol, Meaning(kind, layer, tuple(units)))
+    return symbol
+
+
+def matrix(kind: str, layer: int, rows: sp.Expr | int, cols: sp.Expr | int) -> sp.MatrixSymbol:
+    """The batch matrix of a layer (``matrix("Delta", 2, n, m)`` is Δ^[2], named ``Delta2``)."""
+    if kind not in MATRIX_KINDS:
+        raise ValueError(f"kind: expected one of {', '.join(MATRIX_KINDS)}, got {kind!r}")
+    symbol = sp.MatrixSymbol(f"{kind}{layer}", rows, cols)
+    _MEANINGS.setdefault(symbol, Meaning(kind, layer, (), matrix=True))
+    return symbol
+
+
+def meaning_of(symbol: sp.Basic) -> Meaning | None:
+    """What ``symbol`` stands for, or None for a symbol the derivation did not make."""
+    return _MEANINGS.get(symbol)

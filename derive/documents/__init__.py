@@ -1,0 +1,1 @@
+"""Documents: the derivation and worked solutions in LaTeX and Markdown, with the words of each language."""
