@@ -13,7 +13,7 @@ from typing import Callable
 
 from deltagen.derive import Derivation, derive
 from deltagen.derive.checking.report import answer_reports
-from deltagen.derive.documents.latex import derivation_document
+from deltagen.derive.documents import derivation_document
 from deltagen.derive.documents.solution import solution_document
 from deltagen.derive.proof import prove
 

@@ -431,7 +431,7 @@ def test_json_and_text_agree(derivation):
 
 def test_every_cause_has_words_in_both_languages():
     from deltagen.derive.checking.mistakes import CAUSE_IDS
-    from deltagen.derive.checking.report import WORDS
+    from deltagen.derive.documents.words import WORDS
     for lang in ("en", "pt"):
         for cause in CAUSE_IDS:
             keys = ("misread_x", "misread_y") if cause == "misread" else (cause,)

@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT
 import deltagen
 from deltagen.derive import SpecError, derive, load_spec, spec_from_dict
-from deltagen.derive.documents.latex import derivation_document
+from deltagen.derive.documents import derivation_document
 from deltagen.derive.documents.solution import solution_document
 from latex_tools import compile_latex, overfull_widths, parse_value, results, sections
 

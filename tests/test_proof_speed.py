@@ -2,8 +2,8 @@
 
 Each slow net is proved in a subprocess with a generous timeout, so that a regression fails
 instead of hanging the suite; nothing here asserts a time. The exact zero test behind the proof
-(``derive.proof.is_rational_zero``) is checked to refuse non-identities, and a wrong gradient on
-one of these nets to be reported wrong, end to end, just as fast.
+(``derive.proof.zero_test.is_rational_zero``) is checked to refuse non-identities, and a wrong
+gradient on one of these nets to be reported wrong, end to end, just as fast.
 """
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ import sympy as sp
 from conftest import ROOT
 from deltagen import prove
 from deltagen.derive import derive, spec_from_dict
-from deltagen.derive.proof.proof import END_TO_END_MAX_PARAMS, _ForwardDiff, is_rational_zero, is_zero
+from deltagen.derive.proof import END_TO_END_MAX_PARAMS
+from deltagen.derive.proof.differentiate import ForwardDiff
+from deltagen.derive.proof.zero_test import is_rational_zero, is_zero
 
 #: generous: each of these proves in a few seconds; before, they took 93 s to 12 min
 TIMEOUT = 120
@@ -149,6 +151,6 @@ def test_forward_differentiation_equals_sympy_diff():
     inner = g(w1 * x + b)
     loss = (sp.log(1 + sp.exp(-y * sp.tanh(w2 * inner + w3 * inner ** 2))) + sp.Abs(w1 * x - w3)
             + (w2 * inner) ** 3 / (1 + inner ** 2) + h(w2 * x) + sp.sqrt(1 + w3 ** 2))
-    diff = _ForwardDiff()
+    diff = ForwardDiff()
     for p in (w1, w2, w3, b, x):
         assert sp.simplify(diff(loss, p) - sp.diff(loss, p)) == 0, p

@@ -7,7 +7,7 @@ import pytest
 import sympy as sp
 
 from deltagen.derive import derive, spec_from_dict
-from deltagen.derive.proof.proof import is_zero
+from deltagen.derive.proof.zero_test import is_zero
 from deltagen.derive.derivation.stable import stabilize, stabilize_branched, unstable_form
 
 PAIRS = [("sigmoid", "bce", 2), ("softmax", "cce", 3), ("identity", "logistic", 2), ("tanh", "logistic", 1),

@@ -24,7 +24,7 @@ from .codegen.render import render, write_files
 from .derive import Derivation, Network, SpecError, SpecLike, __version__, load
 from .derive.checking.answers import load_answers
 from .derive.checking.check import CheckResult, check as _check
-from .derive.documents.latex import derivation_document, derivation_math
+from .derive.documents import derivation_document, derivation_math
 from .derive.documents.solution import DEFAULT_DIGITS, solution_document
 from .derive.evaluation import Trace, evaluate
 from .derive.proof import ProofReport, prove as _prove

@@ -7,121 +7,10 @@ from typing import Any
 
 import mpmath
 
+from ..documents.words import words as _words   # the one en/pt word table, shared with the documents
 from .check import CheckResult, ClaimResult, EntryResult
 from .graph import Key
 from .mistakes import Cause
-
-LANGUAGES = ("en", "pt")
-
-WORDS: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "deltagen check: {answers} against {spec}",
-        "order": "Claims in the order they are computed; the first wrong step is marked.",
-        "example": "example {n}",
-        "correct": "correct",
-        "wrong": "wrong",
-        "follows-through": "follows through",
-        "rounding": "rounding",
-        "unproven": "not decided",
-        "first_wrong": "<- first wrong step",
-        "right_value": "right value {value}",
-        "from_yours": "what your earlier numbers give: {value}",
-        "from_rounded": "what the rounded earlier numbers give: {value}",
-        "truncated": "cut off instead of rounded",
-        "rounded_from": "from {what} rounded to {value}",
-        "cause": "likely cause: {text}",
-        "causes": "likely causes: {text}",
-        "or": "; or ",
-        "and": ", together with ",
-        "no_cause": "no known cause",
-        "summary": "Summary: {total} numbers and formulas: {parts}.",
-        "first_step": "First wrong step: {name}.",
-        "none_wrong": "No wrong step.",
-        "formula_correct": "equal to the derivation's {derived} for every input",
-        "formula_correct_layers": "equal to the derivation's for every input, at layers {layers}",
-        "formula_wrong": "the derivation gives {derived}; at {point} the claim is {claimed_value} but it is "
-                         "{derived_value}",
-        "formula_unproven": "SymPy could not reduce the difference to 0, and found no point where they differ "
-                            "(the derivation gives {derived})",
-        "affine_correct": "every second derivative in x is 0: {quantity} = {derived}",
-        "affine_wrong": "{claimed} fails at {point}: it is {derived_value}",
-        "targets_sum_to_one": " (using that the targets sum to 1)",
-        "at_layer": " at layer {layer}",
-        "count_correct": "{n} correct", "count_wrong": "{n} wrong", "count_follows-through": "{n} follow through",
-        "count_rounding": "{n} rounding", "count_unproven": "{n} not decided",
-        # causes
-        "sigmoid_sign": "a sign slip in the sigmoid's exponent, 1/(1 + e^z) for σ(z) (layer {layers})",
-        "sum_for_mean": "a sum over the examples where the cost is their mean (the 1/m left out)",
-        "mean_for_sum": "a mean (1/m) where the cost is the sum over the examples",
-        "loss_doubled": "a factor 2 too many (the ½ of the loss left out, or a 2 kept from differentiating the square)",
-        "loss_halved": "a factor ½ too many",
-        "g_for_derivative": "g(z) used where its derivative g'(z) belongs (layer {layers})",
-        "derivative_sign": "the wrong sign: y − a where a − y belongs",
-        "transposed_forward": "the weights transposed in the forward pass, z = Wᵀa (layer {layers})",
-        "transposed_backward": "W δ where Wᵀ δ belongs (the weights of layer {layers})",
-        "learning_rate_sign": "the step taken uphill, W + η ∂C/∂W",
-        "sequential": "the earlier layers' δ computed with weights already updated",
-        "single_example": "the step taken with example {example} alone (its gradient, not the batch's)",
-        "misread_y": "the target y_{unit} of example {example} read as {read} instead of {actual}",
-        "misread_x": "the input x_{unit} of example {example} read as {read} instead of {actual}",
-        "digit_slip": "a slip of the pen: one digit differs from {expected}",
-        "derivative_left_out": "the activation's derivative g'(z) left out (layer {layers})",
-        "in_example": ", in example {example} only",
-    },
-    "pt": {
-        "title": "deltagen check: {answers} contra {spec}",
-        "order": "Afirmações na ordem em que são calculadas; o primeiro passo errado está marcado.",
-        "example": "exemplo {n}",
-        "correct": "correto",
-        "wrong": "errado",
-        "follows-through": "segue do erro anterior",
-        "rounding": "arredondamento",
-        "unproven": "não decidido",
-        "first_wrong": "<- primeiro passo errado",
-        "right_value": "valor correto {value}",
-        "from_yours": "o que seus valores anteriores dão: {value}",
-        "from_rounded": "o que os valores anteriores arredondados dão: {value}",
-        "truncated": "truncado em vez de arredondado",
-        "rounded_from": "a partir de {what} arredondado para {value}",
-        "cause": "causa provável: {text}",
-        "causes": "causas prováveis: {text}",
-        "or": "; ou ",
-        "and": ", junto com ",
-        "no_cause": "nenhuma causa conhecida",
-        "summary": "Resumo: {total} números e fórmulas: {parts}.",
-        "first_step": "Primeiro passo errado: {name}.",
-        "none_wrong": "Nenhum passo errado.",
-        "formula_correct": "igual à expressão {derived} da derivação, para qualquer entrada",
-        "formula_correct_layers": "igual à da derivação para qualquer entrada, nas camadas {layers}",
-        "formula_wrong": "a derivação dá {derived}; em {point} a afirmação vale {claimed_value}, mas o valor é "
-                         "{derived_value}",
-        "formula_unproven": "o SymPy não reduziu a diferença a 0 nem achou um ponto em que elas diferem "
-                            "(a derivação dá {derived})",
-        "affine_correct": "toda derivada segunda em x é 0: {quantity} = {derived}",
-        "affine_wrong": "{claimed} falha em {point}: vale {derived_value}",
-        "targets_sum_to_one": " (usando que os alvos somam 1)",
-        "at_layer": " na camada {layer}",
-        "count_correct": "{n} corretos", "count_wrong": "{n} errados", "count_follows-through": "{n} seguem do erro",
-        "count_rounding": "{n} arredondamento", "count_unproven": "{n} não decididos",
-        "sigmoid_sign": "sinal trocado no expoente da sigmoide, 1/(1 + e^z) no lugar de σ(z) (camada {layers})",
-        "sum_for_mean": "soma sobre os exemplos onde o custo é a média (faltou o 1/m)",
-        "mean_for_sum": "média (1/m) onde o custo é a soma sobre os exemplos",
-        "loss_doubled": "um fator 2 a mais (faltou o ½ da perda, ou sobrou o 2 da derivada do quadrado)",
-        "loss_halved": "um fator ½ a mais",
-        "g_for_derivative": "g(z) usada no lugar da derivada g'(z) (camada {layers})",
-        "derivative_sign": "sinal trocado: y − a no lugar de a − y",
-        "transposed_forward": "pesos transpostos na propagação direta, z = Wᵀa (camada {layers})",
-        "transposed_backward": "W δ no lugar de Wᵀ δ (pesos da camada {layers})",
-        "learning_rate_sign": "passo no sentido do gradiente, W + η ∂C/∂W",
-        "sequential": "δ das camadas anteriores calculados com os pesos já atualizados",
-        "single_example": "passo dado só com o exemplo {example} (o gradiente dele, não o do lote)",
-        "misread_y": "o alvo y_{unit} do exemplo {example} lido como {read} em vez de {actual}",
-        "misread_x": "a entrada x_{unit} do exemplo {example} lida como {read} em vez de {actual}",
-        "digit_slip": "erro de cópia: um dígito difere de {expected}",
-        "derivative_left_out": "faltou a derivada da ativação g'(z) (camada {layers})",
-        "in_example": ", só no exemplo {example}",
-    },
-}
 
 
 def number(value: Any, digits: int = 6) -> str:
@@ -132,12 +21,6 @@ def number(value: Any, digits: int = 6) -> str:
     """
     with mpmath.workdps(60):
         return mpmath.nstr(mpmath.mpf(value), digits, strip_zeros=True)
-
-
-def _words(lang: str) -> dict[str, str]:
-    if lang not in WORDS:
-        raise ValueError(f"--lang: expected one of {', '.join(LANGUAGES)}, got {lang!r}")
-    return WORDS[lang]
 
 
 def claim_name(result: ClaimResult, lang: str) -> str:

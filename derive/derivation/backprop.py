@@ -71,6 +71,11 @@ class Derivation:
         self.y = tuple(symbols.scalar("y", None, k + 1) for k in range(network.sizes[-1]))
         self._input_number = number(0)
 
+    def __repr__(self) -> str:
+        net = self.network
+        return (f"<Derivation of {net.name}: {'-'.join(map(str, net.sizes))}, loss {net.loss.name}, "
+                f"{net.n_params} parameters, layers {self.layer_number(1)}..{self.layer_number(self.L)}>")
+
     # ----------------------------------------------------------------- symbols
     def layer_number(self, index: int) -> int:
         return self.network.notation.layer_number(index)

@@ -18,10 +18,12 @@ import mpmath
 import numpy as np
 import sympy as sp
 
+from ..derivation import symbols
 from ..derivation.backprop import LAMBDA, M, Derivation
 from .document import make_document
 from ..evaluation.evaluate import Trace, evaluate
-from .latex import ELL, ETA, LOSS_ROW, NotationPrinter, activation_call
+from .notation import ELL, ETA, LOSS_ROW, activation_call
+from .printer import NotationPrinter
 from .words import words
 
 DEFAULT_DIGITS = 4
@@ -288,7 +290,7 @@ class _Solution:
         for index in range(d.L, 0, -1):
             forms = d.matrix(index)
             number = d.layer_number(index)
-            dW = sp.MatrixSymbol(f"dW{number}", *forms.W.shape)
+            dW = symbols.matrix("dW", number, *forms.W.shape)
             dW_expr, value = forms.dW_expr, t.dW[index]
             if self.transposed:
                 dW, dW_expr, value = dW.T, sp.Transpose(dW_expr).doit(), value.T
@@ -304,7 +306,7 @@ class _Solution:
             else:
                 lines += self.step(self.tex(dW), self.tex(dW_expr), self.tex(dW_expr, values), self.result(value))
             if forms.db_expr is not None:
-                db = sp.MatrixSymbol(f"db{number}", *forms.b.shape)
+                db = symbols.matrix("db", number, *forms.b.shape)
                 if single:
                     lines.append(f"{self.tex(db)} & {self.result(t.db[index])}")
                 else:
@@ -322,7 +324,7 @@ class _Solution:
         for index in range(1, d.L + 1):
             forms = d.matrix(index)
             number = d.layer_number(index)
-            dW = sp.MatrixSymbol(f"dW{number}", *forms.W.shape)
+            dW = symbols.matrix("dW", number, *forms.W.shape)
             values = {ETA: format_input(t.learning_rate)}
             values.update(self.weight_values(index, t.W[index]))
             param, grad, new, gradient = forms.W, dW, t.W_next[index], t.dW[index]
@@ -333,7 +335,7 @@ class _Solution:
             lines += [rf"{self.tex(param)} & \leftarrow {self.tex(update)}",
                       f"& = {self.tex(update, values)}", f"& {self.result(new)}"]
             if forms.b is not None:
-                db = sp.MatrixSymbol(f"db{number}", *forms.b.shape)
+                db = symbols.matrix("db", number, *forms.b.shape)
                 values = {ETA: format_input(t.learning_rate), forms.b: self.shown_matrix(t.b[index], computed=False),
                           db: self.shown_matrix(t.db[index])}
                 update = d.update_expr(forms.b, db, ETA)

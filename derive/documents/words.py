@@ -1,7 +1,8 @@
-"""The words of the documents, in English and Portuguese. Only words: every formula is printed elsewhere.
+"""The one word table, in English and Portuguese: documents, worked solutions and check reports.
 
-Each entry is LaTeX-ready text (no math of its own; ``{name}`` fields are filled in
-by the document builders with printed math or names) and also valid Markdown.
+Only words: every formula is printed elsewhere. A document's entries are LaTeX-ready text
+(no math of their own; ``{name}`` fields are filled in by the document builders with printed
+math or names) and also valid Markdown; a check report's entries are plain text.
 """
 from __future__ import annotations
 
@@ -94,9 +95,63 @@ _EN: dict[str, str] = {
     "batch_gradients_l2": "Each weight gradient also gets the L2 term {term}.",
     "updated": "Updated parameters",
     "updated_intro": "One gradient-descent step with {eta}:",
+    # check report
+    "title": "deltagen check: {answers} against {spec}",
+    "order": "Claims in the order they are computed; the first wrong step is marked.",
+    "example": "example {n}",
+    "correct": "correct",
+    "wrong": "wrong",
+    "follows-through": "follows through",
+    "rounding": "rounding",
+    "unproven": "not decided",
+    "first_wrong": "<- first wrong step",
+    "right_value": "right value {value}",
+    "from_yours": "what your earlier numbers give: {value}",
+    "from_rounded": "what the rounded earlier numbers give: {value}",
+    "truncated": "cut off instead of rounded",
+    "rounded_from": "from {what} rounded to {value}",
+    "cause": "likely cause: {text}",
+    "causes": "likely causes: {text}",
+    "or": "; or ",
+    "and": ", together with ",
+    "no_cause": "no known cause",
+    "summary": "Summary: {total} numbers and formulas: {parts}.",
+    "first_step": "First wrong step: {name}.",
+    "none_wrong": "No wrong step.",
+    "formula_correct": "equal to the derivation's {derived} for every input",
+    "formula_correct_layers": "equal to the derivation's for every input, at layers {layers}",
+    "formula_wrong": "the derivation gives {derived}; at {point} the claim is {claimed_value} but it is "
+                     "{derived_value}",
+    "formula_unproven": "SymPy could not reduce the difference to 0, and found no point where they differ "
+                        "(the derivation gives {derived})",
+    "affine_correct": "every second derivative in x is 0: {quantity} = {derived}",
+    "affine_wrong": "{claimed} fails at {point}: it is {derived_value}",
+    "targets_sum_to_one": " (using that the targets sum to 1)",
+    "at_layer": " at layer {layer}",
+    "count_correct": "{n} correct", "count_wrong": "{n} wrong", "count_follows-through": "{n} follow through",
+    "count_rounding": "{n} rounding", "count_unproven": "{n} not decided",
+    # check report: likely causes
+    "sigmoid_sign": "a sign slip in the sigmoid's exponent, 1/(1 + e^z) for σ(z) (layer {layers})",
+    "sum_for_mean": "a sum over the examples where the cost is their mean (the 1/m left out)",
+    "mean_for_sum": "a mean (1/m) where the cost is the sum over the examples",
+    "loss_doubled": "a factor 2 too many (the ½ of the loss left out, or a 2 kept from differentiating the square)",
+    "loss_halved": "a factor ½ too many",
+    "g_for_derivative": "g(z) used where its derivative g'(z) belongs (layer {layers})",
+    "derivative_sign": "the wrong sign: y − a where a − y belongs",
+    "transposed_forward": "the weights transposed in the forward pass, z = Wᵀa (layer {layers})",
+    "transposed_backward": "W δ where Wᵀ δ belongs (the weights of layer {layers})",
+    "learning_rate_sign": "the step taken uphill, W + η ∂C/∂W",
+    "sequential": "the earlier layers' δ computed with weights already updated",
+    "single_example": "the step taken with example {example} alone (its gradient, not the batch's)",
+    "misread_y": "the target y_{unit} of example {example} read as {read} instead of {actual}",
+    "misread_x": "the input x_{unit} of example {example} read as {read} instead of {actual}",
+    "digit_slip": "a slip of the pen: one digit differs from {expected}",
+    "derivative_left_out": "the activation's derivative g'(z) left out (layer {layers})",
+    "in_example": ", in example {example} only",
 }
 
 _PT: dict[str, str] = {
+    # derivation document
     "derivation_title": "Retropropagação para {name}",
     "network": "A rede",
     "layer_item": "camada {number}: {units} {unit_word}, {activation}, {bias}",
@@ -158,6 +213,7 @@ _PT: dict[str, str] = {
     "proof_kinds_local": "camada a camada",
     "proof_ok": "Veredito: todos os {count} gradientes verificados ({identities} identidades, {kinds}).",
     "proof_failed": "Veredito: FALHOU: {failed} de {total} identidades não valem ({kinds}).",
+    # worked solution
     "solution_title": "Solução passo a passo para {name}",
     "given": "Dados",
     "given_intro": "Os parâmetros, os dados (um exemplo por coluna) e a taxa de aprendizado:",
@@ -182,13 +238,67 @@ _PT: dict[str, str] = {
     "batch_gradients_l2": "Cada gradiente de pesos recebe também o termo L2 {term}.",
     "updated": "Parâmetros atualizados",
     "updated_intro": "Um passo do gradiente descendente com {eta}:",
+    # check report
+    "title": "deltagen check: {answers} contra {spec}",
+    "order": "Afirmações na ordem em que são calculadas; o primeiro passo errado está marcado.",
+    "example": "exemplo {n}",
+    "correct": "correto",
+    "wrong": "errado",
+    "follows-through": "segue do erro anterior",
+    "rounding": "arredondamento",
+    "unproven": "não decidido",
+    "first_wrong": "<- primeiro passo errado",
+    "right_value": "valor correto {value}",
+    "from_yours": "o que seus valores anteriores dão: {value}",
+    "from_rounded": "o que os valores anteriores arredondados dão: {value}",
+    "truncated": "truncado em vez de arredondado",
+    "rounded_from": "a partir de {what} arredondado para {value}",
+    "cause": "causa provável: {text}",
+    "causes": "causas prováveis: {text}",
+    "or": "; ou ",
+    "and": ", junto com ",
+    "no_cause": "nenhuma causa conhecida",
+    "summary": "Resumo: {total} números e fórmulas: {parts}.",
+    "first_step": "Primeiro passo errado: {name}.",
+    "none_wrong": "Nenhum passo errado.",
+    "formula_correct": "igual à expressão {derived} da derivação, para qualquer entrada",
+    "formula_correct_layers": "igual à da derivação para qualquer entrada, nas camadas {layers}",
+    "formula_wrong": "a derivação dá {derived}; em {point} a afirmação vale {claimed_value}, mas o valor é "
+                     "{derived_value}",
+    "formula_unproven": "o SymPy não reduziu a diferença a 0 nem achou um ponto em que elas diferem "
+                        "(a derivação dá {derived})",
+    "affine_correct": "toda derivada segunda em x é 0: {quantity} = {derived}",
+    "affine_wrong": "{claimed} falha em {point}: vale {derived_value}",
+    "targets_sum_to_one": " (usando que os alvos somam 1)",
+    "at_layer": " na camada {layer}",
+    "count_correct": "{n} corretos", "count_wrong": "{n} errados", "count_follows-through": "{n} seguem do erro",
+    "count_rounding": "{n} arredondamento", "count_unproven": "{n} não decididos",
+    # check report: likely causes
+    "sigmoid_sign": "sinal trocado no expoente da sigmoide, 1/(1 + e^z) no lugar de σ(z) (camada {layers})",
+    "sum_for_mean": "soma sobre os exemplos onde o custo é a média (faltou o 1/m)",
+    "mean_for_sum": "média (1/m) onde o custo é a soma sobre os exemplos",
+    "loss_doubled": "um fator 2 a mais (faltou o ½ da perda, ou sobrou o 2 da derivada do quadrado)",
+    "loss_halved": "um fator ½ a mais",
+    "g_for_derivative": "g(z) usada no lugar da derivada g'(z) (camada {layers})",
+    "derivative_sign": "sinal trocado: y − a no lugar de a − y",
+    "transposed_forward": "pesos transpostos na propagação direta, z = Wᵀa (camada {layers})",
+    "transposed_backward": "W δ no lugar de Wᵀ δ (pesos da camada {layers})",
+    "learning_rate_sign": "passo no sentido do gradiente, W + η ∂C/∂W",
+    "sequential": "δ das camadas anteriores calculados com os pesos já atualizados",
+    "single_example": "passo dado só com o exemplo {example} (o gradiente dele, não o do lote)",
+    "misread_y": "o alvo y_{unit} do exemplo {example} lido como {read} em vez de {actual}",
+    "misread_x": "a entrada x_{unit} do exemplo {example} lida como {read} em vez de {actual}",
+    "digit_slip": "erro de cópia: um dígito difere de {expected}",
+    "derivative_left_out": "faltou a derivada da ativação g'(z) (camada {layers})",
+    "in_example": ", só no exemplo {example}",
 }
 
-_TABLES = {"en": _EN, "pt": _PT}
+#: the one word table: language → key → words
+WORDS: dict[str, dict[str, str]] = {"en": _EN, "pt": _PT}
 
 
 def words(lang: str) -> dict[str, str]:
     """The word table of ``lang`` (``en`` or ``pt``); ValueError naming the choices otherwise."""
-    if lang not in _TABLES:
+    if lang not in WORDS:
         raise ValueError(f"--lang: expected one of {', '.join(LANGUAGES)}, got {lang!r}")
-    return _TABLES[lang]
+    return WORDS[lang]

@@ -55,7 +55,7 @@ class Example:
         return out
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Network:
     name: str
     n_in: int
@@ -66,6 +66,13 @@ class Network:
     notation: Notation = Notation()
     example: Example | None = None
     source: str = "<dict>"         # the spec file, for messages and generated headers
+
+    def __repr__(self) -> str:
+        activations = ", ".join(layer.activation.name for layer in self.layers)
+        layers = self.notation.layer_number(1), self.notation.layer_number(self.depth)
+        return (f"<Network {self.name}: {'-'.join(map(str, self.sizes))} ({activations}), loss {self.loss.name} "
+                f"({self.reduction}), {self.n_params} parameters, layers {layers[0]}..{layers[1]}, "
+                f"from {self.source}>")
 
     @property
     def sizes(self) -> tuple[int, ...]:

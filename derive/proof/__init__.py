@@ -1,4 +1,51 @@
-"""The proof: every identity of a ``Derivation`` checked against direct differentiation."""
-from .proof import END_TO_END_MAX_PARAMS, ProofReport, prove
+"""The proof: every identity of a ``Derivation`` checked against direct differentiation.
 
-__all__ = ["END_TO_END_MAX_PARAMS", "ProofReport", "prove"]
+``prove`` runs the layer-local proof (``local``: any size, by induction from the output) and, for
+small nets, the end-to-end proof (``end_to_end``: the whole composed loss differentiated). Both
+decide each identity exactly (``zero_test``, over ``rational_functions``); ``refute`` only ever
+finds a wrong gradient faster, and ``differentiate`` holds the memoised differentiation they share.
+The verdicts are collected in a ``ProofReport`` (``report``).
+"""
+from __future__ import annotations
+
+import time
+
+import sympy as sp
+
+from ..derivation.backprop import Derivation
+from .end_to_end import end_to_end as _prove_end_to_end
+from .local import layer_local
+from .report import Identity, ProofReport
+
+#: largest net (in parameters) proved end to end by default
+END_TO_END_MAX_PARAMS = 60
+
+
+def prove(d: Derivation, end_to_end: bool | None = None) -> ProofReport:
+    """Check every derived gradient exactly.
+
+    ``end_to_end`` defaults to nets of at most 60 parameters whose output layer passes two
+    structural tests: its activation and the loss are not piecewise (relu, leaky_relu, hinge
+    there branch the whole composed derivative, which SymPy cannot decide quickly), and its
+    δ identity (step 2) holds as an identity of rational functions in the symbols and the
+    subterms exp(…), g(…), … (``is_rational_zero``). An output that needs more, such as
+    |z|² = z² for z/(1 + |z|), would leave each end-to-end identity to ``simplify`` on the
+    whole composed expression, which takes minutes. The layer-local proof covers every net.
+    """
+    start = time.perf_counter()
+    report = ProofReport(d.network.name, d.network.n_params)
+    output_rational = layer_local(d, report)
+    if end_to_end is None:
+        end_to_end = d.network.n_params <= END_TO_END_MAX_PARAMS and output_rational and not _piecewise_output(d)
+    if end_to_end:
+        _prove_end_to_end(d, report)
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _piecewise_output(d: Derivation) -> bool:
+    output = d.network.layers[-1].activation
+    return (output.expr is not None and output.expr.has(sp.Piecewise)) or d.loss.has(sp.Piecewise)
+
+
+__all__ = ["END_TO_END_MAX_PARAMS", "Identity", "ProofReport", "prove"]

@@ -1,0 +1,170 @@
+"""The derivation document of ``deltagen derive --latex``, assembled section by section, and its notebook form.
+
+Sections, in order: the network and its notation (with a TikZ drawing), the forward
+pass, the cost, the activation derivatives, δ^[L] by the chain rule, the δ recurrence,
+the gradients (index and matrix form), the update rule and, given a proof report,
+the proof verdict. Each section is one function writing into a ``LatexDocument``.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import sympy as sp
+
+from ..derivation.backprop import LAMBDA, Derivation
+from .document import LatexDocument
+from .equations import DerivationLatex
+from .tikz import tikz_network
+from .words import words
+
+if TYPE_CHECKING:
+    from ..proof import ProofReport
+
+
+def derivation_document(derivation: Derivation, lang: str = "en", *, report: ProofReport | None = None) -> str:
+    """The complete LaTeX document of the derivation (compiles with pdflatex; no dates, so it is reproducible).
+
+    ``report`` is the derivation's ``ProofReport`` (``deltagen.prove``); without one the document
+    has no proof section. The document never runs the proof itself.
+    """
+    w = words(lang)
+    eq = DerivationLatex(derivation)
+    doc = LatexDocument(w["derivation_title"].format(name=LatexDocument.code(derivation.network.name)), tikz=True)
+    for section in (_network, _forward, _cost, _derivatives, _output_delta, _recurrence, _gradients, _update):
+        section(doc, eq, w)
+    if report is not None:
+        _proof(doc, report, w)
+    return doc.render()
+
+
+def derivation_math(derivation: Derivation) -> str:
+    """Display math for a notebook (``deltagen.math``): matrix forms of the forward and backward pass."""
+    d = derivation
+    eq = DerivationLatex(d)
+    lines: list[str] = []
+    for index in range(1, d.L + 1):
+        lines += eq.forward_matrix(index)
+    lines += eq.cost()
+    output = eq.output_delta_matrix()
+    lines += [output] if output is not None else eq.output_delta_short()
+    for index in range(d.L - 1, 0, -1):
+        lines += eq.hidden_delta_matrix(index)
+    for index in range(d.L, 0, -1):
+        lines += eq.gradient_matrix(index)
+    return "$$\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}$$"
+
+
+# ------------------------------------------------------------------ sections
+
+def _plain(value: float) -> str:
+    """A spec number as written (``0.01``, not ``0.0100000000000000``)."""
+    return repr(float(value)).removesuffix(".0")
+
+
+def _network(doc: LatexDocument, eq: DerivationLatex, w: dict[str, str]) -> None:
+    """The layers, loss and cost in words; how the notation numbers layers and names weights; the drawing."""
+    d, n, net = eq.d, eq.n, eq.net
+    doc.section(w["network"])
+    layers = "; ".join(
+        w["layer_item"].format(number=d.layer_number(i), units=layer.units,
+                               unit_word=w["unit"] if layer.units == 1 else w["units"],
+                               activation=doc.code(layer.activation.name),
+                               bias=w["with_bias"] if layer.bias else w["without_bias"])
+        for i, layer in enumerate(net.layers, start=1))
+    l2 = w["l2_term"].format(l2=f"${sp.latex(LAMBDA)} = {_plain(net.l2)}$") if net.l2 else w["no_l2"]
+    sizes = "\\text{--}".join(str(s) for s in net.sizes)
+    doc.paragraph(w["network_summary"].format(sizes=f"${sizes}$", layers=layers, loss=doc.code(net.loss.name),
+                                              reduction=w["reduction_" + net.reduction], l2=l2))
+    input_number = d.layer_number(0)
+    doc.paragraph(w["notation_layers"].format(a0=f"${n.scalar('a', input_number)} = x$", first=input_number,
+                                              L=d.layer_number(d.L)))
+    W_first = n.matrix(n.weight_matrix_letter, d.layer_number(1))
+    entry = n.weight_entry(d.layer_number(1), "j", "k")
+    first_layer = eq.forward_matrix(1)[0].replace("&", "")
+    key = "notation_transposed" if n.transposed else "notation_standard"
+    doc.paragraph(w[key].format(z=f"${first_layer}$", W=f"${W_first}$", entry=f"${entry}$"))
+    doc.figure(tikz_network(d, w), w["figure_caption"])
+
+
+def _forward(doc: LatexDocument, eq: DerivationLatex, w: dict[str, str]) -> None:
+    doc.section(w["forward"])
+    doc.paragraph(w["forward_intro"])
+    for index in range(1, eq.d.L + 1):
+        doc.subsection(w["layer"].format(number=eq.number(index)))
+        doc.equations(eq.forward_index(index))
+        doc.paragraph(w["matrix_form"])
+        doc.equations(eq.forward_matrix(index))
+
+
+def _cost(doc: LatexDocument, eq: DerivationLatex, w: dict[str, str]) -> None:
+    doc.section(w["cost"])
+    doc.paragraph(w["cost_intro"].format(C=f"${eq.n.cost}$"))
+    doc.equations(eq.cost())
+
+
+def _derivatives(doc: LatexDocument, eq: DerivationLatex, w: dict[str, str]) -> None:
+    """The activation derivatives (none to show when every layer is softmax)."""
+    lines = eq.derivatives()
+    if lines:
+        doc.section(w["derivatives"])
+        doc.paragraph(w["derivatives_intro"] + (" " + w["derivatives_through_a"] if eq.derivatives_with_a() else ""))
+        doc.equations(lines)
+
+
+def _output_delta(doc: LatexDocument, eq: DerivationLatex, w: dict[str, str]) -> None:
+    """δ^[L] by the chain rule, unit by unit, then for a batch (one formula, or column by column)."""
+    d, n = eq.d, eq.n
+    delta = f"${n.scalar(n.delta_letter, d.layer_number(d.L))}$"
+    doc.section(w["output_delta"].format(delta=delta))
+    doc.paragraph(w["output_delta_intro"])
+    doc.equations(eq.output_delta_index())
+    if eq.output_is_a_minus_y():
+        doc.paragraph(w["canonical"])
+    matrix_line = eq.output_delta_matrix()
+    if matrix_line is not None:
+        doc.paragraph(w["matrix_form_batch"])
+        doc.equations([matrix_line])
+    else:
+        doc.paragraph(w["output_delta_columns"].format(Delta=f"${eq.tex(d.matrix(d.L).Delta)}$", delta=delta))
+
+
+def _recurrence(doc: LatexDocument, eq: DerivationLatex, w: dict[str, str]) -> None:
+    """The hidden layers' δ, from the last hidden layer down (no section for a one-layer network)."""
+    if eq.d.L == 1:
+        return
+    doc.section(w["recurrence"])
+    doc.paragraph(w["recurrence_intro"])
+    for index in range(eq.d.L - 1, 0, -1):
+        doc.subsection(w["layer"].format(number=eq.number(index)))
+        doc.equations(eq.hidden_delta_index(index))
+        doc.paragraph(w["matrix_form_batch_hadamard"])
+        doc.equations(eq.hidden_delta_matrix(index))
+
+
+def _gradients(doc: LatexDocument, eq: DerivationLatex, w: dict[str, str]) -> None:
+    doc.section(w["gradients"])
+    doc.paragraph(w["gradients_intro"])
+    for index in range(eq.d.L, 0, -1):
+        doc.subsection(w["layer"].format(number=eq.number(index)))
+        doc.equations(eq.gradient_index(index))
+        doc.paragraph(w["gradients_matrix"].format(c=f"${eq.tex(eq.d.reduction_factor)}$"))
+        doc.equations(eq.gradient_matrix(index))
+
+
+def _update(doc: LatexDocument, eq: DerivationLatex, w: dict[str, str]) -> None:
+    doc.section(w["update"])
+    doc.paragraph(w["update_intro"])
+    doc.equations(eq.updates())
+
+
+def _proof(doc: LatexDocument, report: ProofReport, w: dict[str, str]) -> None:
+    """The verdict of the proof report: how many gradients and identities, layer by layer or also end to end."""
+    doc.section(w["proof"])
+    doc.paragraph(w["proof_intro"])
+    kinds = w["proof_kinds_both"] if report.end_to_end else w["proof_kinds_local"]
+    identities = sum(i.count for i in report.identities)
+    if report.ok:
+        doc.paragraph(w["proof_ok"].format(count=report.n_params, identities=identities, kinds=kinds))
+    else:
+        doc.paragraph(w["proof_failed"].format(failed=len(report.failed), total=len(report.identities),
+                                               kinds=kinds))

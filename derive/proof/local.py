@@ -1,0 +1,139 @@
+"""The layer-local proof: any size, linear in the number of parameters, by induction from the output.
+
+  1. each activation derivative's lecture form equals ``sympy.diff`` of the activation;
+  2. δ_k^[L] equals ∂ℓ/∂z_k^[L], differentiating the loss through the output activation;
+  3. for l < L, δ_j^[l] equals Σ_k δ_k^[l+1] ∂z_k^[l+1]/∂z_j^[l] (chain rule through z^[l+1]);
+  4. ∂ℓ/∂W_jk^[l] = Σ_p δ_p^[l] ∂z_p^[l]/∂W_jk^[l] equals δ_j a_k^[l−1], and likewise for b;
+  5. the L2 term differentiates to λW.
+The derivatives in 2–5 are taken by ``sympy.diff``; an identity holds when the difference is
+exactly zero. Identities that are one formula under a renaming of symbols are decided once.
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from ..derivation.backprop import LAMBDA, Derivation
+from ..model.activations import A as GENERIC_A
+from .differentiate import grouped_gradient, linear_coefficients, targets_constraint
+from .report import Identity, ProofReport, verdict
+from .zero_test import is_rational_zero, is_zero, simplifies_to_zero
+
+
+class _Verdicts:
+    """Decides identities up to a renaming of symbols to canonical names, once per shape."""
+
+    def __init__(self) -> None:
+        self.verdicts: dict[sp.Expr, bool] = {}
+
+    def zero(self, expr: sp.Expr) -> bool:
+        symbols = sorted(expr.free_symbols, key=lambda s: s.name)
+        canonical = expr.xreplace({s: sp.Symbol(f"_v{i}", **s.assumptions0) for i, s in enumerate(symbols)})
+        if canonical not in self.verdicts:
+            self.verdicts[canonical] = is_zero(canonical)
+        return self.verdicts[canonical]
+
+    def same(self, direct: list[sp.Expr], derived: sp.Expr) -> bool:
+        """Σ direct == derived: at once when the one direct term is the very same expression, else exactly."""
+        if len(direct) == 1 and direct[0] == derived:
+            return True
+        return self.zero(sp.Add(*direct) - derived)
+
+
+def layer_local(d: Derivation, report: ProofReport) -> bool:
+    """Steps 1-5 into ``report``; returns whether step 2 (δ^[L]) held as a rational-function identity."""
+    verdicts = _Verdicts()
+    report.identities.extend(_activation_derivatives(d))
+    identity, rational = _output_delta(d)
+    report.identities.append(identity)
+    for index in range(d.L - 1, 0, -1):
+        report.identities.append(_hidden_delta(d, index, verdicts))
+    for index in range(1, d.L + 1):
+        report.identities.extend(_parameter_gradients(d, index, verdicts))
+    return rational
+
+
+def _activation_derivatives(d: Derivation) -> list[Identity]:
+    """Step 1, once per activation (softmax's derivative is proved through the loss, in step 2)."""
+    identities = []
+    seen = set()
+    for layer in d.network.layers:
+        act = layer.activation
+        if act.is_softmax or act.name in seen:
+            continue
+        seen.add(act.name)
+        ok = is_zero(act.lecture_derivative.subs(GENERIC_A, act.expr) - act.derivative)
+        identities.append(Identity(
+            f"{act.name}: g'(z) = {sp.sstr(act.lecture_derivative)} with a = g(z)",
+            "sympy.diff of g", verdict(ok)))
+    return identities
+
+
+def _output_delta(d: Derivation) -> tuple[Identity, bool]:
+    """Step 2: δ^[L] against direct differentiation of ℓ(g(z^[L])); and whether it held as a
+    rational-function identity (``is_rational_zero``), which ``prove`` needs to go end to end."""
+    s = d.symbols(d.L)
+    a_of_z = dict(zip(s.a, d.a_index(d.L)))
+    loss_of_z = d.loss.xreplace(a_of_z)
+    constraint = targets_constraint(d, d.y)
+    all_ok = rational = True
+    for k, zk in enumerate(s.z):
+        difference = (sp.diff(loss_of_z, zk) - d.output_delta[k].xreplace(a_of_z)).xreplace(constraint)
+        decided = is_rational_zero(difference)
+        rational &= decided
+        all_ok &= decided or simplifies_to_zero(difference)
+    num = s.number
+    identity = Identity(
+        f"δ[{num}] = ∂ℓ/∂z[{num}]: " + ", ".join(sp.sstr(e) for e in d.output_delta[:4])
+        + (" ..." if len(d.output_delta) > 4 else ""),
+        "sympy.diff of the loss through the output activation" + (", targets summing to 1" if constraint else ""),
+        verdict(all_ok), count=len(s.z))
+    return identity, rational
+
+
+def _hidden_delta(d: Derivation, index: int, verdicts: _Verdicts) -> Identity:
+    """Step 3: δ^[l] by the chain rule through z^[l+1], for the layer at 1-based position ``index`` < L."""
+    s, nxt = d.symbols(index), d.symbols(index + 1)
+    a_of_z = dict(zip(s.a, d.a_index(index)))
+    z_next = d.z_index(index + 1)
+    terms = [term.xreplace(a_of_z) * nxt.delta[k]
+             for k in range(len(nxt.z)) for term in sp.Add.make_args(z_next[k])]
+    gradient = grouped_gradient(terms, set(s.z))
+    derived = d.delta_index(index)
+    ok = True
+    for j, zj in enumerate(s.z):
+        direct = gradient.get(zj, [])
+        expected = derived[j].xreplace(a_of_z)
+        # compare coefficient by coefficient of δ^[l+1]_k: each is one small identity
+        coefficients = linear_coefficients(expected, nxt.delta)
+        for dk in nxt.delta:
+            direct_k = sp.Add(*[t for t in direct if dk in t.free_symbols])
+            ok &= verdicts.zero(direct_k - coefficients.get(dk, 0) * dk)
+    return Identity(
+        f"δ[{s.number}]_j = Σ_k δ[{nxt.number}]_k ∂z[{nxt.number}]_k/∂z[{s.number}]_j = "
+        f"{sp.sstr(derived[0])}" + (" ..." if len(derived) > 1 else ""),
+        "chain rule, sympy.diff term by term", verdict(ok), count=len(s.z))
+
+
+def _parameter_gradients(d: Derivation, index: int, verdicts: _Verdicts) -> list[Identity]:
+    """Steps 4 and 5 for the layer at 1-based position ``index``: W and b through z^[l], and the L2 term."""
+    s = d.symbols(index)
+    z = d.z_index(index)
+    terms = [term * s.delta[j] for j in range(len(z)) for term in sp.Add.make_args(z[j])]
+    gradient = grouped_gradient(terms, set(s.W) | set(s.b or ()))
+    ok = all(verdicts.same(gradient.get(s.W[j, k], []), d.grad_W_entry(index, j, k))
+             for j in range(s.W.rows) for k in range(s.W.cols))
+    identities = [Identity(
+        f"∂ℓ/∂W[{s.number}]_jk = δ[{s.number}]_j a[{s.number - 1}]_k",
+        "sympy.diff of Σ_p δ_p z_p", verdict(ok), count=s.W.rows * s.W.cols)]
+    if s.b:
+        grad_b = d.grad_b_index(index)
+        ok = all(verdicts.zero(sp.Add(*gradient.get(bj, [])) - grad_b[j]) for j, bj in enumerate(s.b))
+        identities.append(Identity(
+            f"∂ℓ/∂b[{s.number}]_j = δ[{s.number}]_j", "sympy.diff of Σ_p δ_p z_p", verdict(ok), count=len(s.b)))
+    if d.l2 != 0:
+        penalty = grouped_gradient([LAMBDA / 2 * w ** 2 for w in s.W], set(s.W))
+        ok = all(verdicts.zero(sp.Add(*penalty[w]) - LAMBDA * w) for w in s.W)
+        identities.append(Identity(
+            f"∂/∂W[{s.number}] (λ/2)‖W[{s.number}]‖² = λ W[{s.number}]", "sympy.diff",
+            verdict(ok), count=s.W.rows * s.W.cols))
+    return identities

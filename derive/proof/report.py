@@ -1,0 +1,74 @@
+"""What a proof found: each checked statement (``Identity``) and the verdict on the whole (``ProofReport``)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+VERIFIED = "verified"
+FAILED = "failed"
+
+
+def verdict(holds: bool) -> str:
+    return VERIFIED if holds else FAILED
+
+
+@dataclass(frozen=True, repr=False)
+class Identity:
+    """One checked statement and its verdict (``verified`` or ``failed``)."""
+
+    statement: str
+    method: str
+    verdict: str
+    count: int = 1          # how many scalar identities this line stands for
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == VERIFIED
+
+    def __str__(self) -> str:
+        instances = "" if self.count == 1 else f"; {self.count} instances"
+        return f"[{self.verdict}] {self.statement}  ({self.method}{instances})"
+
+    def __repr__(self) -> str:
+        instances = "" if self.count == 1 else f" ({self.count} instances)"
+        return f"<Identity {self.verdict}{instances}: {self.statement}>"
+
+
+@dataclass(repr=False)
+class ProofReport:
+    network_name: str
+    n_params: int
+    identities: list[Identity] = field(default_factory=list)
+    end_to_end: bool = False
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return all(i.ok for i in self.identities)
+
+    @property
+    def failed(self) -> list[Identity]:
+        return [i for i in self.identities if not i.ok]
+
+    @property
+    def scalar_identities(self) -> int:
+        """How many scalar identities the statements stand for together."""
+        return sum(i.count for i in self.identities)
+
+    def _kinds(self, joiner: str) -> str:
+        return "layer-local" + (f"{joiner}end-to-end" if self.end_to_end else "")
+
+    def summary(self) -> str:
+        kinds = self._kinds(" and ")
+        if self.ok:
+            return f"proof: all {self.n_params} gradients verified ({kinds}, {self.seconds:.2f} s)"
+        return f"proof: FAILED: {len(self.failed)} of {len(self.identities)} identities do not hold ({kinds})"
+
+    def __str__(self) -> str:
+        return "\n".join([str(i) for i in self.identities] + [self.summary()])
+
+    def __repr__(self) -> str:
+        if self.ok:
+            outcome = f"{self.n_params} gradients verified, {self.scalar_identities} identities"
+        else:
+            outcome = f"FAILED: {len(self.failed)} of {len(self.identities)} identities do not hold"
+        return f"<ProofReport {self.network_name}: {outcome}, {self._kinds(' + ')}>"
