@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from deltagen.derive.derivation.backprop import Derivation
 
-#: builds the template context (strings the Python side prepared) from a derivation and a config
+#: builds the template context (names, sizes and printed parts) from a derivation and a config
 ContextBuilder = Callable[[Derivation, Any], dict]
 
 

@@ -15,6 +15,7 @@ from deltagen.derive.derivation.backprop import LAMBDA, M, Derivation
 from deltagen.derive.derivation.stable import stabilize, stabilize_branched
 
 from .config import NumpyConfig
+from .parts import Assignment
 from .printer import NumpyCodePrinter
 from .vectorize import UnitGroups, Vectorizer
 
@@ -64,21 +65,22 @@ class NumpyModule:
         return UnitGroups([(s.a, f"A{num}"), (s.z, f"Z{num}"), (self.d.y, "Y")], len(s.a))
 
     # ----------------------------------------------------------- forward
-    def _elementwise(self, target: str, expr: sp.Expr, names: dict[sp.Basic, str]) -> list[str]:
+    def _elementwise(self, target: str, expr: sp.Expr, names: dict[sp.Basic, str]) -> list[Assignment]:
         """``target = expr`` over whole arrays, shared subexpressions first (the branched sigmoid's e^{−|z|})."""
         temps, (reduced,) = sp.cse([expr], symbols=sp.numbered_symbols(f"{target}_t"), order="none")
         printer = NumpyCodePrinter(names)
         lines = []
         for symbol, value in temps:
-            lines.append(f"{symbol.name} = {printer.doprint(value)}")
+            lines.append(Assignment(symbol.name, printer.doprint(value)))
             printer.names[symbol] = symbol.name
-        return lines + [f"{target} = {printer.doprint(reduced)}"]
+        return lines + [Assignment(target, printer.doprint(reduced))]
 
-    def forward_lines(self) -> list[str]:
+    def forward_lines(self) -> list[Assignment]:
+        """Z then A of every layer, input to output."""
         lines = []
         for index in range(1, self.d.L + 1):
             forms = self.d.matrix(index)
-            lines.append(f"{forms.Z.name} = {self.printer.doprint(forms.z_expr)}")
+            lines.append(Assignment(forms.Z.name, self.printer.doprint(forms.z_expr)))
             activation = self.net.layers[index - 1].activation
             if activation.is_softmax:
                 vectorizer = Vectorizer(self._output_units(), prefix=f"softmax{self.number(index)}_")
@@ -91,7 +93,7 @@ class NumpyModule:
         return lines
 
     # -------------------------------------------------------------- loss
-    def loss_lines(self) -> list[str]:
+    def loss_lines(self) -> list[Assignment]:
         """Lines computing ``loss_row``, the (1, m) per-example losses."""
         loss = self.d.loss
         if _loss_needs_z(loss):
@@ -106,7 +108,7 @@ class NumpyModule:
         return self.printer.doprint(self.d.cost_matrix_expr(loss_row))
 
     # ---------------------------------------------------------- backward
-    def delta_lines(self) -> list[str]:
+    def delta_lines(self) -> list[Assignment]:
         """Lines computing Δ of every layer, output first (the δ recurrence)."""
         vectorizer = Vectorizer(self._output_units(), prefix="delta_sum")
         out_forms = self.d.matrix(self.d.L)
@@ -116,18 +118,18 @@ class NumpyModule:
             forms = self.d.matrix(index)
             derivative = self.d.hidden_derivative(index)
             printer = NumpyCodePrinter({GENERIC_A: forms.A.name, GENERIC_Z: forms.Z.name})
-            lines.append(f"{forms.G.name} = {printer.doprint(stabilize(derivative))}")
-            lines.append(f"{forms.Delta.name} = {self.printer.doprint(forms.delta_expr)}")
+            lines.append(Assignment(forms.G.name, printer.doprint(stabilize(derivative))))
+            lines.append(Assignment(forms.Delta.name, self.printer.doprint(forms.delta_expr)))
         return lines
 
-    def gradient_lines(self) -> list[str]:
+    def gradient_lines(self) -> list[Assignment]:
         """Lines computing dW and db of every layer from the Δs."""
         lines = []
         for index in range(self.d.L, 0, -1):
             forms = self.d.matrix(index)
-            lines.append(f"d{forms.W.name} = {self.printer.doprint(forms.dW_expr)}")
+            lines.append(Assignment(f"d{forms.W.name}", self.printer.doprint(forms.dW_expr)))
             if forms.db_expr is not None:
-                lines.append(f"d{forms.b.name} = {self.printer.doprint(forms.db_expr)}")
+                lines.append(Assignment(f"d{forms.b.name}", self.printer.doprint(forms.db_expr)))
         return lines
 
     def update_lines(self) -> list[tuple[str, str]]:
@@ -167,7 +169,6 @@ class NumpyModule:
             "reduction": net.reduction,
             "l2": repr(float(net.l2)),
             "params": self.params(),
-            "weights": [p for p in self.params() if not p.is_bias],
             "forward_lines": self.forward_lines(),
             "loss_lines": self.loss_lines(),
             "cost_expr": self.cost_expr(),

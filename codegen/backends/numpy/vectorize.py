@@ -15,6 +15,7 @@ from sympy.codegen.numpy_nodes import logaddexp
 
 from deltagen.derive.derivation.stable import LogSumExp
 
+from .parts import Assignment
 from .printer import NumpyCodePrinter
 
 
@@ -114,35 +115,34 @@ class Vectorizer:
                     return sp.Add(row, *rest)
         return expr
 
-    def reduction_lines(self) -> list[str]:
-        return [f"{name} = {code}" for name, code in self.reductions]
+    def reduction_lines(self) -> list[Assignment]:
+        """The per-example reductions the last ``vector``/``normalized``/``row`` calls use, to run before them."""
+        return [Assignment(name, code) for name, code in self.reductions]
 
-    def vector(self, target: str, exprs: list[sp.Expr]) -> list[str]:
-        """Lines assigning the (n, m) array ``target`` from one expression per unit."""
+    def vector(self, target: str, exprs: list[sp.Expr]) -> list[Assignment]:
+        """Assign the (n, m) array ``target`` from one expression per unit: one line when they are uniform."""
         exprs = [self._replace_reductions(e) for e in exprs]
         f = self._uniform(exprs)
         if f is not None:
-            return [f"{target} = {self._printer(self.units.array_names()).doprint(f)}"]
+            return [Assignment(target, self._printer(self.units.array_names()).doprint(f))]
         printer = self._printer(self.units.row_names())
         shape_of = next(array for _, array in self.units.groups if array != target)   # target is not assigned yet
-        lines = [f"{target} = numpy.empty_like({shape_of})"]
-        lines += [f"{target}[{k}:{k + 1}] = {printer.doprint(e)}" for k, e in enumerate(exprs)]
+        lines = [Assignment(target, f"numpy.empty_like({shape_of})")]
+        lines += [Assignment(f"{target}[{k}:{k + 1}]", printer.doprint(e)) for k, e in enumerate(exprs)]
         return lines
 
-    def normalized(self, target: str, exprs: list[sp.Expr]) -> list[str] | None:
-        """Lines for e_k = n_k / Σ_j n_j (softmax): the n_k once, then divided by their column sums; else None."""
+    def normalized(self, target: str, exprs: list[sp.Expr]) -> list[Assignment] | None:
+        """e_k = n_k / Σ_j n_j (softmax): the n_k once, then divided by their column sums; else None."""
         fractions = [sp.fraction(e) for e in exprs]
         numerators = [n for n, _ in fractions]
         if len(exprs) < 2 or any(d != fractions[0][1] for _, d in fractions) \
                 or sp.Add(*numerators) != fractions[0][1]:
             return None
-        return self.vector(target, numerators) + [f"{target} /= numpy.add.reduce({target}, axis=0, keepdims=True)"]
+        column_sums = f"numpy.add.reduce({target}, axis=0, keepdims=True)"
+        return self.vector(target, numerators) + [Assignment(target, column_sums, "/=")]
 
-    def row(self, target: str, expr: sp.Expr) -> list[str]:
-        """Lines assigning the (1, m) per-example row ``target`` from a scalar expression."""
+    def row(self, target: str, expr: sp.Expr) -> list[Assignment]:
+        """Assign the (1, m) per-example row ``target`` from a scalar expression."""
         expr = self._replace_reductions(expr)
-        if self.units.n == 1:
-            return [f"{target} = {self._printer(self.units.row_names()).doprint(expr)}"]
-        if not self.units.units_in(expr):
-            return [f"{target} = {self._printer({}).doprint(expr)}"]
-        return [f"{target} = {self._printer(self.units.row_names()).doprint(expr)}"]
+        names = self.units.row_names() if self.units.n == 1 or self.units.units_in(expr) else {}
+        return [Assignment(target, self._printer(names).doprint(expr))]

@@ -1,0 +1,40 @@
+"""The cost: each example's loss added to ``loss_sum``, then C = c Σ_i ℓ_i + (λ/2) Σ ‖W‖²."""
+from __future__ import annotations
+
+import sympy as sp
+
+from deltagen.derive.derivation.backprop import LAMBDA, M
+from deltagen.derive.derivation.stable import stabilize_branched
+
+from .names import LOSS_SUM, M_REAL
+from .parts import Statement
+from .writer import CWriter
+
+
+def loss_statements(w: CWriter) -> list[Statement]:
+    """Statements adding this example's loss ℓ to ``loss_sum``."""
+    loss = w.d.loss
+    if loss.has(sp.log, sp.exp):   # evaluated from z, where it can be stabilised
+        s = w.d.symbols(w.L)
+        loss = loss.xreplace(dict(zip(s.a, w.d.a_index(w.L))))
+    return w.assignments([(LOSS_SUM.name, stabilize_branched(loss))], op="+=")
+
+
+def weight_square_sum(number: int) -> sp.Symbol:
+    """‖W[number]‖², summed by a loop of the template into a local of this name."""
+    return sp.Symbol(f"weight_sq{number}")
+
+
+def cost_expr(w: CWriter) -> str:
+    """C = c Σ_i ℓ_i + (λ/2) Σ ‖W‖², printed from the derivation's cost over ``loss_sum`` and the ‖W‖²."""
+    loss_row = sp.MatrixSymbol("loss_row", 1, M)
+    expr = w.d.cost_matrix_expr(loss_row)
+    replacements = {}
+    for trace in expr.atoms(sp.Trace):
+        if trace.has(loss_row):
+            replacements[trace] = LOSS_SUM
+        for index in range(1, w.L + 1):
+            if trace.has(w.d.matrix(index).W):
+                replacements[trace] = weight_square_sum(w.number(index))
+    scalar = expr.xreplace(replacements).subs({M: M_REAL, LAMBDA: sp.Float(w.net.l2)})
+    return w.printed(scalar, {M_REAL: M_REAL.name, LOSS_SUM: LOSS_SUM.name})

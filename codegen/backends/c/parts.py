@@ -1,0 +1,111 @@
+"""The parts the C templates arrange: statements holding printed expressions, blocks, parameters.
+
+The Python side fills these with names, loop bounds and the printer's text; the
+macros of ``templates/statements.c.jinja`` turn them into C lines (``kind`` picks
+the macro branch). No part holds C syntax beyond a printed expression or an lvalue.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Iterator, Union
+
+#: loop index over the units of the layer a block writes
+UNIT = "j"
+#: loop index over the units of the neighbouring layer (the one below for z and ∂W, the one above for Wᵀδ)
+OTHER = "k"
+
+
+@dataclass(frozen=True)
+class Assign:
+    """``target op value;``"""
+
+    target: str
+    value: str
+    op: str = "="
+    kind: ClassVar[str] = "assign"
+
+    def texts(self) -> Iterator[str]:
+        yield from (self.target, self.value)
+
+
+@dataclass(frozen=True)
+class Local:
+    """``NAME_real name = value;``, const when ``constant`` (a shared subexpression)."""
+
+    name: str
+    value: str
+    constant: bool = False
+    kind: ClassVar[str] = "local"
+
+    def texts(self) -> Iterator[str]:
+        yield self.value
+
+
+@dataclass(frozen=True)
+class ZeroedArray:
+    """``NAME_real name[size] = {0};``, a local sum over rows filled by a later loop."""
+
+    name: str
+    size: int
+    kind: ClassVar[str] = "zeroed_array"
+
+    def texts(self) -> Iterator[str]:
+        yield from ()
+
+
+@dataclass(frozen=True)
+class Loop:
+    """``for (int index = 0; index < count; ++index)`` over ``body``: braced, or one statement on the same line."""
+
+    index: str
+    count: int
+    body: tuple["Statement", ...]
+    inline: bool = False
+    kind: ClassVar[str] = "loop"
+
+    def __post_init__(self) -> None:
+        if self.inline and len(self.body) != 1:
+            raise ValueError("an inline loop has exactly one statement")
+
+    def texts(self) -> Iterator[str]:
+        for statement in self.body:
+            yield from statement.texts()
+
+
+Statement = Union[Assign, Local, ZeroedArray, Loop]
+
+
+@dataclass(frozen=True)
+class Block:
+    """One commented group of statements (the comment names the equation and the form)."""
+
+    comment: str
+    statements: tuple[Statement, ...]
+
+    def texts(self) -> Iterator[str]:
+        for statement in self.statements:
+            yield from statement.texts()
+
+
+def unit_loop(count: int, body: list[Statement]) -> Loop:
+    """The braced loop over the units of a layer that a block in loop form runs in."""
+    return Loop(UNIT, count, tuple(body))
+
+
+@dataclass(frozen=True)
+class CParam:
+    """One parameter array of the ``NAME_params`` struct."""
+
+    name: str
+    rows: int
+    cols: int          # 0 for a bias vector
+    is_bias: bool
+    init_limit: str    # Glorot-uniform bound for weights, printed by the C printer
+
+    @property
+    def declarator(self) -> str:
+        return f"{self.name}[{self.rows}]" + (f"[{self.cols}]" if self.cols else "")
+
+    @property
+    def size(self) -> int:
+        return self.rows * (self.cols or 1)

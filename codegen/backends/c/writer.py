@@ -1,0 +1,97 @@
+"""Print a derivation's SymPy expressions as C statements, in the form each layer's size calls for.
+
+A layer is *unrolled* (every unit and weight its own statement, common
+subexpressions shared through ``sympy.cse``) when it has at most
+``CConfig.unroll_max_weights`` weights, else in *loops* (one per-unit formula
+printed with loop-indexed names and run inside ``for`` loops over fixed sizes).
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from deltagen.derive.derivation.backprop import Derivation
+
+from .config import CConfig
+from .names import concrete_names, loop_names
+from .parts import UNIT, Assign, Block, Local, Statement, unit_loop
+from .printer import CCodePrinter
+
+
+def plain_formula(expr: sp.Expr) -> str:
+    """A formula for a comment: SymPy's plain string, never containing a comment terminator."""
+    return sp.sstr(expr).replace("*/", "* /").replace("**", "^")
+
+
+class CWriter:
+    """Prints one derivation's expressions as statements; numbers temporaries across the whole file."""
+
+    def __init__(self, derivation: Derivation, config: CConfig) -> None:
+        self.d = derivation
+        self.net = derivation.network
+        self.config = config
+        self.prefix = self.net.name
+        self.L = derivation.L
+        self._names = concrete_names(derivation)
+        self._temps = 0   # so no two blocks declare the same temporary
+
+    # ------------------------------------------------------------ layers
+    def number(self, index: int) -> int:
+        """The spec's number of the layer at 1-based position ``index`` (0 is the input)."""
+        return self.d.layer_number(index)
+
+    def weights(self, index: int) -> int:
+        return self.net.sizes[index] * self.net.sizes[index - 1]
+
+    def unrolled(self, index: int) -> bool:
+        return self.weights(index) <= self.config.unroll_max_weights
+
+    def form(self, index: int) -> str:
+        """The form of layer ``index`` with its reason, as shown in the block comments."""
+        weights, limit = self.weights(index), self.config.unroll_max_weights
+        return f"unrolled, {weights} weights <= {limit}" if self.unrolled(index) else f"loops, {weights} weights > {limit}"
+
+    # ---------------------------------------------------------- printing
+    def printer(self, names: dict[sp.Basic, str] | None = None) -> CCodePrinter:
+        """The C printer with every symbol's concrete lvalue, overridden by ``names``."""
+        return CCodePrinter(self.prefix, {**self._names, **(names or {})})
+
+    def printed(self, expr: sp.Expr, names: dict[sp.Basic, str] | None = None) -> str:
+        return self.printer(names).doprint(expr)
+
+    def assignments(self, pairs: list[tuple[str, sp.Expr]], names: dict[sp.Basic, str] | None = None,
+                    op: str = "=") -> list[Statement]:
+        """``target op expr`` for each pair, common subexpressions first as const temporaries."""
+        printer = self.printer(names)
+        temps, reduced = sp.cse([e for _, e in pairs], symbols=sp.numbered_symbols("u", start=self._temps),
+                                order="none")
+        self._temps += len(temps)
+        statements: list[Statement] = []
+        for symbol, value in temps:
+            printer.names[symbol] = symbol.name
+            statements.append(Local(symbol.name, printer.doprint(value), constant=True))
+        statements += [Assign(target, printer.doprint(e), op) for (target, _), e in zip(pairs, reduced)]
+        return statements
+
+    # ------------------------------------------------------- unit blocks
+    def uniform(self, exprs: list[sp.Expr], index: int) -> sp.Expr | None:
+        """f if exprs[j] is f of unit j's own symbols for every j (written with unit 0's symbols), else None."""
+        s = self.d.symbols(index)
+        groups = [s.z, s.a, s.delta] + ([self.d.y] if index == self.L else [])
+        forms = []
+        for j, e in enumerate(exprs):
+            to_unit0 = {g[j]: g[0] for g in groups}
+            others = {sym for g in groups for i, sym in enumerate(g) if i != j}
+            if e.free_symbols & others - set(to_unit0):
+                return None
+            forms.append(e.xreplace(to_unit0))
+        return forms[0] if all(f == forms[0] for f in forms) else None
+
+    def unit_block(self, comment: str, index: int, array: str, exprs: list[sp.Expr]) -> Block:
+        """Assign ``array[j] = exprs[j]``: one formula in a loop when uniform and the layer is large."""
+        uniform = self.uniform(exprs, index)
+        if uniform is not None and not self.unrolled(index):
+            body = self.assignments([(f"{array}[{UNIT}]", uniform)], loop_names(self.d, index))
+            return Block(f"{comment} ({self.form(index)})", (unit_loop(len(exprs), body),))
+        statements = self.assignments([(f"{array}[{j}]", e) for j, e in enumerate(exprs)])
+        kind = self.form(index) if uniform is not None else "unrolled, coupled units"
+        return Block(f"{comment} ({kind})", tuple(statements))
