@@ -124,14 +124,6 @@ def test_the_import_reader_sees_function_local_and_type_checking_imports(tmp_pat
     assert _imports("deltagen.derive.probe", source) >= {"deltagen.derive.model.network", "deltagen.codegen.render"}
 
 
-# The checking/evaluation part of issue 12 (one evaluator; explain returning causes instead of
-# writing into check's results; evaluate.py under the limit) is in progress: these mark it, and
-# turn into failures (strict) the moment it lands, so the markers cannot outlive the work.
-PENDING_CHECKING_WORK = pytest.mark.xfail(strict=True, reason="issue 12: checking.check <-> checking.explain cycle "
-                                                              "and evaluation/evaluate.py (475 lines), next session")
-
-
-@PENDING_CHECKING_WORK
 def test_no_import_cycles():
     assert _cycles(GRAPH) == []
 
@@ -151,7 +143,6 @@ def test_the_derivation_imports_none_of_its_consumers():
             for name, targets in derivation.items() if any(t.startswith(consumers) for t in targets)} == {}
 
 
-@PENDING_CHECKING_WORK
 def test_no_module_is_over_the_size_limit():
     sizes = {str(path.relative_to(ROOT)): len(path.read_text(encoding="utf-8").splitlines())
              for path in MODULES.values()}

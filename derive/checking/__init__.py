@@ -1,1 +1,14 @@
-"""Checking answers: answers files, verdicts with follow-through, likely causes, reports."""
+"""Checking answers: answers files, verdicts with follow-through, likely causes, reports.
+
+    answers.py, written.py      read and validate an answers file (numbers keep their written digits)
+    check.py                    the verdict on every claim, in dependency order
+    nodes.py, graph.py          the quantities of one gradient step and how each follows from the others,
+                                computed by the evaluator's steps (``evaluation.steps``)
+    variant.py                  a mistake = the same steps with one swapped (``MistakenSteps``)
+    world.py                    values with claimed numbers in place, and how far they may spread
+    mistakes.py, explain.py     the catalogue of mistakes, and the causes that reproduce wrong numbers
+    formulas.py, expression.py  formula claims, checked symbolically against the evaluator's expressions
+    counterexample.py           a point where two expressions differ, else SymPy's reduction to 0
+    compare.py                  a claimed number against a computed one (tolerance, truncation, digit slips)
+    report.py                   the report: text in English or Portuguese, or JSON
+"""

@@ -22,13 +22,14 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
 from ..derivation.backprop import Derivation
 from ..errors import SpecError
+from .written import decimal_of, half_unit, parse_decimal, show, written_numbers
 
 TOP_KEYS = ("title", "note", "claim")
 CLAIM_KEYS = ("quantity", "example", "value", "tolerance", "unit", "entry", "expression", "property", "note")
@@ -155,7 +156,7 @@ def _answers(data: dict, derivation: Derivation, source: str) -> Answers:
 def _text(value: Any, field_name: str) -> str | None:
     if value is None or isinstance(value, str):
         return value
-    raise SpecError(field_name, f"expected a string, got {_show(value)}")
+    raise SpecError(field_name, f"expected a string, got {show(value)}")
 
 
 def quantity_help() -> str:
@@ -167,7 +168,7 @@ def parse_quantity(text: str, derivation: Derivation, field_name: str, formula: 
     match = _QUANTITY.match(text) if isinstance(text, str) else None
     expected = f"expected a quantity such as a[2], delta[L], dW[1], W[2]+ or cost (one of {quantity_help()})"
     if not match:
-        raise SpecError(field_name, f"{expected}, got {_show(text)}")
+        raise SpecError(field_name, f"{expected}, got {show(text)}")
     name, layer_text, plus = match.groups()
     name = _ALIASES.get(name, name) + plus
     name = _ALIASES.get(name, name)
@@ -233,7 +234,7 @@ def shape_of(kind: str, layer: int | None, derivation: Derivation) -> tuple[int,
 def _claim(entry: Any, position: int, derivation: Derivation) -> Claim:
     where = f"claim[{position}]"
     if not isinstance(entry, dict):
-        raise SpecError(where, f"expected a table, got {_show(entry)}")
+        raise SpecError(where, f"expected a table, got {show(entry)}")
     for key in entry:
         if key not in CLAIM_KEYS:
             raise SpecError(f"{where}.{key}", f"expected one of the keys {', '.join(CLAIM_KEYS)}, got unknown key {key}")
@@ -257,14 +258,14 @@ def _claim(entry: Any, position: int, derivation: Derivation) -> Claim:
     shape = shape_of(kind, layer, derivation)
     unit = _unit(entry, where, kind, shape)
     claimed_shape = () if unit is not None else shape
-    written = _numbers(entry["value"], f"{where}.value", claimed_shape)
+    written = written_numbers(entry["value"], f"{where}.value", claimed_shape)
     value = np.empty(written.shape, dtype=object)
     for index in np.ndindex(written.shape):
         value[index] = decimal_of(written[index])
     if "tolerance" in entry:
-        tol = _decimal(entry["tolerance"])
+        tol = parse_decimal(entry["tolerance"])
         if tol is None or not tol > 0:
-            raise SpecError(f"{where}.tolerance", f"expected a positive number, got {_show(entry['tolerance'])}")
+            raise SpecError(f"{where}.tolerance", f"expected a positive number, got {show(entry['tolerance'])}")
         tolerance = np.full(written.shape, tol, dtype=object)
     else:
         tolerance = np.empty(written.shape, dtype=object)
@@ -282,10 +283,10 @@ def _formula_claim(entry, position, where, kind, layer, layer_text, generic, not
     prop = entry.get("property")
     if expression is not None and (not isinstance(expression, str) or not expression.strip()):
         raise SpecError(f"{where}.expression", f"expected a formula as a string, such as \"a[L] - y\", "
-                                               f"got {_show(expression)}")
+                                               f"got {show(expression)}")
     if prop is not None and prop not in PROPERTIES:
         raise SpecError(f"{where}.property", f"expected one of {', '.join(repr(p) for p in PROPERTIES)}, "
-                                             f"got {_show(prop)}")
+                                             f"got {show(prop)}")
     if prop is not None and kind not in ("a", "z"):
         raise SpecError(f"{where}.quantity", f"expected a[l] or z[l] for property {prop!r}, got {kind}")
     return Claim(position, where, entry["quantity"], kind, layer, layer_text, None, None, None, None, None,
@@ -307,7 +308,7 @@ def _example(entry: dict, where: str, kind: str, derivation: Derivation) -> int 
                         derivation.network.source)
     m = network_example.X.shape[1]
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= m:
-        raise SpecError(f"{where}.example", f"expected an example number from 1 to {m}, got {_show(value)}")
+        raise SpecError(f"{where}.example", f"expected an example number from 1 to {m}, got {show(value)}")
     return value - 1
 
 
@@ -321,7 +322,7 @@ def _unit(entry: dict, where: str, kind: str, shape: tuple[int, ...]) -> tuple[i
                                              f"{'a matrix: use entry = [j, k]' if len(shape) == 2 else 'a number'}")
         j = entry["unit"]
         if isinstance(j, bool) or not isinstance(j, int) or not 1 <= j <= shape[0]:
-            raise SpecError(f"{where}.unit", f"expected a unit from 1 to {shape[0]}, got {_show(j)}")
+            raise SpecError(f"{where}.unit", f"expected a unit from 1 to {shape[0]}, got {show(j)}")
         return (j - 1,)
     if "entry" in entry:
         value = entry["entry"]
@@ -331,113 +332,6 @@ def _unit(entry: dict, where: str, kind: str, shape: tuple[int, ...]) -> tuple[i
                 or any(isinstance(v, bool) or not isinstance(v, int) for v in value)
                 or not (1 <= value[0] <= shape[0] and 1 <= value[1] <= shape[1])):
             raise SpecError(f"{where}.entry", f"expected [row, column] with row 1..{shape[0]} and column "
-                                              f"1..{shape[1]}, got {_show(value)}")
+                                              f"1..{shape[1]}, got {show(value)}")
         return (value[0] - 1, value[1] - 1)
     return None
-
-
-# ---------------------------------------------------------------- numbers as written
-
-def _decimal(value: Any) -> Decimal | None:
-    """A number as written: TOML float (already Decimal), integer, or a string with a decimal point or comma."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, Decimal):
-        number = value
-    elif isinstance(value, int):
-        number = Decimal(value)
-    elif isinstance(value, str):
-        text = value.strip().replace("−", "-").replace("\u2009", "").replace(" ", "")
-        if text.count(",") == 1 and "." not in text:
-            text = text.replace(",", ".")
-        if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text):
-            return None
-        try:
-            number = Decimal(text)
-        except InvalidOperation:
-            return None
-    else:
-        return None
-    return number if number.is_finite() else None
-
-
-def _decimal_or_fail(value: Any, field_name: str) -> Decimal:
-    number = _decimal(value)
-    if number is None:
-        raise SpecError(field_name, f"expected a number as printed (such as 0.5470, -1.2e-3 or \"0,5470\"), "
-                                    f"got {_show(value)}")
-    return number
-
-
-def _written(value: Any) -> str:
-    """The number's text as written (the decimal comma kept)."""
-    if isinstance(value, str):
-        return value.strip()
-    return str(value)
-
-
-def _numbers(value: Any, field_name: str, shape: tuple[int, ...]) -> np.ndarray:
-    """The claimed value as an array of written strings of ``shape``; a vector may be flat or a column."""
-    want = {0: "a number", 1: f"{shape[0] if shape else 0} numbers", 2: f"a {shape[0]}×{shape[1]} matrix "
-            f"(a list of {shape[0]} rows of {shape[1]} numbers)" if len(shape) == 2 else ""}[len(shape)]
-    raw = value
-    # accept the natural ways to write small shapes: [v] for one number, [[v1], [v2]] for a column,
-    # a flat list for a one-row or one-column matrix
-    if isinstance(raw, list) and shape == () and len(raw) == 1 and not isinstance(raw[0], list):
-        raw = raw[0]
-    if isinstance(raw, list) and shape == () and len(raw) == 1 and isinstance(raw[0], list) and len(raw[0]) == 1:
-        raw = raw[0][0]
-    if len(shape) == 1 and isinstance(raw, list) and raw and all(isinstance(r, list) and len(r) == 1 for r in raw):
-        raw = [r[0] for r in raw]
-    if len(shape) == 1 and shape[0] == 1 and not isinstance(raw, list):
-        raw = [raw]
-    if len(shape) == 2 and isinstance(raw, list) and raw and not any(isinstance(r, list) for r in raw):
-        if shape[0] == 1:
-            raw = [raw]
-        elif shape[1] == 1:
-            raw = [[v] for v in raw]
-    if len(shape) == 2 and shape == (1, 1) and not isinstance(raw, list):
-        raw = [[raw]]
-    out = np.empty(shape, dtype=object)
-    if len(shape) == 0:
-        if isinstance(raw, list):
-            raise SpecError(field_name, f"expected {want}, got a list")
-        _decimal_or_fail(raw, field_name)
-        out[()] = _written(raw)
-        return out
-    if not isinstance(raw, list) or len(raw) != shape[0]:
-        got = f"{len(raw)} entries" if isinstance(raw, list) else _show(raw)
-        raise SpecError(field_name, f"expected {want}, got {got}")
-    for i, item in enumerate(raw):
-        if len(shape) == 1:
-            if isinstance(item, list):
-                raise SpecError(f"{field_name}[{i}]", f"expected a number, got a list")
-            _decimal_or_fail(item, f"{field_name}[{i}]")
-            out[i] = _written(item)
-            continue
-        if not isinstance(item, list) or len(item) != shape[1]:
-            got = f"{len(item)} entries" if isinstance(item, list) else _show(item)
-            raise SpecError(f"{field_name}[{i}]", f"expected a row of {shape[1]} numbers ({want}), got {got}")
-        for k, number in enumerate(item):
-            _decimal_or_fail(number, f"{field_name}[{i}][{k}]")
-            out[i, k] = _written(number)
-    return out
-
-
-def decimal_of(written: str) -> Decimal:
-    """The Decimal of a number as written in an answers file."""
-    number = _decimal(written)
-    assert number is not None
-    return number
-
-
-def half_unit(value: Decimal) -> Decimal:
-    """Half a unit in the last written digit: 0.5470 → 0.00005, 12 → 0.5, 1.5e-3 → 0.00005."""
-    return Decimal(5).scaleb(value.as_tuple().exponent - 1)
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    if isinstance(value, Decimal):
-        text = str(value)
-    return text if len(text) <= 60 else text[:57] + "..."

@@ -5,12 +5,12 @@ For each claimed number (each entry of a claimed vector or matrix), with its tol
 
 - ``correct``: within t of the value the derivation gives for the spec's ``[example]``;
 - ``follows-through``: not correct, but within t of what the correct method gives from the
-  claimant's own earlier numbers (``graph.World`` with the claims in place), some of which
+  claimant's own earlier numbers (``world.World`` with the claims in place), some of which
   were themselves wrong;
 - ``rounding``: not correct, but within t of what follows from earlier numbers that were only
   rounded (claimed and right, or an unclaimed intermediate rounded to a few decimals), or
   the right value cut off (truncated) instead of rounded;
-- ``wrong``: none of these. Its likely causes are the mistakes of ``derive.mistakes`` that
+- ``wrong``: none of these. Its likely causes are the mistakes of ``mistakes.py`` that
   reproduce it, or none ("no known cause").
 
 An earlier number claimed to d digits could have been anything within its own tolerance,
@@ -29,17 +29,18 @@ from typing import Any
 import mpmath
 import numpy as np
 
-from .answers import Answers, Claim
 from ..derivation.backprop import Derivation
-from .formulas import FormulaResult, check_formula
+from ..evaluation.numbers import GUARD_DIGITS
+from .answers import Answers, Claim
 from .compare import close, truncated, within
-from .explain import Explainer
-from .graph import Graph, Key, Variant, World
+from .explain import Explainer, Number
+from .formulas import FormulaResult, check_formula
+from .graph import Graph
 from .mistakes import Cause
+from .nodes import GIVEN_KINDS, Key
+from .world import ClaimedNumbers, World
 
 VERDICTS = ("correct", "rounding", "follows-through", "wrong")
-#: digits of the exact (mpmath) evaluation beyond the most digits any claim was written with
-GUARD_DIGITS = 30
 
 
 @dataclass
@@ -100,6 +101,11 @@ def claim_key(claim: Claim) -> Key:
     if kind in ("C", "C+", "cost", "cost+"):
         return Key(kind, None, example)
     return Key(kind, layer, example)
+
+
+def index_of(claim: Claim, position: tuple) -> tuple:
+    """Where the number at ``position`` of the quantity is in the claim's value."""
+    return () if claim.unit is not None else position
 
 
 def _positions(claim: Claim, shape: tuple[int, ...]) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
@@ -163,15 +169,29 @@ def check(derivation: Derivation, answers: Answers) -> CheckResult:
             else:
                 results.append(judge.judge(claim))
         if judge:
-            wrong = [(r, e) for r in results for e in r.entries if e.verdict == "wrong"]
-            claimed_once = _claimed_once(results)
-            right = [(r, e) for r in results for e in r.entries if e.verdict == "correct" and r.key in claimed_once]
-            Explainer(judge, wrong, right).run()
+            _explain(judge, results)
     for result in results:
         if result.verdict == "wrong":
             result.first_wrong = True
             break
     return CheckResult(network.name, network.source, answers, results, network.notation.input_layer)
+
+
+def _explain(judge: "Judge", results: list[ClaimResult]) -> None:
+    """The likely causes of every wrong number, found together (``explain.py``) and attached to its entry."""
+    wrong = [(r, e) for r in results for e in r.entries if e.verdict == "wrong"]
+    claimed_once = _claimed_once(results)
+    right = [(r, e) for r in results for e in r.entries if e.verdict == "correct" and r.key in claimed_once]
+    found = Explainer(judge.claimed, [_number(r, e) for r, e in wrong], [_number(r, e) for r, e in right]).causes()
+    for (_, entry), causes in zip(wrong, found):
+        entry.causes = causes
+
+
+def _number(result: ClaimResult, entry: EntryResult) -> Number:
+    """One judged number, as the explainer reads it."""
+    reference = entry.expected if entry.expected is not None else entry.correct
+    return Number(result.key, entry.position, result.claim.value[index_of(result.claim, entry.position)],
+                  entry.tolerance, entry.written, reference)
 
 
 def _significant(written: str) -> int:
@@ -185,50 +205,24 @@ class Judge:
     def __init__(self, graph: Graph, numeric: list[Claim]) -> None:
         self.graph = graph
         self.truth = World(graph, exact=True)
-        self.overrides: dict[Key, dict[tuple, Decimal]] = {}
-        self.tolerances: dict[tuple[Key, tuple], Decimal] = {}
-        self.verdicts: dict[tuple[Key, tuple], str] = {}
+        overrides: dict[Key, dict[tuple, Decimal]] = {}
+        tolerances: dict[tuple[Key, tuple], Decimal] = {}
         for claim in sorted(numeric, key=lambda c: c.position):      # the first claim of a node is the one used
             key = claim_key(claim)
             for index, position in _positions(claim, claim.value.shape):
-                if position not in self.overrides.get(key, {}):
-                    self.overrides.setdefault(key, {})[position] = claim.value[index]
-                    self.tolerances[(key, position)] = claim.tolerance[index]
-        self._spread_cache: dict[Key, tuple] = {}
-
-    # -- worlds
-    def own_claims(self, key: Key) -> dict[Key, dict[tuple, Decimal]]:
-        """The claimed numbers the claim at ``key`` may use: those of its ancestors."""
-        ancestors = self.graph.ancestors(key) | self.graph.ancestors(key, Variant(sequential=True))
-        return {k: v for k, v in self.overrides.items() if k in ancestors and k != key}
-
-    def spread(self, key: Key) -> tuple[np.ndarray, dict[tuple, set]]:
-        """Per entry of ``key``: Σ |∂value/∂claim| t_claim over the claims it uses, and which claims those are."""
-        if key in self._spread_cache:
-            return self._spread_cache[key]
-        own = self.own_claims(key)
-        world = World(self.graph, exact=False, overrides=own)
-        base = world.value(key)
-        bound = np.zeros(np.shape(base))
-        users: dict[tuple, set] = {p: set() for p in np.ndindex(np.shape(base))}
-        for k, entries in own.items():
-            for position, value in entries.items():
-                shifted = world.shifted(k, position, value + self.tolerances[(k, position)])
-                moved = np.abs(np.asarray(shifted.value(key), float) - np.asarray(base, float))
-                bound = bound + moved
-                for p in np.ndindex(np.shape(base)):
-                    if moved[p] > 0:
-                        users[p].add((k, position))
-        self._spread_cache[key] = (bound, users)
-        return bound, users
+                if position not in overrides.get(key, {}):
+                    overrides.setdefault(key, {})[position] = claim.value[index]
+                    tolerances[(key, position)] = claim.tolerance[index]
+        self.claimed = ClaimedNumbers(graph, overrides, tolerances)
+        self.verdicts: dict[tuple[Key, tuple], str] = {}
 
     # -- verdicts
     def judge(self, claim: Claim) -> ClaimResult:
         key = claim_key(claim)
         truth = self.truth.value(key)
-        own = self.own_claims(key)
+        own = self.claimed.own(key)
         student = World(self.graph, exact=True, overrides=own).value(key)
-        bound, users = self.spread(key)
+        bound, users = self.claimed.spread(key)
         entries = []
         for index, position in _positions(claim, claim.value.shape):
             claimed, tol = claim.value[index], claim.tolerance[index]
@@ -267,7 +261,7 @@ class Judge:
         """An unclaimed intermediate which, rounded to 2–6 decimals, gives the claimed number."""
         graph = self.graph
         base = World(graph, exact=False, overrides=own)
-        candidates = sorted((k for k in graph.ancestors(key) if k.kind not in ("x", "y", "W", "b", "eta")),
+        candidates = sorted((k for k in graph.ancestors(key) if k.kind not in GIVEN_KINDS),
                             key=lambda k: (k.kind, k.layer or 0, -1 if k.example is None else k.example))
         for places in range(2, 7):
             for k in candidates:

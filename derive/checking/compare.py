@@ -5,27 +5,21 @@ from decimal import Decimal
 
 import mpmath
 
-from .answers import Claim
+from ..evaluation.numbers import to_mpf
 from .mistakes import Cause
-
-
-def _mp(value) -> mpmath.mpf:
-    if isinstance(value, Decimal):
-        return mpmath.mpf(str(value))
-    return mpmath.mpf(value)
 
 
 def within(claimed: Decimal, value, tol: Decimal, spread: float) -> bool:
     """|claimed − value| ≤ tol + spread (a hair of slack for the exact-tie case)."""
-    c, v = _mp(claimed), _mp(value)
+    c, v = to_mpf(claimed), to_mpf(value)
     slack = mpmath.mpf(10) ** (-(mpmath.mp.dps - 5)) * max(1, abs(c))
-    return abs(c - v) <= _mp(tol) + mpmath.mpf(spread) + slack
+    return abs(c - v) <= to_mpf(tol) + mpmath.mpf(spread) + slack
 
 
 def truncated(claimed: Decimal, value, tol: Decimal, spread: float) -> bool:
     """The claimed number is ``value`` cut off (not rounded) at its last written digit."""
-    c, v = _mp(claimed), _mp(value)
-    unit = 2 * _mp(tol)
+    c, v = to_mpf(claimed), to_mpf(value)
+    unit = 2 * to_mpf(tol)
     lo, hi = v - mpmath.mpf(spread), v + mpmath.mpf(spread)
     if c >= 0:                # cut off towards zero: value in [c, c + unit)
         return hi >= c and lo < c + unit and v >= 0 - mpmath.mpf(spread)
@@ -33,12 +27,8 @@ def truncated(claimed: Decimal, value, tol: Decimal, spread: float) -> bool:
 
 
 def close(a, b) -> bool:
-    a, b = _mp(a), _mp(b)
+    a, b = to_mpf(a), to_mpf(b)
     return abs(a - b) <= mpmath.mpf(10) ** (-(mpmath.mp.dps - 8)) * max(1, abs(b))
-
-
-def index_of(claim: Claim, position: tuple) -> tuple:
-    return () if claim.unit is not None else position
 
 
 def digit_slip(written: str, value) -> Cause | None:
@@ -47,7 +37,7 @@ def digit_slip(written: str, value) -> Cause | None:
     if "e" in text.lower() or len(text.lstrip("+-").replace(".", "").lstrip("0")) < 3:
         return None     # too few digits for a slip to be told from any other mistake
     decimals = len(text.split(".")[1]) if "." in text else 0
-    shown = mpmath.nstr(_mp(value), 40, min_fixed=-mpmath.inf, max_fixed=mpmath.inf)
+    shown = mpmath.nstr(to_mpf(value), 40, min_fixed=-mpmath.inf, max_fixed=mpmath.inf)
     try:
         target = format(Decimal(shown).quantize(Decimal(1).scaleb(-decimals)), "f")
     except Exception:

@@ -1,20 +1,32 @@
-"""The likely causes of wrong numbers: the mistakes of ``derive.mistakes`` that reproduce them.
+"""The likely causes of wrong numbers: the mistakes of ``mistakes.py`` that reproduce them.
 
-Used by ``derive.check`` once every number has its verdict.
+``check.py`` passes the claimed numbers and the judged ones, and attaches the causes this returns.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
-from .compare import digit_slip, index_of, truncated, within
-from .graph import NO_VARIANT, Key, Variant, World
+from .compare import digit_slip, truncated, within
 from .mistakes import Cause, catalogue, combine, data_entries, misread_cause, nice_values, solve_misread
+from .nodes import Key
+from .variant import NO_VARIANT, Variant
+from .world import ClaimedNumbers, World
 
-if TYPE_CHECKING:
-    from .check import ClaimResult, EntryResult, Judge
+
+@dataclass(frozen=True)
+class Number:
+    """One judged number: the node and entry it is about, as claimed, and what it should have been."""
+
+    key: Key
+    position: tuple
+    claimed: Decimal
+    tolerance: Decimal
+    written: str = ""
+    reference: Any = None      # what the claimant's own numbers give, or else the right value
 
 
 class Explainer:
@@ -29,10 +41,9 @@ class Explainer:
     part of the chosen hypothesis that still reproduces it.
     """
 
-    def __init__(self, judge: "Judge", wrong: list[tuple[ClaimResult, EntryResult]],
-                 right: list[tuple[ClaimResult, EntryResult]]) -> None:
-        self.judge = judge
-        self.graph = judge.graph
+    def __init__(self, claimed: ClaimedNumbers, wrong: list[Number], right: list[Number]) -> None:
+        self.claimed = claimed
+        self.graph = claimed.graph
         self.wrong = wrong
         self.right = right
         self._contradicted: dict[tuple[Variant, bool], bool] = {}
@@ -42,12 +53,9 @@ class Explainer:
     def _world(self, variant: Variant, own: bool, exact: bool) -> World:
         key = (variant, own, exact)
         if key not in self._worlds:
-            overrides = {k: v for k, v in self.judge.overrides.items() if not variant.touches(k)} if own else {}
+            overrides = {k: v for k, v in self.claimed.overrides.items() if not variant.touches(k)} if own else {}
             self._worlds[key] = World(self.graph, exact=exact, overrides=overrides, variant=variant)
         return self._worlds[key]
-
-    def _claimed(self, result: ClaimResult, entry: EntryResult) -> Decimal:
-        return result.claim.value[index_of(result.claim, entry.position)]
 
     def contradicted(self, variant: Variant, own: bool) -> bool:
         """Whether ``variant`` would have made one of the claimant's right numbers wrong (in that world).
@@ -63,21 +71,20 @@ class Explainer:
 
     def _holds(self, variant: Variant, own: bool, number: int) -> bool:
         """Whether right number ``number`` comes out within its tolerance in this world."""
-        result, entry = self.right[number]
+        right = self.right[number]
         try:
-            value = float(self._world(variant, own, False).fresh(result.key)[entry.position])
+            value = float(self._world(variant, own, False).fresh(right.key)[right.position])
         except (ArithmeticError, ValueError, OverflowError):
             return False
-        claimed = float(self._claimed(result, entry))
-        spread = self.judge.spread(result.key)[0][entry.position]
-        return abs(claimed - value) <= float(entry.tolerance) + spread + 1e-9 * max(1.0, abs(value))
+        spread = self.claimed.spread(right.key)[0][right.position]
+        return abs(float(right.claimed) - value) <= float(right.tolerance) + spread + 1e-9 * max(1.0, abs(value))
 
     def reproduces(self, variant: Variant, number: int) -> bool:
         """Whether ``variant`` reproduces wrong number ``number`` in a world it does not contradict."""
-        result, entry = self.wrong[number]
-        key, position = result.key, entry.position
-        claimed, tol = self._claimed(result, entry), entry.tolerance
-        base_spread = self.judge.spread(key)[0][position]
+        wrong = self.wrong[number]
+        key, position = wrong.key, wrong.position
+        claimed, tol = wrong.claimed, wrong.tolerance
+        base_spread = self.claimed.spread(key)[0][position]
         for own in (True, False):
             if self.contradicted(variant, own):
                 continue
@@ -87,7 +94,7 @@ class Explainer:
                 continue
             if not np.isfinite(guess):
                 continue
-            plain = float(entry.expected if entry.expected is not None else entry.correct)
+            plain = float(wrong.reference)
             scale = max(1.0, abs(guess) / abs(plain)) if plain else 1.0
             spread = base_spread * scale if own else 0.0
             if abs(float(claimed) - guess) > 10 * (2 * float(tol) + spread) + 1e-12 * abs(guess):
@@ -104,7 +111,6 @@ class Explainer:
         cache_key = (variant, key, position)
         if cache_key in self._spreads:
             return self._spreads[cache_key]
-        judge = self.judge
         world = self._world(variant, True, False)
         ancestors = self.graph.ancestors(key, variant)
         base = float(world.fresh(key)[position])
@@ -113,17 +119,17 @@ class Explainer:
             if k not in ancestors:
                 continue
             for p, value in entries.items():
-                moved = world.shifted(k, p, value + judge.tolerances[(k, p)]).fresh(key)[position]
+                moved = world.shifted(k, p, value + self.claimed.tolerances[(k, p)]).fresh(key)[position]
                 total += abs(float(moved) - base)
         self._spreads[cache_key] = total
         return total
 
     def _affects(self, variant: Variant) -> bool:
-        for number, (result, entry) in enumerate(self.wrong):
+        for wrong in self.wrong:
             for own in (True, False):
                 try:
-                    changed = float(self._world(variant, own, False).fresh(result.key)[entry.position])
-                    plain = float(self._world(NO_VARIANT, own, False).fresh(result.key)[entry.position])
+                    changed = float(self._world(variant, own, False).fresh(wrong.key)[wrong.position])
+                    plain = float(self._world(NO_VARIANT, own, False).fresh(wrong.key)[wrong.position])
                 except (ArithmeticError, ValueError, OverflowError):
                     continue
                 if changed != plain:
@@ -135,20 +141,20 @@ class Explainer:
         graph = self.graph
         found: dict[Variant, tuple[Cause, ...]] = {}
         anchors: dict[tuple[Key, int], list[int]] = {}
-        for number, (result, entry) in enumerate(self.wrong):
-            for data in data_entries(graph, graph.ancestors(result.key)):
+        for number, wrong in enumerate(self.wrong):
+            for data in data_entries(graph, graph.ancestors(wrong.key)):
                 if len(anchors.setdefault(data, [])) < 3:
                     anchors[data].append(number)
         for (data_key, unit), numbers in anchors.items():
             actual = float(graph.given(data_key, False, NO_VARIANT)[unit])
             places = max(1, _decimals(actual))
             for number in numbers:
-                result, entry = self.wrong[number]
-                claimed = float(self._claimed(result, entry))
+                wrong = self.wrong[number]
+                claimed = float(wrong.claimed)
                 for own in (True, False):
                     def residual(v: float, own=own) -> float:
                         variant = Variant(data=((data_key, unit, Decimal(repr(v))),))
-                        return float(self._world(variant, own, False).fresh(result.key)[entry.position]) - claimed
+                        return float(self._world(variant, own, False).fresh(wrong.key)[wrong.position]) - claimed
                     for candidate in solve_misread(residual, actual):
                         for read in nice_values(candidate):
                             if (-read.as_tuple().exponent > places or float(read) == actual
@@ -159,9 +165,29 @@ class Explainer:
                                 found[variant] = (misread_cause(graph, data_key, unit, read),)
         return list(found.items())
 
-    def run(self) -> None:
+    def causes(self) -> list[list[tuple[Cause, ...]]]:
+        """For each wrong number, in order: its likely causes, each one mistake or two made together
+        (empty: no known cause)."""
         if not self.wrong:
-            return
+            return []
+        hypotheses = self._hypotheses()
+        chosen = self._choose(hypotheses)
+        found = []
+        for n, wrong in enumerate(self.wrong):
+            causes: list[tuple[Cause, ...]] = []
+            for i in chosen.get(n, []):
+                smallest = self._smallest(hypotheses[i], n)
+                if smallest not in causes:
+                    causes.append(smallest)
+            causes = [c for c in causes if not any(_narrower(other, c) for other in causes if other != c)]
+            if not causes:
+                slip = digit_slip(wrong.written, wrong.reference)
+                causes = [(slip,)] if slip else []
+            found.append(causes)
+        return found
+
+    def _hypotheses(self) -> list[tuple[Variant, tuple[Cause, ...]]]:
+        """Every single mistake that changes a wrong number, every misreading that reproduces one, and the pairs."""
         singles = [(v, (c,)) for v, c in catalogue(self.graph) if self._affects(v)]
         misreads = self._misread_hypotheses()
         hypotheses = singles + misreads
@@ -176,6 +202,10 @@ class Explainer:
                 merged = variant.combine(misread)
                 if merged is not None:
                     hypotheses.append((merged, single + causes))
+        return hypotheses
+
+    def _choose(self, hypotheses: list[tuple[Variant, tuple[Cause, ...]]]) -> dict[int, list[int]]:
+        """Greedily, the hypotheses that reproduce the most unexplained numbers: {number: hypotheses chosen}."""
         explains = {i: {n for n in range(len(self.wrong)) if self.reproduces(h[0], n)}
                     for i, h in enumerate(hypotheses)}
         unexplained = set(range(len(self.wrong)))
@@ -192,17 +222,7 @@ class Explainer:
             for n in covered:
                 chosen[n] = ties
             unexplained -= covered
-        for n, (result, entry) in enumerate(self.wrong):
-            causes: list[tuple[Cause, ...]] = []
-            for i in chosen.get(n, []):
-                smallest = self._smallest(hypotheses[i], n)
-                if smallest not in causes:
-                    causes.append(smallest)
-            causes = [c for c in causes if not any(_narrower(other, c) for other in causes if other != c)]
-            if not causes:
-                slip = digit_slip(entry.written, entry.expected if entry.expected is not None else entry.correct)
-                causes = [(slip,)] if slip else []
-            entry.causes = causes
+        return chosen
 
     def _smallest(self, hypothesis: tuple[Variant, tuple[Cause, ...]], number: int) -> tuple[Cause, ...]:
         """The part of a two-mistake hypothesis that alone reproduces the number, if one does."""

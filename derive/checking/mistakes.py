@@ -1,6 +1,6 @@
 """The catalogue of common mistakes, each a variant of the computation that can reproduce a wrong number.
 
-A mistake is a ``Variant`` of the graph's rules (``derive.graph``) plus a ``Cause`` that
+A mistake is a ``Variant`` of the evaluator's steps (``variant.py``) plus a ``Cause`` that
 names it. The checker recomputes a wrong claim under each variant, from the student's own
 earlier numbers, and reports the variants that reproduce it; a misread data value is
 found by solving for the value that would. Nothing here decides a verdict.
@@ -12,7 +12,9 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Callable, Iterator
 
-from .graph import Graph, Key, Variant
+from .graph import Graph
+from .nodes import Key
+from .variant import Variant
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import mpmath
 
 from ..documents.words import words as _words   # the one en/pt word table, shared with the documents
 from .check import CheckResult, ClaimResult, EntryResult
-from .graph import Key
+from .nodes import Key
 from .mistakes import Cause
 
 

@@ -21,14 +21,12 @@ import sympy as sp
 from ..derivation import symbols
 from ..derivation.backprop import LAMBDA, M, Derivation
 from .document import make_document
-from ..evaluation.evaluate import Trace, evaluate
+from ..evaluation import GUARD_DIGITS, Trace, evaluate
 from .notation import ELL, ETA, LOSS_ROW, activation_call
 from .printer import NotationPrinter
 from .words import words
 
 DEFAULT_DIGITS = 4
-#: the numbers are computed with mpmath at this many digits more than are shown, and again at twice that
-GUARD_DIGITS = 20
 
 
 def format_number(value: Any, digits: int = DEFAULT_DIGITS) -> str:

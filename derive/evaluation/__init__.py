@@ -1,4 +1,11 @@
-"""Numbers: every intermediate value of a forward and backward pass, from the derivation's expressions."""
-from .evaluate import Trace, evaluate
+"""Numbers: every intermediate value of a forward and backward pass, from the derivation's expressions.
 
-__all__ = ["Trace", "evaluate"]
+    expressions.py  each step as SymPy (the symbols it reads, the expressions it computes)
+    steps.py        ``Steps``: those steps compiled (NumPy or mpmath), run one at a time
+    evaluate.py     ``evaluate`` → ``Trace``: the steps run in order over a batch
+    numbers.py      float64 or mpmath numbers, and ``GUARD_DIGITS``
+"""
+from .evaluate import Trace, evaluate
+from .numbers import GUARD_DIGITS
+
+__all__ = ["GUARD_DIGITS", "Trace", "evaluate"]

@@ -1,0 +1,137 @@
+"""Variants of the computation: the evaluator's steps with a common mistake made in one of them.
+
+A ``Variant`` names the changes (σ(−z) in layer 1, a sum for a mean, ...); ``MistakenSteps``
+is the evaluator's ``Steps`` with those steps swapped, so a mistaken number is computed by
+the same compiled expressions as a right one. The catalogue of mistakes is ``mistakes.py``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+import sympy as sp
+
+from ..derivation.backprop import M
+from ..evaluation.numbers import Array
+from ..evaluation.steps import Steps
+from .nodes import Key
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A change to the rules of the computation; the default changes nothing."""
+
+    sigmoid_sign: frozenset[int] = frozenset()        # layers computing 1/(1 + e^{z})
+    g_for_derivative: frozenset[int] = frozenset()    # layers using g(z) where g'(z) belongs
+    reduction_swapped: bool = False                   # sum where the spec says mean, or the reverse
+    loss_factor: Fraction = Fraction(1)               # the loss scaled by 2 or ½
+    derivative_sign: bool = False                     # ∂ℓ/∂a with the wrong sign (y − a)
+    transposed_forward: frozenset[int] = frozenset()  # z = Wᵀ a (square W only)
+    transposed_backward: frozenset[int] = frozenset()  # W δ instead of Wᵀ δ into this layer (square W only)
+    learning_rate_sign: bool = False                  # W + η ∂C/∂W
+    sequential: bool = False                          # δ^[l] computed with the already updated W^[l+1]
+    single_example: int | None = None                 # the batch gradient taken from one example only
+    data: tuple[tuple[Key, int, Decimal], ...] = ()   # misread data: (("x"|"y", None, i), unit, value read)
+    example_scope: int | None = None                  # the per-example changes above, in this example only
+
+    def combine(self, other: "Variant") -> "Variant | None":
+        """Both changes at once, or None when they change the same rule."""
+        merged = {}
+        for name in self.__dataclass_fields__:
+            mine, theirs, default = getattr(self, name), getattr(other, name), getattr(NO_VARIANT, name)
+            if mine != default and theirs != default:
+                return None
+            merged[name] = mine if mine != default else theirs
+        return Variant(**merged)
+
+    def scoped(self, example: int | None) -> bool:
+        """Whether the per-example changes apply to a node of ``example``."""
+        return self.example_scope is None or example == self.example_scope
+
+    def touches(self, key: Key) -> bool:
+        """Whether this variant changes the rule that computes ``key`` (so a claimed value there was not made
+        the way the variant supposes, and is recomputed)."""
+        kind, l, i = key
+        batch_grad = kind in ("dW", "db") and i is None
+        here = self.scoped(i)
+        return ((here and kind in ("a", "a+") and l in self.sigmoid_sign)
+                or (here and kind == "g'" and l in self.g_for_derivative)
+                or (self.reduction_swapped and (kind in ("cost", "cost+", "dcost/da") or batch_grad))
+                or (here and self.loss_factor != 1 and kind in ("C", "C+", "dC/da"))
+                or (here and self.derivative_sign and kind == "dC/da")
+                or (here and kind in ("z", "z+") and l in self.transposed_forward)
+                or (here and kind == "WTdelta" and l + 1 in self.transposed_backward)
+                or (kind == "WTdelta" and self.sequential)
+                or (self.learning_rate_sign and kind in ("W+", "b+"))
+                or (self.single_example is not None and batch_grad)
+                or any(kind == d.kind and i == d.example for d, _, _ in self.data))
+
+
+NO_VARIANT = Variant()
+
+
+class MistakenSteps(Steps):
+    """The evaluator's steps with a variant's mistakes made: each mistake swaps the one step it is about.
+
+    ``local``: whether the per-example mistakes apply (the node's example is in the variant's scope);
+    the batch-level ones (the reduction, the step's sign, a single example's gradient) always do.
+    Changes to the graph's shape (``sequential``, ``single_example``'s parents) and to the data are
+    the graph's. The compiled functions are the plain steps' own.
+    """
+
+    def __init__(self, plain: Steps, variant: Variant, local: bool) -> None:
+        super().__init__(plain.derivation, plain.exact, shared=plain)
+        self.variant = variant
+        self.local = local
+        self._loss_factor = self.numbers.scalar(variant.loss_factor if local else 1)
+
+    # -- per-example mistakes
+    def z(self, index: int, W: Array, b: Array | None, a_prev: Array) -> Array:
+        if self.local and index in self.variant.transposed_forward:
+            W = W.T
+        return super().z(index, W, b, a_prev)
+
+    def a(self, index: int, z: Array) -> Array:
+        if self.local and index in self.variant.sigmoid_sign:
+            z = -z
+        return super().a(index, z)
+
+    def loss(self, a_out: Array, Y: Array) -> Array:
+        return super().loss(a_out, Y) * self._loss_factor
+
+    def loss_gradient(self, a_out: Array, Y: Array) -> Array:
+        sign = -1 if (self.local and self.variant.derivative_sign) else 1
+        return super().loss_gradient(a_out, Y) * (self._loss_factor * sign)
+
+    def activation_derivative(self, index: int, a: Array, z: Array) -> Array:
+        if self.local and index in self.variant.g_for_derivative:
+            return a
+        return super().activation_derivative(index, a, z)
+
+    def back_sum(self, index: int, W_next: Array, delta_next: Array) -> Array:
+        if self.local and index + 1 in self.variant.transposed_backward:
+            W_next = W_next.T
+        return super().back_sum(index, W_next, delta_next)
+
+    # -- batch-level mistakes
+    def reduction(self, m: int):
+        if not self.variant.reduction_swapped:
+            return super().reduction(m)
+        swapped = sp.Integer(1) if self.derivation.network.reduction == "mean" else 1 / M
+        return self._factor(swapped, m)
+
+    def reduce_grad_W(self, per_example: Array, W: Array) -> Array:
+        if self.variant.single_example is not None:
+            return per_example[0]     # the graph passes the one example's gradient
+        return super().reduce_grad_W(per_example, W)
+
+    def reduce_grad_b(self, per_example: Array | None) -> Array | None:
+        if self.variant.single_example is not None and per_example is not None:
+            return per_example[0]
+        return super().reduce_grad_b(per_example)
+
+    def update(self, param: Array | None, grad: Array | None, learning_rate) -> Array | None:
+        if self.variant.learning_rate_sign and grad is not None:
+            grad = -grad              # θ + η ∂C/∂θ
+        return super().update(param, grad, learning_rate)

@@ -1,0 +1,119 @@
+"""Numbers as written in an answers file: their digits kept, because the digits set the tolerance.
+
+TOML floats arrive as ``Decimal`` (read with ``parse_float=Decimal``); strings may use a
+decimal comma. The default tolerance of a number is half a unit in its last written digit.
+"""
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import numpy as np
+
+from ..errors import SpecError
+
+
+def parse_decimal(value: Any) -> Decimal | None:
+    """A number as written: TOML float (already Decimal), integer, or a string with a decimal point or comma."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, str):
+        text = value.strip().replace("−", "-").replace("\u2009", "").replace(" ", "")
+        if text.count(",") == 1 and "." not in text:
+            text = text.replace(",", ".")
+        if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text):
+            return None
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            return None
+    else:
+        return None
+    return number if number.is_finite() else None
+
+
+def _decimal_or_fail(value: Any, field_name: str) -> Decimal:
+    number = parse_decimal(value)
+    if number is None:
+        raise SpecError(field_name, f"expected a number as printed (such as 0.5470, -1.2e-3 or \"0,5470\"), "
+                                    f"got {show(value)}")
+    return number
+
+
+def _written(value: Any) -> str:
+    """The number's text as written (the decimal comma kept)."""
+    if isinstance(value, str):
+        return value.strip()
+    return str(value)
+
+
+def written_numbers(value: Any, field_name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """The claimed value as an array of written strings of ``shape``; a vector may be flat or a column."""
+    want = {0: "a number", 1: f"{shape[0] if shape else 0} numbers", 2: f"a {shape[0]}×{shape[1]} matrix "
+            f"(a list of {shape[0]} rows of {shape[1]} numbers)" if len(shape) == 2 else ""}[len(shape)]
+    raw = value
+    # accept the natural ways to write small shapes: [v] for one number, [[v1], [v2]] for a column,
+    # a flat list for a one-row or one-column matrix
+    if isinstance(raw, list) and shape == () and len(raw) == 1 and not isinstance(raw[0], list):
+        raw = raw[0]
+    if isinstance(raw, list) and shape == () and len(raw) == 1 and isinstance(raw[0], list) and len(raw[0]) == 1:
+        raw = raw[0][0]
+    if len(shape) == 1 and isinstance(raw, list) and raw and all(isinstance(r, list) and len(r) == 1 for r in raw):
+        raw = [r[0] for r in raw]
+    if len(shape) == 1 and shape[0] == 1 and not isinstance(raw, list):
+        raw = [raw]
+    if len(shape) == 2 and isinstance(raw, list) and raw and not any(isinstance(r, list) for r in raw):
+        if shape[0] == 1:
+            raw = [raw]
+        elif shape[1] == 1:
+            raw = [[v] for v in raw]
+    if len(shape) == 2 and shape == (1, 1) and not isinstance(raw, list):
+        raw = [[raw]]
+    out = np.empty(shape, dtype=object)
+    if len(shape) == 0:
+        if isinstance(raw, list):
+            raise SpecError(field_name, f"expected {want}, got a list")
+        _decimal_or_fail(raw, field_name)
+        out[()] = _written(raw)
+        return out
+    if not isinstance(raw, list) or len(raw) != shape[0]:
+        got = f"{len(raw)} entries" if isinstance(raw, list) else show(raw)
+        raise SpecError(field_name, f"expected {want}, got {got}")
+    for i, item in enumerate(raw):
+        if len(shape) == 1:
+            if isinstance(item, list):
+                raise SpecError(f"{field_name}[{i}]", f"expected a number, got a list")
+            _decimal_or_fail(item, f"{field_name}[{i}]")
+            out[i] = _written(item)
+            continue
+        if not isinstance(item, list) or len(item) != shape[1]:
+            got = f"{len(item)} entries" if isinstance(item, list) else show(item)
+            raise SpecError(f"{field_name}[{i}]", f"expected a row of {shape[1]} numbers ({want}), got {got}")
+        for k, number in enumerate(item):
+            _decimal_or_fail(number, f"{field_name}[{i}][{k}]")
+            out[i, k] = _written(number)
+    return out
+
+
+def decimal_of(written: str) -> Decimal:
+    """The Decimal of a number as written in an answers file."""
+    number = parse_decimal(written)
+    assert number is not None
+    return number
+
+
+def half_unit(value: Decimal) -> Decimal:
+    """Half a unit in the last written digit: 0.5470 → 0.00005, 12 → 0.5, 1.5e-3 → 0.00005."""
+    return Decimal(5).scaleb(value.as_tuple().exponent - 1)
+
+
+def show(value: Any) -> str:
+    text = repr(value)
+    if isinstance(value, Decimal):
+        text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,87 @@
+"""Each step of a forward and backward pass as SymPy: the symbols it reads and the expressions it computes.
+
+Every step is one of the derivation's own index-form expressions (``z_index``, ``a_index``, ``loss``,
+``output_delta``, ``delta_index``, ``delta_factors``, ``grad_W_index``, ``grad_b_index``, ``update_expr``).
+``Steps`` compiles them; the formula checker compares claimed formulas with the same expressions.
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from ..derivation.backprop import Derivation
+from ..model.activations import A as GENERIC_A, Z as GENERIC_Z
+
+#: (the symbols a step reads, the expressions it computes)
+Step = tuple[list[sp.Symbol], list[sp.Expr]]
+
+#: the scalar symbols of one gradient-descent update, θ ← θ − η g
+THETA, GRADIENT, ETA = sp.symbols("theta gradient eta", real=True)
+
+
+def z(d: Derivation, index: int) -> Step:
+    """z^[l] = W a^[l−1] + b."""
+    s = d.symbols(index)
+    return list(d.activations_of(index - 1)) + list(s.W) + (list(s.b) if s.b else []), d.z_index(index)
+
+
+def a(d: Derivation, index: int) -> Step:
+    """a^[l] = g(z^[l])."""
+    return list(d.symbols(index).z), d.a_index(index)
+
+
+def loss(d: Derivation) -> Step:
+    """ℓ(a^[L], y) of one example."""
+    return list(d.symbols(d.L).a) + list(d.y), [d.loss]
+
+
+def output_delta(d: Derivation) -> Step:
+    """δ^[L], simplified."""
+    s = d.symbols(d.L)
+    return list(s.a) + list(s.z) + list(d.y), list(d.output_delta)
+
+
+def hidden_delta(d: Derivation, index: int) -> Step:
+    """δ^[l] = g'(z^[l]) ⊙ W^[l+1]ᵀ δ^[l+1]."""
+    s, nxt = d.symbols(index), d.symbols(index + 1)
+    return list(s.a) + list(s.z) + list(nxt.W) + list(nxt.delta), d.delta_index(index)
+
+
+def loss_gradient(d: Derivation) -> Step:
+    """∂ℓ/∂a^[L]."""
+    return list(d.symbols(d.L).a) + list(d.y), list(d.loss_gradient)
+
+
+def activation_derivative(d: Derivation, index: int) -> Step:
+    """g'(z^[l]) unit by unit, in the activation's lecture form (elementwise activations only)."""
+    s = d.symbols(index)
+    derivative = d.hidden_derivative(index)
+    return list(s.a) + list(s.z), [derivative.subs({GENERIC_A: s.a[j], GENERIC_Z: s.z[j]})
+                                   for j in range(len(s.z))]
+
+
+def output_jacobian(d: Derivation) -> Step:
+    """∂a_j^[L]/∂z_k^[L], row by row."""
+    s = d.symbols(d.L)
+    return list(s.a) + list(s.z), list(d.output_jacobian)
+
+
+def back_sum(d: Derivation, index: int) -> Step:
+    """Σ_k W_kj^[l+1] δ_k^[l+1] per unit j: the second factor of δ^[l]'s recurrence."""
+    nxt = d.symbols(index + 1)
+    return list(nxt.W) + list(nxt.delta), [back for _, back in d.delta_factors(index)]
+
+
+def grad_W(d: Derivation, index: int) -> Step:
+    """∂ℓ/∂W^[l] of one example, row by row."""
+    return list(d.symbols(index).delta) + list(d.activations_of(index - 1)), list(d.grad_W_index(index))
+
+
+def grad_b(d: Derivation, index: int) -> Step | None:
+    """∂ℓ/∂b^[l] of one example; None for a layer without bias."""
+    exprs = d.grad_b_index(index)
+    return None if exprs is None else (list(d.symbols(index).delta), exprs)
+
+
+def update(d: Derivation) -> Step:
+    """θ − η ∂C/∂θ for one parameter, from ``update_expr``."""
+    return [THETA, GRADIENT, ETA], [d.update_expr(THETA, GRADIENT, ETA)]
