@@ -164,14 +164,15 @@ def run(label: str, kind: str, source, steps: int, rounds: int, cflags: list[str
     network = load_spec(source) if kind == "spec" else spec_from_dict(source)
     derivation = derive(network)
     name = network.name
-    sizes = network.sizes
-    has_bias = network.layers[0].bias
-    softmax = network.layers[-1].activation.is_softmax
-    first, second = (derivation.layer_number(i) for i in (1, 2))
+    # the hand-written reference has two layers: the first and the output layer
+    first, second = derivation.first, derivation.last
+    n0, n1, n2 = (derivation.width(layer) for layer in (derivation.input_number, first, second))
+    has_bias = derivation.layer(first).bias
+    softmax = derivation.layer(second).activation.is_softmax
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         write_files(render(derivation, "c", config), out)
-        driver = DRIVER.format(name=name, n0=sizes[0], n1=sizes[1], n2=sizes[2], bias=int(has_bias),
+        driver = DRIVER.format(name=name, n0=n0, n1=n1, n2=n2, bias=int(has_bias),
                                softmax=int(softmax), hand=HAND_WRITTEN, W1=f"W{first}", W2=f"W{second}",
                                b1=f"b{first}", b2=f"b{second}")
         if not has_bias:   # the bias copies are compiled out, but must still name fields

@@ -167,25 +167,26 @@ class Built:
 
     def __init__(self, network, directory: Path):
         self.network = network
-        derivation = derive(network)
+        self.derivation = derivation = derive(network)
         write_files({**render(derivation, "numpy"), **render(derivation, "c")}, directory)
         self.dir = directory
         self.name = network.name
-        first, second = derivation.layer_number(1), derivation.layer_number(2)
-        self.names = (f"W{first}", f"b{first}", f"W{second}", f"b{second}")
+        # the hand-written references have two layers: the first and the output layer
+        self.first, self.second = derivation.first, derivation.last
+        self.names = (f"W{self.first}", f"b{self.first}", f"W{self.second}", f"b{self.second}")
         sys.path.insert(0, str(directory))
         import importlib
         self.module = importlib.import_module(self.name)
         sys.path.pop(0)
 
     def c_times(self, steps: int, batches: int, rounds: int) -> tuple[float, float, float, float]:
-        sizes = self.network.sizes
+        d = self.derivation
+        n0, n1, n2 = (d.width(layer) for layer in (d.input_number, self.first, self.second))
+        has_bias = d.layer(self.first).bias
         w1, b1, w2, b2 = self.names
-        driver = DRIVER.format(name=self.name, n0=sizes[0], n1=sizes[1], n2=sizes[2],
-                               bias=int(self.network.layers[0].bias),
-                               softmax=int(self.network.layers[-1].activation.is_softmax), batch=BATCH, hand=HAND_C,
-                               W1=w1, W2=w2, b1=b1 if self.network.layers[0].bias else w1,
-                               b2=b2 if self.network.layers[0].bias else w1)
+        driver = DRIVER.format(name=self.name, n0=n0, n1=n1, n2=n2, bias=int(has_bias),
+                               softmax=int(d.layer(self.second).activation.is_softmax), batch=BATCH, hand=HAND_C,
+                               W1=w1, W2=w2, b1=b1 if has_bias else w1, b2=b2 if has_bias else w1)
         (self.dir / "driver.c").write_text(driver)
         binary = self.dir / "bench"
         subprocess.run(["gcc", "-std=c99", *CFLAGS, str(self.dir / "driver.c"), str(self.dir / f"{self.name}.c"),
@@ -211,8 +212,9 @@ class Built:
         cost.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
         cost.restype = ctypes.c_double
         rng = np.random.default_rng(0)
-        x = rng.normal(size=self.network.sizes[0])
-        y = np.zeros(self.network.sizes[-1])
+        d = self.derivation
+        x = rng.normal(size=d.width(d.input_number))
+        y = np.zeros(d.width(d.last))
         y[0] = 1.0
         px, py, pp = x.ctypes.data, y.ctypes.data, ctypes.addressof(params)
         return (median_time(lambda: step(pp, 1, px, py, 0.01), repeats, rounds),
@@ -220,11 +222,12 @@ class Built:
 
     def numpy_times(self, batch: int, repeats: int, rounds: int) -> tuple[float, float, float | None]:
         rng = np.random.default_rng(0)
-        sizes = self.network.sizes
-        X = rng.normal(size=(sizes[0], batch))
-        Y = np.eye(sizes[-1])[:, rng.integers(0, sizes[-1], batch)] if sizes[-1] > 1 else rng.uniform(0, 1, (1, batch))
+        d = self.derivation
+        n_in, n_out = d.width(d.input_number), d.width(d.last)
+        X = rng.normal(size=(n_in, batch))
+        Y = np.eye(n_out)[:, rng.integers(0, n_out, batch)] if n_out > 1 else rng.uniform(0, 1, (1, batch))
         params = self.module.init_params(0)
-        softmax = self.network.layers[-1].activation.is_softmax
+        softmax = d.layer(d.last).activation.is_softmax
         generated = median_time(lambda: self.module.sgd_step(params, X, Y, 0.01), repeats, rounds)
         hand = median_time(lambda: hand_numpy_sgd_step(params, X, Y, 0.01, self.names, softmax), repeats, rounds)
         return generated, hand, torch_time(params, X, Y, self.names, softmax, repeats, rounds)

@@ -20,7 +20,7 @@ from deltagen.codegen.backends.c.parts import Assign, Block, CParam, Local, Loop
 from deltagen.codegen.backends.numpy.module import ParamInfo
 from deltagen.codegen.backends.numpy.parts import Assignment
 from deltagen.codegen.backends.numpy.vectorize import UnitGroups, Vectorizer
-from deltagen.codegen.render import environment
+from deltagen.codegen.render import environment, render
 from deltagen.derive import derive, load_spec, spec_from_dict
 from deltagen.derive.derivation.stable import LogSumExp
 
@@ -130,7 +130,7 @@ def test_c_params_have_the_layer_shapes_and_glorot_bounds(derivation):
     assert ctx["params"] == [CParam("W1", 3, 2, False, f"{NAME}_LIT({math.sqrt(6 / 5)!r})"),
                              CParam("W2", 1, 3, False, f"{NAME}_LIT({math.sqrt(6 / 4)!r})")]
     assert [p.declarator for p in ctx["params"]] == ["W1[3][2]", "W2[1][3]"]
-    assert [name for name, _ in ctx["weight_square_sums"]] == ["weight_sq1", "weight_sq2"]
+    assert [name for name, _, _ in ctx["weight_square_sums"]] == ["weight_sq1", "weight_sq2"]
 
 
 def test_c_has_one_z_and_one_a_block_per_layer(derivation):
@@ -170,6 +170,30 @@ def test_c_loops_form_is_parts_not_text(derivation):
     accumulate = ctx["accumulate_blocks"][0].statements
     assert accumulate == (Loop("j", 3, (Loop("k", 2, (Assign("grad->W1[j][k]", "t->d1[j]*a0[k]", "+="),),
                                              inline=True),)),)
+
+
+def test_both_backends_name_the_layers_by_the_specs_numbers():
+    """Lecture 000 numbers the input 1: the weighted layers are 2 and 3 in every name, comment and loop."""
+    d = derive(load_spec(ROOT / "generated" / "lecture_sigmoid_121" / "spec.toml"))
+    numpy_ctx = context(d, "numpy")
+    assert (numpy_ctx["input_number"], numpy_ctx["output_number"]) == (1, 3)
+    assert [p.name for p in numpy_ctx["params"]] == ["W2", "b2", "W3", "b3"]
+    assert [line.target for line in numpy_ctx["forward_lines"]] == ["Z2", "A2_t0", "A2", "Z3", "A3_t0", "A3"]
+    assert [line.target for line in numpy_ctx["delta_lines"]] == ["Delta3", "G2", "Delta2"]
+    assert numpy_ctx["gradient_lines"][2] == Assignment("dW2", "((1/m)*Delta2) @ A1.T")
+    ctx = context(d, "c", CConfig(unroll_max_weights=0))
+    assert (ctx["input_number"], ctx["output_number"]) == (1, 3)
+    assert [layer["number"] for layer in ctx["layers"]] == [2, 3]
+    assert ctx["trace_fields"] == ["z2[2], a2[2], d2[2]", "z3[1], a3[1], d3[1]"]
+    assert ctx["forward_blocks"][0].comment == "z[2] = W[2] a[1] + b[2] (loops, 2 weights > 0)"
+    assert [number for number, _ in ctx["hidden_delta_functions"]] == [2]
+    assert [step.delta_below for step in ctx["fused_steps"]] == [2, None]
+    assert [name for name, _, _ in ctx["weight_square_sums"]] == ["weight_sq2", "weight_sq3"]
+    _, delta2 = ctx["hidden_delta_functions"][0]
+    assert delta2.statements[1] == Loop("k", 1, (Loop("j", 2, (Assign("back[j]", "p->W3[k][j]*t->d3[k]", "+="),),
+                                                      inline=True),))
+    accumulate = ctx["accumulate_blocks"][0].statements   # the input is a0 whatever its number
+    assert accumulate[0].body[0] == Loop("k", 1, (Assign("grad->W2[j][k]", "t->d2[j]*a0[k]", "+="),), inline=True)
 
 
 def test_c_statements_template_writes_the_loops():
@@ -258,3 +282,16 @@ def test_one_unit_rows_are_the_whole_arrays():
     units = UnitGroups([(a[:1], "A"), (y[:1], "Y")], 1)
     assert Vectorizer(units, prefix="r").row("loss_row", (a[0] - y[0]) ** 2) == [
         Assignment("loss_row", "numpy.square(A - Y)")]
+
+
+def test_c_weight_square_sum_is_printed_from_the_cost_trace():
+    """With L2 the cost has (λ/2) tr(WᵀW); the loop adds its entry term W_jk², printed, for each layer."""
+    d = derive(spec_from_dict({"name": "l2net", "input": 2, "l2": 0.1, "loss": "bce", "layers": [
+        {"units": 3, "activation": "tanh"}, {"units": 1, "activation": "sigmoid"}]}))
+    sums = context(d, "c")["weight_square_sums"]
+    assert [(name, weight.rows, weight.cols, summand) for name, weight, summand in sums] == [
+        ("weight_sq1", 3, 2, "(p->W1[j][k]*p->W1[j][k])"),
+        ("weight_sq2", 1, 3, "(p->W2[j][k]*p->W2[j][k])")]
+    source = render(d, "c")["l2net.c"]   # λ/2 = 0.05, and the mean's 1/m
+    assert "return loss_sum/m_real + l2net_LIT(0.05)*weight_sq1 + l2net_LIT(0.05)*weight_sq2;" in source
+    assert "for (int k = 0; k < 2; ++k) weight_sq1 += (p->W1[j][k]*p->W1[j][k]);" in source

@@ -18,18 +18,20 @@ from run import growth_exponent, two_layer  # noqa: E402
 @pytest.mark.parametrize("network", [
     load_spec(ROOT / "generated" / "lecture_vectorized_231" / "spec.toml"),
     spec_from_dict(two_layer("bench_small", 5, 4, 3)),
-], ids=["lecture_2_3_1_half_sse", "softmax_cce"])
+    spec_from_dict({**two_layer("bench_numbered", 4, 3, 2), "notation": {"input_layer": 1}}),
+], ids=["lecture_2_3_1_half_sse", "softmax_cce", "softmax_cce_input_layer_1"])
 def test_hand_written_numpy_reference_matches_the_generated_step(network, tmp_path):
     derivation = derive(network)
     write_files(render(derivation, "numpy"), tmp_path)
     module = import_file(tmp_path / f"{network.name}.py")
-    first, second = derivation.layer_number(1), derivation.layer_number(2)
+    first, second = derivation.first, derivation.last   # the hand-written reference has these two layers
+    n_in, n_out = derivation.width(derivation.input_number), derivation.width(second)
     rng = np.random.default_rng(3)
     params = {k: rng.normal(size=shape) for k, shape in module.PARAM_SHAPES.items()}
-    X = rng.normal(size=(network.sizes[0], 7))
-    Y = rng.dirichlet(np.ones(network.sizes[-1]), 7).T if network.sizes[-1] > 1 else rng.uniform(size=(1, 7))
+    X = rng.normal(size=(n_in, 7))
+    Y = rng.dirichlet(np.ones(n_out), 7).T if n_out > 1 else rng.uniform(size=(1, 7))
     hand = hand_numpy_sgd_step(params, X, Y, 0.3, (f"W{first}", f"b{first}", f"W{second}", f"b{second}"),
-                               network.layers[-1].activation.is_softmax)
+                               derivation.layer(second).activation.is_softmax)
     generated = module.sgd_step(params, X, Y, 0.3)
     assert hand.keys() == generated.keys()
     for key in hand:

@@ -54,15 +54,15 @@ RANDOM_CASES = {
 def random_data(network, m: int, seed: int):
     """Random weights, inputs, and targets valid for the loss."""
     rng = np.random.default_rng(seed)
+    d = derive(network)   # only for the layer numbers and widths: nothing is derived here
     params = {}
-    for index, layer in enumerate(network.layers, start=1):
-        number = network.notation.layer_number(index)
-        n, n_prev = network.sizes[index], network.sizes[index - 1]
-        params[f"W{number}"] = rng.normal(0, 0.8, (n, n_prev))
-        if layer.bias:
-            params[f"b{number}"] = rng.normal(0, 0.5, (n, 1))
+    for layer in d.layer_numbers:
+        n, n_prev = d.width(layer), d.width(layer - 1)
+        params[f"W{layer}"] = rng.normal(0, 0.8, (n, n_prev))
+        if d.layer(layer).bias:
+            params[f"b{layer}"] = rng.normal(0, 0.5, (n, 1))
     X = rng.normal(0, 1.0, (network.n_in, m))
-    n_out = network.sizes[-1]
+    n_out = d.width(d.last)
     loss = network.loss.name
     if loss == "bce":
         Y = rng.uniform(0, 1, (n_out, m))

@@ -20,6 +20,7 @@ from mpmath import mpf
 from deltagen import derive
 from deltagen.derive.checking.answers import half_unit, parse_answers
 from deltagen.derive.checking.check import check
+from deltagen.derive.checking.nodes import Key
 from deltagen.derive.checking.report import render_json, render_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -245,6 +246,39 @@ def test_sequential_update(derivation):
     dW1 = batch([Hand(0, W2_used=W2_new).dW1, Hand(1, W2_used=W2_new).dW1])
     W1_new = [[w - ETA * g for w, g in zip(wr, gr)] for wr, gr in zip(W1, dW1)]
     assert one_cause(derivation, "W[1]+", None, W1_new) == [[["sequential"]]] * 4
+
+
+@pytest.fixture(scope="module")
+def derivation_from_2():
+    """The same net with the input numbered 1 (as lecture 000 numbers it): a[1] = x, layers 2 and 3."""
+    data = __import__("tomllib").loads(SPEC) | {"notation": {"input_layer": 1}}
+    return derive.derive(derive.spec_from_dict(data, source="mistake_net.toml"))
+
+
+def test_layers_are_the_specs_numbers_when_the_input_is_layer_1(derivation_from_2):
+    d = derivation_from_2
+    h, slipped, transposed = Hand(0), Hand(0, sign=-1), Hand(0, transposed_back=True)
+    result = run_check(d, claims(("a[1]", 1, XS[0]), ("a[2]", 1, slipped.a1), ("delta[2]", 1, transposed.d1)))
+    x, a2, delta2 = result.results
+    assert x.verdict == "correct" and x.key == Key("x", None, 0)          # a at the input's number is x
+    assert a2.key == Key("a", 2, 0) and delta2.key == Key("delta", 2, 0)
+    assert [[dict(c.details) for c in combo] for combo in a2.entries[0].causes] == [[
+        {"layers": "2"}]]
+    # Wᵀ δ into layer 2 is the mistake of W^[3]: possible although W^[2] is the first layer's
+    assert [[(c.id, dict(c.details)) for c in combo] for combo in delta2.entries[0].causes] == [[
+        ("transposed_backward", {"layers": "3"})]]
+    # an intermediate a[2] rounded to 2 decimals is named by its number, in the text and in the JSON
+    a1 = [mpmath.mpf(fmt(h.a1[0], 2)), h.a1[1]]
+    z3 = [s + b for s, b in zip(matvec(W2, a1), B2)]
+    result = run_check(d, claims(("z[3]", 1, z3)))
+    entry = result.results[0].entries[0]
+    assert result.results[0].verdict == "rounding" and entry.rounded[0] == Key("a", 2, 0)
+    assert "a[2]_1 (example 1)" in render_text(result)
+    assert json.loads(render_json(result))["claims"][0]["numbers"][0]["rounded_intermediate"]["layer"] == 2
+    for quantity, expected in (("a[0]", "expected layer 1 to 3 for a"), ("z[1]", "expected layer 2 to 3 for z"),
+                               ("delta[4]", "expected layer 2 to 3 for delta")):
+        with pytest.raises(derive.SpecError, match=expected.replace("[", r"\[")):
+            run_check(d, claims((quantity, 1, [1, 2])))
 
 
 def test_misread_target_is_found_with_the_value_read(derivation):

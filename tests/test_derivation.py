@@ -4,8 +4,9 @@ from __future__ import annotations
 import sympy as sp
 import pytest
 
+from conftest import ROOT
 from deltagen import prove
-from deltagen.derive import derive, spec_from_dict
+from deltagen.derive import derive, load_spec, spec_from_dict
 from deltagen.derive.model.activations import A, Z, make_activation
 
 
@@ -17,7 +18,7 @@ def net(output: str, loss: str, units: int = 1, hidden: str = "sigmoid", **extra
 @pytest.mark.parametrize("output, loss, units", [("identity", "half_sse", 2), ("sigmoid", "bce", 2), ("softmax", "cce", 3)])
 def test_canonical_pairs_simplify_to_a_minus_y(output, loss, units):
     d = derive(net(output, loss, units))
-    s = d.symbols(d.L)
+    s = d.symbols(d.last)
     assert d.output_delta == [s.a[k] - d.y[k] for k in range(units)]
 
 
@@ -67,7 +68,7 @@ def test_proof_catches_a_wrong_output_delta():
 
 def test_proof_catches_a_wrong_hidden_derivative():
     d = derive(net("identity", "half_sse", hidden="tanh"))
-    d.hidden_derivative = lambda index: A * (1 - A)   # sigmoid's derivative used for tanh (genann's old bug)
+    d.hidden_derivative = lambda layer: A * (1 - A)   # sigmoid's derivative used for tanh (genann's old bug)
     report = prove(d, end_to_end=True)
     assert not report.ok
     assert len(report.failed) >= 1
@@ -77,7 +78,62 @@ def test_proof_catches_a_wrong_weight_gradient_in_one_entry():
     """Every weight is checked, not one per layer: a single wrong entry fails the proof."""
     d = derive(net("sigmoid", "half_sse", hidden="tanh"))
     right = d.grad_W_entry
-    d.grad_W_entry = lambda index, j, k: 2 * right(index, j, k) if (index, j, k) == (1, 1, 0) else right(index, j, k)
+    d.grad_W_entry = lambda layer, j, k: 2 * right(layer, j, k) if (layer, j, k) == (1, 1, 0) else right(layer, j, k)
     report = prove(d, end_to_end=False)
     assert not report.ok
     assert [i.statement for i in report.failed] == ["∂ℓ/∂W[1]_jk = δ[1]_j a[0]_k"]
+
+
+def test_layers_are_named_by_the_specs_numbers():
+    """Lecture 000's 1-2-1 sigmoid net numbers its input layer 1: the weighted layers are 2 and 3.
+
+    By hand, with σ(u) = 1/(1 + e^{−u}) and ℓ = ½(σ(z3) − y)², z3 = w3_11 σ(z2_1) + w3_12 σ(z2_2) + b3:
+    δ3 = ∂ℓ/∂z3 = (a3 − y) a3 (1 − a3), and δ2_j = ∂ℓ/∂z2_j = a2_j (1 − a2_j) w3_1j δ3.
+    """
+    d = derive(load_spec(ROOT / "generated" / "lecture_sigmoid_121" / "spec.toml"))
+    assert (d.input_number, d.first, d.last, d.L) == (1, 2, 3, 2)
+    assert list(d.layer_numbers) == [2, 3]
+
+    def symbol(name: str) -> sp.Symbol:
+        return sp.Symbol(name, real=True)
+
+    x, y = symbol("x_1"), symbol("y_1")
+    z2, a2, w3 = [symbol(f"z2_{j}") for j in (1, 2)], [symbol(f"a2_{j}") for j in (1, 2)], \
+        [symbol(f"W3_1_{j}") for j in (1, 2)]
+    z3, a3, b3, delta3 = symbol("z3_1"), symbol("a3_1"), symbol("b3_1"), symbol("delta3_1")
+
+    # layer 3 is the output: its δ is the output δ, in the output's symbols
+    assert d.delta_index(3) == list(d.output_delta)
+    assert sp.expand(d.delta_index(3)[0] - (a3 - y) * a3 * (1 - a3)) == 0
+    # layer 2 is the hidden layer: two units, each g'(z) times the sum back from layer 3
+    hidden = d.delta_index(2)
+    assert len(hidden) == 2
+    assert [f * s for f, s in d.delta_factors(2)] == hidden
+    for j in range(2):
+        assert d.delta_factors(2)[j] == (a2[j] * (1 - a2[j]), w3[j] * delta3)
+
+    # the same δ's as sympy.diff of the loss written out by hand through z2 and z3
+    sigma = lambda u: 1 / (1 + sp.exp(-u))   # noqa: E731
+    z3_of_z2 = w3[0] * sigma(z2[0]) + w3[1] * sigma(z2[1]) + b3
+    loss_of_z2 = (sigma(z3_of_z2) - y) ** 2 / 2
+    forward = {a3: sigma(z3_of_z2), a2[0]: sigma(z2[0]), a2[1]: sigma(z2[1])}
+    derived = {delta3: d.delta_index(3)[0].xreplace(forward)}
+    checks = [(sp.diff((sigma(z3) - y) ** 2 / 2, z3).xreplace({z3: z3_of_z2}), derived[delta3])]
+    checks += [(sp.diff(loss_of_z2, z2[j]), hidden[j].xreplace(forward).xreplace(derived)) for j in range(2)]
+    points = [{z2[0]: 0.3, z2[1]: -1.2, w3[0]: 2, w3[1]: 3, b3: 1, y: 1},
+              {z2[0]: -2, z2[1]: 0.7, w3[0]: -0.5, w3[1]: 1.5, b3: -1, y: 0}]
+    for by_hand, from_derivation in checks:
+        for point in points:
+            point = {k: sp.nsimplify(v) for k, v in point.items()}
+            assert abs(sp.N((by_hand - from_derivation).xreplace(point), 50)) < 1e-40
+
+    # ∂ℓ/∂W^[3] has the output layer's shape (1 unit × 2 of layer 2); ∂ℓ/∂W^[2] the hidden one's (2 × 1 input)
+    assert d.grad_W_index(3).shape == (1, 2) == d.symbols(3).W.shape
+    assert d.grad_W_index(3) == sp.Matrix([[delta3 * a2[0], delta3 * a2[1]]])
+    assert d.grad_W_index(2) == sp.Matrix([[symbol("delta2_1") * x], [symbol("delta2_2") * x]])
+    assert d.grad_b_index(3) == [delta3]
+
+    # positions are not layer numbers: 1 is the input (no δ, no weights), 4 does not exist
+    for call, layer in ((d.delta_index, 1), (d.grad_W_index, 4), (d.symbols, 1), (d.grad_W_index, 0)):
+        with pytest.raises(IndexError, match=r"expected a layer number from 2 to 3"):
+            call(layer)

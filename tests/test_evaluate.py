@@ -1,4 +1,4 @@
-"""derive.evaluate against numbers that do not come from deltagen.
+"""deltagen.derive.evaluation against numbers that do not come from deltagen.
 
 Expected values come from tests/reference.py (an mpmath forward pass and central
 finite differences at 50 digits), from hand derivations written out here, and from
@@ -66,12 +66,12 @@ def test_forward_and_cost_match_reference(name, digits):
     tol = mpf("1e-13") if digits == 0 else mpf("1e-35")
     for i, x in enumerate(ref.columns(X)):
         # a[l] of every layer: the reference's forward pass through the first l layers
-        for index in range(1, derivation.L + 1):
-            expected = ref.forward(layers[:index], lists(params), x)
-            assert max_rel(trace.a[index][:, i], expected) <= tol, (index, i)
+        for layer in derivation.layer_numbers:
+            expected = ref.forward(layers[:derivation.position(layer)], lists(params), x)
+            assert max_rel(trace.a[layer][:, i], expected) <= tol, (layer, i)
     expected_cost = ref.cost(layers, lists(params), X, Y, network.loss.name, network.reduction)
     assert abs(mpf(trace.cost) - expected_cost) <= tol * expected_cost
-    assert np.array_equal(np.asarray(trace.a[0], dtype=float), network.example.X)
+    assert np.array_equal(np.asarray(trace.a[derivation.input_number], dtype=float), network.example.X)
 
 
 @pytest.mark.parametrize("name", LECTURES)
@@ -86,13 +86,12 @@ def test_gradients_and_step_match_finite_differences(name, digits):
     overall = max(abs(v) for g in fd.values() for row in g for v in row)
     trace = evaluate(derivation, digits=digits)
     tol = mpf("1e-10") if digits == 0 else mpf("1e-25")   # the finite differences carry ~1e-30
-    for index in range(1, derivation.L + 1):
-        number = derivation.layer_number(index)
-        got = {f"W{number}": trace.dW[index]}
-        if trace.db[index] is not None:
-            got[f"b{number}"] = trace.db[index]
+    for layer in derivation.layer_numbers:
+        got = {f"W{layer}": trace.dW[layer]}
+        if trace.db[layer] is not None:
+            got[f"b{layer}"] = trace.db[layer]
         else:
-            assert f"b{number}" not in params
+            assert f"b{layer}" not in params
         for key, value in got.items():
             assert value.shape == np.shape(params[key]), key
             # an all-zero true gradient (lecture_and) is measured against the whole gradient's scale
@@ -103,9 +102,9 @@ def test_gradients_and_step_match_finite_differences(name, digits):
             assert diff / scale <= tol, key
             eta = network.example.learning_rate
             if eta is None:
-                assert trace.W_next[index] is None and trace.b_next[index] is None
+                assert trace.W_next[layer] is None and trace.b_next[layer] is None
                 continue
-            after = trace.W_next[index] if key.startswith("W") else trace.b_next[index]
+            after = trace.W_next[layer] if key.startswith("W") else trace.b_next[layer]
             expected = [mpf(w) - mpf(eta) * g for w, g in zip(np.asarray(params[key]).ravel(),
                                                               [e for row in fd[key] for e in row])]
             assert max(abs(mpf(v) - e) for v, e in zip(np.asarray(after, dtype=object).ravel(), expected)) \
@@ -124,15 +123,14 @@ def test_delta_is_the_per_example_bias_gradient(name):
     for i, (x, y) in enumerate(zip(ref.columns(X), ref.columns(Y))):
         one = lambda p: ref.loss(network.loss.name, ref.forward(layers, p, x), y)
         fd = ref.fd_gradient(one, params)
-        for index in range(1, derivation.L + 1):
-            number = derivation.layer_number(index)
-            if network.layers[index - 1].bias:
-                expected = [row[0] for row in fd[f"b{number}"]]
+        for layer in derivation.layer_numbers:
+            if derivation.layer(layer).bias:
+                expected = [row[0] for row in fd[f"b{layer}"]]
             else:   # no bias: ∂ℓ/∂W_jk = δ_j a_k, so δ_j = ∂ℓ/∂W_j1 / a_1^[l−1]
-                first_input = trace.a[index - 1][0, i]
-                expected = [row[0] / first_input for row in fd[f"W{number}"]]
+                first_input = trace.a[layer - 1][0, i]
+                expected = [row[0] / first_input for row in fd[f"W{layer}"]]
             scale = max(max(abs(e) for e in expected), mpf("1e-40"))
-            assert max(abs(d - e) for d, e in zip(trace.delta[index][:, i], expected)) / scale <= mpf("1e-20")
+            assert max(abs(d - e) for d, e in zip(trace.delta[layer][:, i], expected)) / scale <= mpf("1e-20")
         expected_loss = one(params)
         assert abs(trace.loss[i] - expected_loss) <= mpf("1e-35") * max(expected_loss, mpf("1e-30"))
 
@@ -152,6 +150,7 @@ def test_scalar_chain_matches_pytorch_printout():
 
 
 def test_sigmoid_121_by_hand_at_high_precision():
+    """input_layer = 1: the trace is keyed by the lecture's layer numbers, a[1] = x, layers 2 and 3."""
     trace = evaluate(load("lecture_sigmoid_121"), digits=50)
     sigma = lambda v: 1 / (1 + mpmath.exp(-v))
     z2 = [mpf(0), mpf(3)]                        # W[2] x + b[2] at x = 1
@@ -159,13 +158,17 @@ def test_sigmoid_121_by_hand_at_high_precision():
     z3 = 2 * a2[0] + 3 * a2[1] + 1
     a3 = sigma(z3)
     delta3 = (a3 - 1) * a3 * (1 - a3)
-    assert trace.z[1][:, 0].tolist() == z2
-    assert abs(trace.z[2][0, 0] - z3) < mpf("1e-45")
-    assert abs(trace.delta[2][0, 0] - delta3) < mpf("1e-48")
+    assert sorted(trace.a) == [1, 2, 3] and trace.a[1] is trace.X
+    for name in ("W", "b", "z", "delta", "dW", "db", "W_next", "b_next", "dW_example", "db_example"):
+        assert sorted(getattr(trace, name)) == [2, 3], name
+    assert trace.z[2][:, 0].tolist() == z2
+    assert abs(trace.z[3][0, 0] - z3) < mpf("1e-45")
+    assert abs(trace.a[3][0, 0] - a3) < mpf("1e-48")
+    assert abs(trace.delta[3][0, 0] - delta3) < mpf("1e-48")
     for j in range(2):
-        assert abs(trace.delta[1][j, 0] - a2[j] * (1 - a2[j]) * [2, 3][j] * delta3) < mpf("1e-48")
-    assert all(isinstance(v, mpmath.mpf) for v in trace.a[2].ravel())
-    assert trace.loss.shape == (2,) and trace.delta[1].shape == (2, 2)
+        assert abs(trace.delta[2][j, 0] - a2[j] * (1 - a2[j]) * [2, 3][j] * delta3) < mpf("1e-48")
+    assert all(isinstance(v, mpmath.mpf) for v in trace.a[3].ravel())
+    assert trace.loss.shape == (2,) and trace.delta[2].shape == (2, 2) and trace.dW[3].shape == (1, 2)
 
 
 # ---------------------------------------------------------------- other activations, losses, reductions

@@ -8,6 +8,7 @@ for what makes the single source hold (explain does not reach into check; one GU
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -51,6 +52,21 @@ def graph():
     return Graph(derive.derive(derive.spec_from_dict(NET)))
 
 
+@pytest.fixture(scope="module")
+def graph_from_2():
+    """The same net with the input numbered 1: its layers are 2 and 3, and every key and variant names them so."""
+    return Graph(derive.derive(derive.spec_from_dict(NET | {"notation": {"input_layer": 1}})))
+
+
+def renumbered(variant: Variant, key: Key) -> tuple[Variant, Key]:
+    """``variant`` and ``key`` with every layer number one higher (input_layer = 1)."""
+    up = lambda layers: frozenset(layer + 1 for layer in layers)
+    variant = replace(variant, sigmoid_sign=up(variant.sigmoid_sign), g_for_derivative=up(variant.g_for_derivative),
+                      transposed_forward=up(variant.transposed_forward),
+                      transposed_backward=up(variant.transposed_backward))
+    return variant, key if key.layer is None else key._replace(layer=key.layer + 1)
+
+
 def sigma(v):
     return 1 / (1 + mpmath.exp(-v))
 
@@ -92,7 +108,7 @@ def test_the_plain_evaluator_is_the_hand_derivation(graph):
     assert abs(value(graph, Key("W+", 2, None)) - (W2 - ETA * mean_dW2())) < TOLERANCE
 
 
-@pytest.mark.parametrize("variant, key, expected", [
+MISTAKES = [
     (Variant(sigmoid_sign=frozenset({1})), Key("C", None, 0), lambda: Hand(0, sign_slip=True).C),
     (Variant(g_for_derivative=frozenset({1})), Key("delta", 1, 0), lambda: Hand(0, g_for_gprime=True).d1),
     (Variant(loss_factor=Fraction(2)), Key("C", None, 1), lambda: Hand(1, factor=2).C),
@@ -108,9 +124,19 @@ def test_the_plain_evaluator_is_the_hand_derivation(graph):
     (Variant(sigmoid_sign=frozenset({1}), example_scope=1), Key("cost", None, None),
      lambda: (Hand(0).C + Hand(1, sign_slip=True).C) / 2),
     (Variant(sigmoid_sign=frozenset({1}), example_scope=1), Key("C", None, 0), lambda: Hand(0).C),
-])
+]
+
+
+@pytest.mark.parametrize("variant, key, expected", MISTAKES)
 def test_a_mistake_variant_is_the_evaluator_with_one_step_swapped(graph, variant, key, expected):
     assert abs(value(graph, key, variant) - expected()) < TOLERANCE
+
+
+@pytest.mark.parametrize("variant, key, expected", MISTAKES)
+def test_keys_and_variants_name_layers_by_the_specs_numbers(graph_from_2, variant, key, expected):
+    assert (graph_from_2.first, graph_from_2.last, graph_from_2.input_number) == (2, 3, 1)
+    variant, key = renumbered(variant, key)
+    assert abs(value(graph_from_2, key, variant) - expected()) < TOLERANCE
 
 
 def test_mistaken_steps_reuse_the_compiled_steps(graph):
@@ -147,12 +173,12 @@ def test_the_graphs_numbers_are_evaluates_trace(name, exact):
     same(world.value(Key("cost", None, None)), trace.cost)
     for i in range(graph.m):
         same(world.value(Key("C", None, i)), trace.loss[i])
-        for l in range(1, graph.L + 1):
+        for l in graph.layer_numbers:
             for kind, numbers in (("z", trace.z), ("a", trace.a), ("delta", trace.delta)):
                 same(world.value(Key(kind, l, i)), numbers[l][:, i])
             same(world.value(Key("dW", l, i)), trace.dW_example[l][i])
     stepped = trace.learning_rate is not None
-    for l in range(1, graph.L + 1):
+    for l in graph.layer_numbers:
         same(world.value(Key("dW", l, None)), trace.dW[l])
         if stepped:
             same(world.value(Key("W+", l, None)), trace.W_next[l])

@@ -44,8 +44,8 @@ def test_scalar_entries():
 
 def test_scalar_entries_in_other_notations():
     d = derivation(brackets="paren", delta_symbol="epsilon", input_layer=1)
-    assert tex(d.symbols(1).a[0], d) == r"a^{(2)}_{1}"          # the first weighted layer is layer 2
-    assert tex(d.symbols(2).delta[0], d) == r"\varepsilon^{(3)}_{1}"
+    assert tex(d.symbols(2).a[0], d) == r"a^{(2)}_{1}"          # the first weighted layer is layer 2
+    assert tex(d.symbols(3).delta[0], d) == r"\varepsilon^{(3)}_{1}"
     assert tex(d.x[0], d) == r"x_{1}"                            # inputs and targets have no layer
 
 

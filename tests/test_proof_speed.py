@@ -2,7 +2,7 @@
 
 Each slow net is proved in a subprocess with a generous timeout, so that a regression fails
 instead of hanging the suite; nothing here asserts a time. The exact zero test behind the proof
-(``derive.proof.zero_test.is_rational_zero``) is checked to refuse non-identities, and a wrong
+(``deltagen.derive.proof.zero_test.is_rational_zero``) is checked to refuse non-identities, and a wrong
 gradient on one of these nets to be reported wrong, end to end, just as fast.
 """
 from __future__ import annotations
@@ -62,7 +62,8 @@ spec, wrong = json.loads(sys.argv[1]), sys.argv[2]
 d = derive(spec_from_dict(spec))
 if wrong == "weight":
     right = d.grad_W_entry
-    d.grad_W_entry = lambda index, j, k: 2 * right(index, j, k) if (index, j, k) == (1, 0, 0) else right(index, j, k)
+    entry = (d.first, 0, 0)   # layer number, then 0-based j and k
+    d.grad_W_entry = lambda layer, j, k: 2 * right(layer, j, k) if (layer, j, k) == entry else right(layer, j, k)
 report = prove(d)
 print(json.dumps({"ok": report.ok, "end_to_end": report.end_to_end, "n_params": report.n_params,
                   "failed": [i.statement for i in report.failed]}))

@@ -64,8 +64,8 @@ def network_specs(draw, max_depth: int = 4, max_units: int = 8, max_input: int =
     loss = draw(st.sampled_from(LOSSES))
     depth = draw(st.integers(1, max_depth))
     layers = []
-    for index in range(depth):
-        last = index == depth - 1
+    for i in range(depth):
+        last = i == depth - 1
         choices = [a for a in ACTIVATIONS if documented_pairing(a, loss)] if last else HIDDEN
         activation = draw(st.sampled_from(choices))
         layer = {"units": draw(st.integers(2 if activation == "softmax" else 1, max_units)),
@@ -92,10 +92,11 @@ def param_names(spec: dict) -> list[tuple[str, tuple[int, int]]]:
     first = spec.get("notation", {}).get("input_layer", 0)
     sizes = [spec["input"]] + [layer["units"] for layer in spec["layers"]]
     names = []
-    for index, layer in enumerate(spec["layers"], start=1):
-        names.append((f"W{first + index}", (sizes[index], sizes[index - 1])))
+    for position, layer in enumerate(spec["layers"], start=1):   # 1-based position in the spec's list
+        number = first + position
+        names.append((f"W{number}", (sizes[position], sizes[position - 1])))
         if layer.get("bias", True):
-            names.append((f"b{first + index}", (sizes[index], 1)))
+            names.append((f"b{number}", (sizes[position], 1)))
     return names
 
 
@@ -123,8 +124,8 @@ def near_a_kink(spec: dict, params: dict, X, Y) -> bool:
     """Whether some relu/leaky_relu input or hinge margin is within 1e-9 of its kink (the derivative there
     is a convention, which central differences do not see)."""
     a = np.asarray(X, float)
-    for index, layer in enumerate(spec["layers"], start=1):
-        below = MpNet({**spec, "layers": spec["layers"][:index]}, digits=30)
+    for position, layer in enumerate(spec["layers"], start=1):
+        below = MpNet({**spec, "layers": spec["layers"][:position]}, digits=30)
         w_name, b_name, _ = below.layers[-1]
         z = params[w_name] @ a + (params[b_name] if b_name else 0.0)
         if layer["activation"] in KINKED and np.any(np.abs(z) < 1e-9):

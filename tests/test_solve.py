@@ -63,16 +63,17 @@ class Lecture:
         self.layers = self.spec["layers"]
         self.params: dict[str, np.ndarray] = {}
         biases = iter(example.get("b", []))
-        for index, (W, layer) in enumerate(zip(example["W"], self.layers), start=1):
-            self.params[f"W{self.number(index)}"] = np.array(W, dtype=float)
+        for position, (W, layer) in enumerate(zip(example["W"], self.layers), start=1):
+            self.params[f"W{self.number(position)}"] = np.array(W, dtype=float)
             if layer.get("bias", True):
-                self.params[f"b{self.number(index)}"] = np.array(next(biases), dtype=float).reshape(-1, 1)
+                self.params[f"b{self.number(position)}"] = np.array(next(biases), dtype=float).reshape(-1, 1)
 
-    def number(self, index: int) -> int:
-        return index + self.first
+    def number(self, position: int) -> int:
+        """The spec's number of the layer at 1-based ``position`` in its list of layers."""
+        return position + self.first
 
-    def sup(self, index: int) -> str:
-        return f"{self.open}{self.number(index)}{self.close}"
+    def sup(self, position: int) -> str:
+        return f"{self.open}{self.number(position)}{self.close}"
 
     def column(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         return self.X[:, [i]], self.Y[:, [i]]
@@ -84,8 +85,8 @@ class Lecture:
     def forward_by_hand(self, x: np.ndarray) -> tuple[list, list]:
         """z and a of every layer for one example: z = W a + b, a = g(z)."""
         a, zs, activations = x, [], []
-        for index, layer in enumerate(self.layers, start=1):
-            z = self.params[f"W{self.number(index)}"] @ a + self.params.get(f"b{self.number(index)}", 0.0)
+        for position, layer in enumerate(self.layers, start=1):
+            z = self.params[f"W{self.number(position)}"] @ a + self.params.get(f"b{self.number(position)}", 0.0)
             a = ACTIVATIONS[layer["activation"]](z)
             zs.append(z)
             activations.append(a)
@@ -128,29 +129,30 @@ def test_every_number_of_the_worked_solution_is_right(name):
         x, y = lec.column(i)
         forward = body[f"Forward pass, example {i + 1}"]
         zs, activations = lec.forward_by_hand(x)
-        for index in range(1, L + 1):
-            assert_shown(*result_of(forward, f"z^{{{lec.sup(index)}}}"), zs[index - 1], what=f"z{index}")
-            assert_shown(*result_of(forward, f"a^{{{lec.sup(index)}}}"), activations[index - 1], what=f"a{index}")
+        for position in range(1, L + 1):
+            assert_shown(*result_of(forward, f"z^{{{lec.sup(position)}}}"), zs[position - 1], what=f"z{position}")
+            assert_shown(*result_of(forward, f"a^{{{lec.sup(position)}}}"), activations[position - 1],
+                         what=f"a{position}")
         assert_shown(*result_of(forward, f"a^{{{lec.sup(L)}}}"), mod.forward(params, x), what="a^L")
         assert_shown(*result_of(forward, rf"\ell_{{{i + 1}}}"), mod.cost(params, x, y), what="loss")
 
         backward = body[f"Backward pass, example {i + 1}"]
         grads = mod.gradients(params, x, y)          # m = 1: the gradients of this example's loss
-        for index in range(L, 0, -1):
-            n = lec.number(index)
+        for position in range(L, 0, -1):
+            n = lec.number(position)
             if f"b{n}" in grads:
                 delta = grads[f"b{n}"]                # ∂ℓ/∂b = δ
             else:                                    # ∂ℓ/∂W_jk = δ_j a_k: read δ off the largest a_k
-                a_prev = x if index == 1 else activations[index - 2]
+                a_prev = x if position == 1 else activations[position - 2]
                 k = int(np.argmax(np.abs(a_prev[:, 0])))
                 delta = grads[f"W{n}"][:, [k]] / a_prev[k, 0]
             for j in range(delta.shape[0]):
-                label = rf"\delta^{{{lec.sup(index)}}}_{{{j + 1}}}"
+                label = rf"\delta^{{{lec.sup(position)}}}_{{{j + 1}}}"
                 assert_shown(*result_of(backward, label), delta[j, 0], what=label)
-            label = rf"\frac{{\partial \ell_{{{i + 1}}}}}{{\partial {W}^{{{lec.sup(index)}}}}}"
+            label = rf"\frac{{\partial \ell_{{{i + 1}}}}}{{\partial {W}^{{{lec.sup(position)}}}}}"
             assert_shown(*result_of(backward, label), lec.shown(grads[f"W{n}"], "W"), what=label)
             if f"b{n}" in grads:
-                label = rf"\frac{{\partial \ell_{{{i + 1}}}}}{{\partial b^{{{lec.sup(index)}}}}}"
+                label = rf"\frac{{\partial \ell_{{{i + 1}}}}}{{\partial b^{{{lec.sup(position)}}}}}"
                 assert_shown(*result_of(backward, label), grads[f"b{n}"], what=label)
             checked += 1
 

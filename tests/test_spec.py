@@ -1,4 +1,4 @@
-"""Tests for derive.spec: valid specs load into Networks; every bad spec is one clear SpecError line."""
+"""Tests for derive/model/spec.py: valid specs load into Networks; every bad spec is one clear SpecError line."""
 from __future__ import annotations
 
 import copy

@@ -18,9 +18,9 @@ PAIRS = [("sigmoid", "bce", 2), ("softmax", "cce", 3), ("identity", "logistic", 
 def test_stabilized_forms_equal_the_derived_ones(output, loss, units):
     d = derive(spec_from_dict({"name": "t", "input": 1, "loss": loss,
                                "layers": [{"units": units, "activation": output}]}))
-    s = d.symbols(1)
-    loss_of_z = d.loss.xreplace(dict(zip(s.a, d.a_index(1))))
-    expressions = [loss_of_z, *d.output_delta, *d.a_index(1)]
+    s = d.symbols(d.last)   # the one layer, the output
+    loss_of_z = d.loss.xreplace(dict(zip(s.a, d.a_index(d.last))))
+    expressions = [loss_of_z, *d.output_delta, *d.a_index(d.last)]
     for expr in expressions:
         stable = stabilize(expr)
         assert is_zero(sp.expand_log(unstable_form(stable) - expr, force=True)), (expr, stable)
@@ -40,10 +40,10 @@ def test_branched_forms_equal_the_derived_ones_at_many_points(output, loss, unit
     """The C forms (sign-branched sigmoid, max-shifted softmax, log1p losses) against mpmath at 50 digits."""
     d = derive(spec_from_dict({"name": "t", "input": 1, "loss": loss,
                                "layers": [{"units": units, "activation": output}]}))
-    s = d.symbols(1)
-    loss_of_z = d.loss.xreplace(dict(zip(s.a, d.a_index(1))))
+    s = d.symbols(d.last)
+    loss_of_z = d.loss.xreplace(dict(zip(s.a, d.a_index(d.last))))
     rng = np.random.default_rng(5)
-    for expr in [loss_of_z, *d.a_index(1)]:
+    for expr in [loss_of_z, *d.a_index(d.last)]:
         branched = stabilize_branched(expr)
         symbols = sorted(expr.free_symbols, key=str)
         # evaluated by mpmath: sp.N of an unevaluated Max(0, x) can return x when x < 0 is tiny

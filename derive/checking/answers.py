@@ -45,7 +45,7 @@ class Kind:
 
     name: str                 # as written before [layer]: "a", "dW", "W+" is ("W", after=True)
     per_example: str          # "required", "optional" or "never"
-    layers: str               # "none", "all", "input" (0..L), "hidden" (1..L-1), "output" (L only)
+    layers: str               # "none", "all" (first..last), "input" (input..last), "hidden" (first..last-1), "output"
     shape: str                # "vector", "matrix", "scalar"
     help: str
 
@@ -77,13 +77,13 @@ _QUANTITY = re.compile(r"^\s*([A-Za-z][A-Za-z/']*?)\s*(?:\[\s*([^\]]*?)\s*\])?\s
 
 @dataclass(frozen=True)
 class Claim:
-    """One claim, validated against the spec. ``layer`` is the internal index (0 = input, 1..L)."""
+    """One claim, validated against the spec. ``layer`` is the spec's layer number (the input's for a = x)."""
 
     position: int                          # 0-based place in the file
     field: str                             # "claim[3]", for messages
     quantity: str                          # as written
     kind: str                              # a key of KINDS ("W+", "a", ...)
-    layer: int | None                      # internal index; None for "C", "cost"
+    layer: int | None                      # the spec's layer number; None for "C", "cost"
     layer_text: str | None                 # as written ("2", "L", "l")
     example: int | None                    # 0-based
     unit: tuple[int, ...] | None           # 0-based entry for a one-number claim of a vector/matrix
@@ -164,7 +164,7 @@ def quantity_help() -> str:
 
 
 def parse_quantity(text: str, derivation: Derivation, field_name: str, formula: bool = False):
-    """(kind, internal layer or None, layer as written, generic) of a quantity such as ``a[2]``, ``W[L]+``."""
+    """(kind, layer number or None, layer as written, generic) of a quantity such as ``a[2]``, ``W[L]+``."""
     match = _QUANTITY.match(text) if isinstance(text, str) else None
     expected = f"expected a quantity such as a[2], delta[L], dW[1], W[2]+ or cost (one of {quantity_help()})"
     if not match:
@@ -182,41 +182,39 @@ def parse_quantity(text: str, derivation: Derivation, field_name: str, formula: 
     if layer_text is None:
         raise SpecError(field_name, f"expected a layer for {name}, as in {name.rstrip('+')}[2]"
                                     f"{'+' if plus else ''}, got {text!r}")
-    L = derivation.L
-    first = derivation.layer_number(0)
+    d = derivation
     generic = False
     if formula and layer_text == "l":
-        generic, index = True, None
+        generic, layer = True, None
     else:
-        index = _layer_index(layer_text, derivation)
-        if index is None:
-            raise SpecError(field_name, f"expected a layer number from {first} to {first + L} (or L, L-1, ...), "
-                                        f"got {layer_text!r}")
-    lowest = {"all": 1, "input": 0, "hidden": 1, "output": L}[kind.layers]
-    highest = L - 1 if kind.layers == "hidden" else L
+        layer = _layer_number(layer_text, d)
+        if layer is None:
+            raise SpecError(field_name, f"expected a layer number from {d.input_number} to {d.last} "
+                                        f"(or L, L-1, ...), got {layer_text!r}")
+    lowest = {"all": d.first, "input": d.input_number, "hidden": d.first, "output": d.last}[kind.layers]
+    highest = d.last - 1 if kind.layers == "hidden" else d.last
     if generic:
-        if kind.layers not in ("all", "hidden") or (name in GENERIC_HIDDEN and L < 2):
+        if kind.layers not in ("all", "hidden") or (name in GENERIC_HIDDEN and d.L < 2):
             raise SpecError(field_name, f"expected a numbered layer for {name} (l stands for every layer "
                                         f"{'with a layer after it' if name in GENERIC_HIDDEN else ''})")
         return name, None, layer_text, True
-    if not lowest <= index <= highest:
-        numbers = f"{derivation.layer_number(lowest)}" if lowest == highest else \
-            f"{derivation.layer_number(lowest)} to {derivation.layer_number(highest)}"
+    if not lowest <= layer <= highest:
+        numbers = f"{lowest}" if lowest == highest else f"{lowest} to {highest}"
         raise SpecError(field_name, f"expected layer {numbers} for {name} (layers are numbered from "
-                                    f"{first} = the input, as in the spec's notation), got {layer_text!r}")
-    if name in ("db", "b+") and not derivation.network.layers[index - 1].bias:
+                                    f"{d.input_number} = the input, as in the spec's notation), got {layer_text!r}")
+    if name in ("db", "b+") and not d.layer(layer).bias:
         raise SpecError(field_name, f"expected a layer with a bias for {name}, got layer {layer_text} (it has none)")
-    return name, index, layer_text, False
+    return name, layer, layer_text, False
 
 
-def _layer_index(text: str, derivation: Derivation) -> int | None:
-    """Internal index of a layer written as a number in the spec's notation, or ``L``, ``L-1``, ..."""
+def _layer_number(text: str, derivation: Derivation) -> int | None:
+    """The layer number written in the spec's notation, or as ``L``, ``L-1``, ... (L: the last layer)."""
     text = text.replace(" ", "").replace("−", "-")
     match = re.fullmatch(r"L(?:-(\d+))?", text)
     if match:
-        return derivation.L - int(match.group(1) or 0)
+        return derivation.last - int(match.group(1) or 0)
     if re.fullmatch(r"\d+", text):
-        return int(text) - derivation.layer_number(0)
+        return int(text)
     return None
 
 
@@ -225,10 +223,9 @@ def shape_of(kind: str, layer: int | None, derivation: Derivation) -> tuple[int,
     spec = KINDS[kind]
     if spec.shape == "scalar":
         return ()
-    sizes = derivation.network.sizes
     if spec.shape == "vector":
-        return (sizes[layer],)
-    return (sizes[layer], sizes[layer - 1])
+        return (derivation.width(layer),)
+    return (derivation.width(layer), derivation.width(layer - 1))
 
 
 def _claim(entry: Any, position: int, derivation: Derivation) -> Claim:

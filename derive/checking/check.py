@@ -74,7 +74,6 @@ class CheckResult:
     spec_source: str
     answers: Answers
     results: list[ClaimResult]
-    layer_offset: int = 0              # spec layer number = internal index + layer_offset
 
     @property
     def ok(self) -> bool:
@@ -93,10 +92,10 @@ class CheckResult:
 
 # ---------------------------------------------------------------- keys and order
 
-def claim_key(claim: Claim) -> Key:
-    """The graph node a numeric claim is about."""
+def claim_key(claim: Claim, derivation: Derivation) -> Key:
+    """The graph node a numeric claim is about (a at the input's number is the data x)."""
     kind, layer, example = claim.kind, claim.layer, claim.example
-    if kind in ("a", "a+") and layer == 0:
+    if kind in ("a", "a+") and layer == derivation.input_number:
         return Key("x", None, example)
     if kind in ("C", "C+", "cost", "cost+"):
         return Key(kind, None, example)
@@ -119,7 +118,7 @@ def dependency_order(claims: list[Claim], graph: Graph | None) -> list[Claim]:
     """Claims in an order a student can compute them: every claim after the claims it depends on,
     otherwise in file order."""
     numeric = [c for c in claims if not c.is_formula]
-    keys = {c.position: claim_key(c) for c in numeric}
+    keys = {c.position: claim_key(c, graph.derivation) for c in numeric}
     ancestors = {c.position: graph.ancestors(keys[c.position]) for c in numeric} if graph else {}
     first: dict[Key, int] = {}
     for c in sorted(numeric, key=lambda c: c.position):     # the claim whose numbers later steps use
@@ -174,7 +173,7 @@ def check(derivation: Derivation, answers: Answers) -> CheckResult:
         if result.verdict == "wrong":
             result.first_wrong = True
             break
-    return CheckResult(network.name, network.source, answers, results, network.notation.input_layer)
+    return CheckResult(network.name, network.source, answers, results)
 
 
 def _explain(judge: "Judge", results: list[ClaimResult]) -> None:
@@ -208,7 +207,7 @@ class Judge:
         overrides: dict[Key, dict[tuple, Decimal]] = {}
         tolerances: dict[tuple[Key, tuple], Decimal] = {}
         for claim in sorted(numeric, key=lambda c: c.position):      # the first claim of a node is the one used
-            key = claim_key(claim)
+            key = claim_key(claim, graph.derivation)
             for index, position in _positions(claim, claim.value.shape):
                 if position not in overrides.get(key, {}):
                     overrides.setdefault(key, {})[position] = claim.value[index]
@@ -218,7 +217,7 @@ class Judge:
 
     # -- verdicts
     def judge(self, claim: Claim) -> ClaimResult:
-        key = claim_key(claim)
+        key = claim_key(claim, self.graph.derivation)
         truth = self.truth.value(key)
         own = self.claimed.own(key)
         student = World(self.graph, exact=True, overrides=own).value(key)
@@ -262,7 +261,8 @@ class Judge:
         graph = self.graph
         base = World(graph, exact=False, overrides=own)
         candidates = sorted((k for k in graph.ancestors(key) if k.kind not in GIVEN_KINDS),
-                            key=lambda k: (k.kind, k.layer or 0, -1 if k.example is None else k.example))
+                            key=lambda k: (k.kind, -1 if k.layer is None else k.layer,
+                                           -1 if k.example is None else k.example))
         for places in range(2, 7):
             for k in candidates:
                 value = base.value(k)

@@ -57,14 +57,13 @@ class _Evaluator(ast.NodeVisitor):
         if not isinstance(node.value, ast.Name) or node.value.id not in ("a", "z", "delta", "W", "b"):
             raise self.fail("got a subscript on something other than a, z, delta, W or b")
         number = self._layer_number(node.slice)
-        index = number - self.d.layer_number(0)
         name = node.value.id
-        lowest = 0 if name == "a" else 1
-        if not lowest <= index <= self.d.L:
-            raise self.fail(f"got layer {number}, outside {self.d.layer_number(lowest)}..{self.d.layer_number(self.d.L)}")
+        lowest = self.d.input_number if name == "a" else self.d.first
+        if not lowest <= number <= self.d.last:
+            raise self.fail(f"got layer {number}, outside {lowest}..{self.d.last}")
         if name == "a":
-            return sp.Matrix(self.d.activations_of(index))
-        s = self.d.symbols(index)
+            return sp.Matrix(self.d.activations_of(number))
+        s = self.d.symbols(number)
         if name == "z":
             return sp.Matrix(s.z)
         if name == "delta":
@@ -77,10 +76,9 @@ class _Evaluator(ast.NodeVisitor):
 
     def _layer_number(self, node) -> int:
         """A layer subscript: an integer expression in l (the claim's layer) and L, in the spec's numbering."""
-        L = self.d.layer_number(self.d.L)
-        names = {"L": L}
+        names = {"L": self.d.last}
         if self.layer is not None:
-            names["l"] = self.d.layer_number(self.layer)
+            names["l"] = self.layer
 
         def value(n):
             if isinstance(n, ast.Constant) and isinstance(n.value, int) and not isinstance(n.value, bool):
@@ -145,7 +143,7 @@ class _Evaluator(ast.NodeVisitor):
 
 
 def parse_expression(text: str, derivation: Derivation, layer: int | None, field_name: str, source: str) -> Any:
-    """The claimed formula as a SymPy matrix (or scalar), with ``l`` standing for ``layer``."""
+    """The claimed formula as a SymPy matrix (or scalar), with ``l`` standing for layer number ``layer``."""
     cleaned = text.replace("−", "-").replace("⊙", "*").replace("·", "*").replace("ᵀ", ".T").replace("^", "**")
     try:
         tree = ast.parse(cleaned, mode="eval")

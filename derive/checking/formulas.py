@@ -41,13 +41,14 @@ class FormulaResult:
 def check_formula(claim: Claim, derivation: Derivation, source: str) -> FormulaResult:
     """Check one formula claim for every layer it names."""
     if claim.generic_layer:
-        layers = list(range(1, derivation.L)) if claim.kind in GENERIC_HIDDEN else list(range(1, derivation.L + 1))
+        every = derivation.layer_numbers
+        layers = list(every[:-1]) if claim.kind in GENERIC_HIDDEN else list(every)
     else:
         layers = [claim.layer]
     results = [_check_one(claim, derivation, layer, source) for layer in layers]
     wrong = [r for r in results if r.verdict == "wrong"]
     chosen = wrong[0] if wrong else next((r for r in results if r.verdict == "unproven"), results[0])
-    chosen.layers = [derivation.layer_number(l) for l in layers]
+    chosen.layers = layers
     return chosen
 
 
@@ -62,7 +63,7 @@ def _truth(claim: Claim, derivation: Derivation, layer: int | None) -> sp.Matrix
     if kind == "z":
         return sp.Matrix(expressions.z(d, layer)[1])
     if kind == "a":
-        return sp.Matrix(expressions.a(d, layer)[1]) if layer > 0 else sp.Matrix(d.x)
+        return sp.Matrix(expressions.a(d, layer)[1]) if layer != d.input_number else sp.Matrix(d.x)
     if kind == "delta":
         return sp.Matrix(d.delta_index(layer))
     if kind == "C":
@@ -72,7 +73,7 @@ def _truth(claim: Claim, derivation: Derivation, layer: int | None) -> sp.Matrix
     if kind == "dcost/da":
         return sp.Matrix([d.reduction_factor * g for g in expressions.loss_gradient(d)[1]])
     if kind == "g'":
-        if d.network.layers[layer - 1].activation.is_softmax:
+        if d.layer(layer).activation.is_softmax:
             raise SpecError(f"{claim.field}.quantity", "expected an elementwise activation for g' "
                                                        "(softmax has a Jacobian)")
         return sp.Matrix(expressions.activation_derivative(d, layer)[1])
@@ -89,9 +90,9 @@ def _truth(claim: Claim, derivation: Derivation, layer: int | None) -> sp.Matrix
 def _independent(derivation: Derivation, expr: sp.Expr) -> sp.Expr:
     """Write every a^[l] as g(z^[l]) and, when the targets sum to 1, the last target through the others."""
     d = derivation
-    for index in range(d.L, 0, -1):
-        s = d.symbols(index)
-        outputs = d.a_index(index)
+    for layer in reversed(d.layer_numbers):
+        s = d.symbols(layer)
+        outputs = d.a_index(layer)
         expr = expr.subs({aj: g for aj, g in zip(s.a, outputs)})
     if d.network.loss.targets_sum_to_one and len(d.y) > 1:
         expr = expr.subs(d.y[-1], 1 - sp.Add(*d.y[:-1]))
@@ -128,7 +129,7 @@ def _check_one(claim: Claim, derivation: Derivation, layer: int | None, source: 
         if ratio is not None:
             result.causes = [(cause,) for cause in _ratio_causes(ratio)]
         elif claim.kind == "delta" and _missing_derivative(c, t, derivation, layer):
-            result.causes = [(Cause("derivative_left_out", (("layers", str(derivation.layer_number(layer))),)),)]
+            result.causes = [(Cause("derivative_left_out", (("layers", str(layer)),)),)]
         return result
     if undecided:
         result.verdict = "unproven"
@@ -150,7 +151,7 @@ def _constant_ratio(claimed: sp.Expr, truth: sp.Expr) -> sp.Expr | None:
 
 def _missing_derivative(claimed: sp.Expr, truth: sp.Expr, derivation: Derivation, layer: int) -> bool:
     """Whether the derivation's δ is the claim times g'(z) of the layer: the activation's derivative left out."""
-    if derivation.network.layers[layer - 1].activation.is_softmax or claimed == 0:
+    if derivation.layer(layer).activation.is_softmax or claimed == 0:
         return False
     for derivative in expressions.activation_derivative(derivation, layer)[1]:
         if decide(claimed * _independent(derivation, derivative), truth)[0] == "equal":
@@ -171,13 +172,13 @@ def _check_affine(claim: Claim, derivation: Derivation, layer: int) -> FormulaRe
     d = derivation
     previous: list[sp.Expr] = list(d.x)
     expr = sp.Matrix(d.x)
-    for index in range(1, layer + 1):        # compose the layers down to x
-        inputs = dict(zip(d.activations_of(index - 1), previous))
-        z = [zj.subs(inputs) for zj in d.z_index(index)]
-        if index == layer and claim.kind == "z":
+    for number in range(d.first, layer + 1):        # compose the layers down to x
+        inputs = dict(zip(d.activations_of(number - 1), previous))
+        z = [zj.subs(inputs) for zj in d.z_index(number)]
+        if number == layer and claim.kind == "z":
             expr = sp.Matrix(z)
             break
-        previous = [aj.subs(dict(zip(d.symbols(index).z, z))) for aj in d.a_index(index)]
+        previous = [aj.subs(dict(zip(d.symbols(number).z, z))) for aj in d.a_index(number)]
         expr = sp.Matrix(previous)
     result = FormulaResult("correct", claimed="affine in x", derived=_show(expr))
     for entry in expr:

@@ -29,54 +29,56 @@ class Graph:
         if example is None:
             raise SpecError("example", "expected an [example] table in the spec (the claims need its numbers)",
                             network.source)
-        self.derivation = derivation
-        self.L = derivation.L
-        self.sizes = network.sizes
+        d = self.derivation = derivation
+        self.L = derivation.L                     # how many weighted layers (a count, not a layer)
+        #: the spec's numbers of the input, the first and the last layer; every Key's layer is such a number
+        self.input_number, self.first, self.last = d.input_number, d.first, d.last
+        self.layer_numbers = d.layer_numbers
         self.m = example.X.shape[1]
         self.example = example
-        self.has_bias = {l: network.layers[l - 1].bias for l in range(1, self.L + 1)}
-        self.softmax_output = network.layers[-1].activation.is_softmax
-        self.sigmoid_layers = [l for l in range(1, self.L + 1) if network.layers[l - 1].activation.name == "sigmoid"]
-        self.elementwise_layers = [l for l in range(1, self.L + 1) if not network.layers[l - 1].activation.is_softmax]
-        self.square_layers = [l for l in range(1, self.L + 1) if self.sizes[l] == self.sizes[l - 1]]
+        self.has_bias = {l: d.layer(l).bias for l in d.layer_numbers}
+        self.softmax_output = d.layer(d.last).activation.is_softmax
+        self.sigmoid_layers = [l for l in d.layer_numbers if d.layer(l).activation.name == "sigmoid"]
+        self.elementwise_layers = [l for l in d.layer_numbers if not d.layer(l).activation.is_softmax]
+        self.square_layers = [l for l in d.layer_numbers if d.width(l) == d.width(l - 1)]
         self._ancestors: dict[tuple, set[Key]] = {}
         self._steps: dict[tuple, Steps] = {}
 
     # ---------------------------------------------------------------- structure
     def parents(self, key: Key, variant: Variant = NO_VARIANT) -> list[Key]:
         kind, l, i = key
-        L = self.L
+        last = self.last
         if kind in GIVEN_KINDS:
             return []
         if kind in ("z", "z+"):
             after = "+" if kind == "z+" else ""
-            prev = Key("x", None, i) if l == 1 else Key("a" + after, l - 1, i)
+            prev = Key("x", None, i) if l == self.first else Key("a" + after, l - 1, i)
             params = [Key("W" + after, l, None)] + ([Key("b" + after, l, None)] if self.has_bias[l] else [])
             return params + [prev]
         if kind in ("a", "a+"):
-            if l == 0:
+            if l == self.input_number:
                 return [Key("x", None, i)]
             return [Key("z" + kind[1:], l, i)]
         if kind in ("C", "C+"):
-            return [Key("a" + kind[1:], L, i), Key("y", None, i)]
+            return [Key("a" + kind[1:], last, i), Key("y", None, i)]
         if kind in ("cost", "cost+"):
             after = kind[4:]
             return [Key("C" + after, None, j) for j in range(self.m)] + \
-                   [Key("W" + after, l2, None) for l2 in range(1, L + 1)]
+                   [Key("W" + after, layer, None) for layer in self.layer_numbers]
         if kind == "dC/da":
-            return [Key("a", L, i), Key("y", None, i)]
+            return [Key("a", last, i), Key("y", None, i)]
         if kind == "dcost/da":
-            return [Key("dC/da", L, i)]
+            return [Key("dC/da", last, i)]
         if kind == "g'":
             return [Key("a", l, i), Key("z", l, i)]
         if kind == "WTdelta":
             weights = Key("W+", l + 1, None) if variant.sequential else Key("W", l + 1, None)
             return [weights, Key("delta", l + 1, i)]
         if kind == "delta":
-            if l == L:
+            if l == last:
                 if self.softmax_output:
-                    return [Key("dC/da", L, i), Key("a", L, i), Key("z", L, i)]
-                return [Key("dC/da", L, i), Key("g'", L, i)]
+                    return [Key("dC/da", last, i), Key("a", last, i), Key("z", last, i)]
+                return [Key("dC/da", last, i), Key("g'", last, i)]
             return [Key("g'", l, i), Key("WTdelta", l, i)]
         if kind in ("dW", "db"):
             weights = [Key("W", l, None)] if kind == "dW" else []
@@ -108,17 +110,18 @@ class Graph:
 
     def shape(self, key: Key) -> tuple[int, ...]:
         kind, l, _ = key
+        width = self.derivation.width
         if kind in ("C", "C+", "cost", "cost+", "eta"):
             return ()
         if kind in ("W", "W+", "dW"):
-            return (self.sizes[l], self.sizes[l - 1])
+            return (width(l), width(l - 1))
         if kind == "x":
-            return (self.sizes[0],)
+            return (width(self.input_number),)
         if kind == "y":
-            return (self.sizes[-1],)
+            return (width(self.last),)
         if kind in ("dC/da", "dcost/da"):
-            return (self.sizes[-1],)
-        return (self.sizes[l],)
+            return (width(self.last),)
+        return (width(l),)
 
     # ---------------------------------------------------------------- rules
     def steps(self, exact: bool, variant: Variant, example: int | None) -> Steps:
@@ -141,9 +144,9 @@ class Graph:
         elif kind == "y":
             value = numbers.array(self.example.Y[:, i])
         elif kind == "W":
-            value = numbers.array(self.example.W[l - 1])
+            value = numbers.array(self.example.W[self.derivation.position(l) - 1])
         elif kind == "b":
-            value = numbers.array(self.example.b[l - 1][:, 0])
+            value = numbers.array(self.example.b[self.derivation.position(l) - 1][:, 0])
         elif kind == "eta":
             if self.example.learning_rate is None:
                 raise SpecError("example.learning_rate", "expected a learning rate in the spec's [example] "
@@ -166,12 +169,12 @@ class Graph:
             b = parents[1].reshape(-1, 1) if self.has_bias[l] else None
             return steps.z(l, parents[0], b, col(parents[-1]))[:, 0]
         if kind in ("a", "a+"):
-            return parents[0] if l == 0 else steps.a(l, col(parents[0]))[:, 0]
+            return parents[0] if l == self.input_number else steps.a(l, col(parents[0]))[:, 0]
         if kind in ("C", "C+"):
             return self._number(steps.loss(col(parents[0]), col(parents[1]))[0], steps)
         if kind in ("cost", "cost+"):
             losses = [v[()] for v in parents[:self.m]]
-            weights = dict(enumerate(parents[self.m:], start=1))
+            weights = dict(zip(self.layer_numbers, parents[self.m:]))
             return self._number(steps.cost(losses, weights), steps)
         if kind == "dC/da":
             return steps.loss_gradient(col(parents[0]), col(parents[1]))[:, 0]
@@ -182,10 +185,10 @@ class Graph:
         if kind == "WTdelta":
             return steps.back_sum(l, parents[0], col(parents[1]))[:, 0]
         if kind == "delta":
-            if l == self.L and self.softmax_output:
+            if l == self.last and self.softmax_output:
                 jacobian = steps.output_jacobian(col(parents[1]), col(parents[2]))[0]
                 return steps.delta_through_jacobian(parents[0], jacobian)
-            upstream, derivative = (parents[0], parents[1]) if l == self.L else (parents[1], parents[0])
+            upstream, derivative = (parents[0], parents[1]) if l == self.last else (parents[1], parents[0])
             return steps.delta_product(derivative, upstream)
         if kind in ("dW", "db") and i is not None:
             if kind == "db":

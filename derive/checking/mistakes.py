@@ -44,10 +44,9 @@ def catalogue(graph: Graph, per_example: bool = True) -> list[tuple[Variant, Cau
     for every example and, with ``per_example`` and several examples, for one example at a time.
     """
     out: list[tuple[Variant, Cause]] = []
-    number = graph.derivation.layer_number
 
     def layers_detail(layers) -> tuple[tuple[str, str], ...]:
-        return (("layers", ", ".join(str(number(l)) for l in sorted(layers))),)
+        return (("layers", ", ".join(str(l) for l in sorted(layers))),)
 
     local: list[tuple[Variant, Cause]] = []     # mistakes one example's computation can make
     for l in graph.sigmoid_layers:
@@ -63,7 +62,7 @@ def catalogue(graph: Graph, per_example: bool = True) -> list[tuple[Variant, Cau
     local.append((Variant(derivative_sign=True), Cause("derivative_sign")))
     for l in graph.square_layers:
         local.append((Variant(transposed_forward=frozenset({l})), Cause("transposed_forward", layers_detail({l}))))
-        if l >= 2:
+        if l > graph.first:       # W^[l]ᵀ δ^[l] flows back into a hidden layer
             local.append((Variant(transposed_backward=frozenset({l})),
                           Cause("transposed_backward", layers_detail({l}))))
     out += local

@@ -71,7 +71,7 @@ def _intermediate(key: Key, position: tuple, lang: str) -> str:
     return name
 
 
-def entry_text(entry: EntryResult, lang: str, layer_offset: int = 0) -> str:
+def entry_text(entry: EntryResult, lang: str) -> str:
     words = _words(lang)
     verdict = words[entry.verdict]
     if entry.verdict == "correct":
@@ -83,8 +83,7 @@ def entry_text(entry: EntryResult, lang: str, layer_offset: int = 0) -> str:
                 f" ({number(entry.expected if entry.expected is not None else entry.correct, 8)})"))
         elif entry.note == "rounded" and entry.rounded is not None:
             key, position, value = entry.rounded
-            shown = key._replace(layer=None if key.layer is None else key.layer + layer_offset)
-            parts.append(words["rounded_from"].format(what=_intermediate(shown, position, lang), value=value))
+            parts.append(words["rounded_from"].format(what=_intermediate(key, position, lang), value=value))
         elif entry.expected is not None:
             which = "from_yours" if entry.verdict == "follows-through" else "from_rounded"
             parts.append(words[which].format(value=number(entry.expected, 8)))
@@ -148,7 +147,7 @@ def render_text(result: CheckResult, lang: str = "en", answers_name: str | None 
         if claim_result.formula is not None:
             lines.append(f"       {formula_text(claim_result, lang)}")
         for entry in claim_result.entries:
-            lines.append(f"       {entry_name(claim_result, entry)} = {entry.written}: {entry_text(entry, lang, result.layer_offset)}")
+            lines.append(f"       {entry_name(claim_result, entry)} = {entry.written}: {entry_text(entry, lang)}")
     counts = result.counts()
     total = sum(counts.values())
     parts = ", ".join(words[f"count_{k}"].format(n=v) for k, v in counts.items())
@@ -194,7 +193,7 @@ def as_json(result: CheckResult, answers_name: str | None = None, spec_name: str
             "note": e.note,
             "rounded_intermediate": None if e.rounded is None else {
                 "quantity": e.rounded[0].kind,
-                "layer": None if e.rounded[0].layer is None else e.rounded[0].layer + result.layer_offset,
+                "layer": e.rounded[0].layer,
                 "example": None if e.rounded[0].example is None else e.rounded[0].example + 1,
                 "entry": [p + 1 for p in e.rounded[1]], "value": e.rounded[2]},
             "causes": _cause_json(e.causes),
@@ -222,7 +221,7 @@ def render_json(result: CheckResult, answers_name: str | None = None, spec_name:
 def answer_reports(derivation, folder) -> dict[str, str]:
     """The reports of every ``answers*.toml`` beside a spec: ``NAME.report.en.txt``, ``.pt.txt`` and ``.json``.
 
-    A producer for ``codegen.refresh`` (``(derivation, folder) -> {file name: text}``); names in the
+    A producer for ``deltagen.codegen.refresh`` (``(derivation, folder) -> {file name: text}``); names in the
     reports are the file names, so the reports do not depend on where the repository lives.
     """
     from pathlib import Path

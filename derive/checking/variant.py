@@ -20,7 +20,7 @@ from .nodes import Key
 
 @dataclass(frozen=True)
 class Variant:
-    """A change to the rules of the computation; the default changes nothing."""
+    """A change to the rules of the computation; the default changes nothing. Layers are the spec's numbers."""
 
     sigmoid_sign: frozenset[int] = frozenset()        # layers computing 1/(1 + e^{z})
     g_for_derivative: frozenset[int] = frozenset()    # layers using g(z) where g'(z) belongs
@@ -87,15 +87,15 @@ class MistakenSteps(Steps):
         self._loss_factor = self.numbers.scalar(variant.loss_factor if local else 1)
 
     # -- per-example mistakes
-    def z(self, index: int, W: Array, b: Array | None, a_prev: Array) -> Array:
-        if self.local and index in self.variant.transposed_forward:
+    def z(self, layer: int, W: Array, b: Array | None, a_prev: Array) -> Array:
+        if self.local and layer in self.variant.transposed_forward:
             W = W.T
-        return super().z(index, W, b, a_prev)
+        return super().z(layer, W, b, a_prev)
 
-    def a(self, index: int, z: Array) -> Array:
-        if self.local and index in self.variant.sigmoid_sign:
+    def a(self, layer: int, z: Array) -> Array:
+        if self.local and layer in self.variant.sigmoid_sign:
             z = -z
-        return super().a(index, z)
+        return super().a(layer, z)
 
     def loss(self, a_out: Array, Y: Array) -> Array:
         return super().loss(a_out, Y) * self._loss_factor
@@ -104,15 +104,15 @@ class MistakenSteps(Steps):
         sign = -1 if (self.local and self.variant.derivative_sign) else 1
         return super().loss_gradient(a_out, Y) * (self._loss_factor * sign)
 
-    def activation_derivative(self, index: int, a: Array, z: Array) -> Array:
-        if self.local and index in self.variant.g_for_derivative:
+    def activation_derivative(self, layer: int, a: Array, z: Array) -> Array:
+        if self.local and layer in self.variant.g_for_derivative:
             return a
-        return super().activation_derivative(index, a, z)
+        return super().activation_derivative(layer, a, z)
 
-    def back_sum(self, index: int, W_next: Array, delta_next: Array) -> Array:
-        if self.local and index + 1 in self.variant.transposed_backward:
+    def back_sum(self, layer: int, W_next: Array, delta_next: Array) -> Array:
+        if self.local and layer + 1 in self.variant.transposed_backward:
             W_next = W_next.T
-        return super().back_sum(index, W_next, delta_next)
+        return super().back_sum(layer, W_next, delta_next)
 
     # -- batch-level mistakes
     def reduction(self, m: int):

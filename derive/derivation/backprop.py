@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from numbers import Integral
 
 import sympy as sp
 from sympy.matrices.expressions import HadamardProduct, OneMatrix
 
 from ..model.activations import A as GENERIC_A, Z as GENERIC_Z, pull_sign, softmax_outputs
-from ..model.network import Network
+from ..model.network import Layer, Network
 from . import symbols
 
 #: number of examples in a batch, and the L2 coefficient λ, in the matrix forms
@@ -25,9 +26,9 @@ LAMBDA = sp.Symbol("lambda", nonnegative=True)
 
 @dataclass(frozen=True)
 class LayerSymbols:
-    """Index-form symbols of one layer (``index`` 1..L; ``number`` as the spec displays it)."""
+    """Index-form symbols of one layer: ``number`` as the spec writes it, ``position`` 1..L in its list."""
 
-    index: int
+    position: int
     number: int
     z: tuple[sp.Symbol, ...]
     a: tuple[sp.Symbol, ...]
@@ -67,55 +68,80 @@ class Derivation:
         self.network = network
         self.L = network.depth
         number = network.notation.layer_number
+        #: the spec's numbers of the input, the first and the last (output) layer: every method that
+        #: takes a layer takes its number as the spec's notation writes it (input_layer = 1: 2..L+1)
+        self.input_number, self.first, self.last = number(0), number(1), number(self.L)
         self.x = tuple(symbols.scalar("x", None, k + 1) for k in range(network.n_in))
         self.y = tuple(symbols.scalar("y", None, k + 1) for k in range(network.sizes[-1]))
-        self._input_number = number(0)
 
     def __repr__(self) -> str:
         net = self.network
         return (f"<Derivation of {net.name}: {'-'.join(map(str, net.sizes))}, loss {net.loss.name}, "
-                f"{net.n_params} parameters, layers {self.layer_number(1)}..{self.layer_number(self.L)}>")
+                f"{net.n_params} parameters, layers {self.first}..{self.last}>")
+
+    # ----------------------------------------------------------------- layers
+    @property
+    def layer_numbers(self) -> range:
+        """The spec's numbers of the weighted layers, first to last."""
+        return range(self.first, self.last + 1)
+
+    def layer_number(self, position: int) -> int:
+        """The spec's number of the layer at 1-based ``position`` in the spec's list (0: the input)."""
+        return self.network.notation.layer_number(position)
+
+    def position(self, layer: int, *, input_ok: bool = False) -> int:
+        """1-based position of layer number ``layer``; an IndexError naming the valid numbers otherwise."""
+        lowest = self.input_number if input_ok else self.first
+        if not isinstance(layer, Integral) or isinstance(layer, bool) or not lowest <= layer <= self.last:
+            raise IndexError(f"layer {layer!r}: expected a layer number from {lowest} to {self.last} "
+                             f"(notation.input_layer = {self.network.notation.input_layer})")
+        return layer - self.input_number
+
+    def layer(self, layer: int) -> Layer:
+        """The spec's description of layer number ``layer`` (units, activation, bias)."""
+        return self.network.layers[self.position(layer) - 1]
+
+    def width(self, layer: int) -> int:
+        """Units of layer number ``layer``; of the input, n_in."""
+        return self.network.sizes[self.position(layer, input_ok=True)]
 
     # ----------------------------------------------------------------- symbols
-    def layer_number(self, index: int) -> int:
-        return self.network.notation.layer_number(index)
-
     @cached_property
     def _layer_symbols(self) -> dict[int, LayerSymbols]:
         return {}
 
-    def symbols(self, index: int) -> LayerSymbols:
-        """Symbols of layer ``index`` (1..L). Built on first use, so big nets stay cheap."""
-        if index not in self._layer_symbols:
-            n, n_prev = self.network.sizes[index], self.network.sizes[index - 1]
-            num = self.layer_number(index)
+    def symbols(self, layer: int) -> LayerSymbols:
+        """Symbols of layer number ``layer``. Built on first use, so big nets stay cheap."""
+        if layer not in self._layer_symbols:
+            position = self.position(layer)
+            n, n_prev = self.width(layer), self.width(layer - 1)
             units = range(1, n + 1)
-            W = sp.Matrix(n, n_prev, lambda j, k: symbols.scalar("W", num, j + 1, k + 1))
-            b = tuple(symbols.scalar("b", num, j) for j in units) if self.network.layers[index - 1].bias else None
-            self._layer_symbols[index] = LayerSymbols(
-                index, num,
-                z=tuple(symbols.scalar("z", num, j) for j in units),
-                a=tuple(symbols.scalar("a", num, j) for j in units),
-                delta=tuple(symbols.scalar("delta", num, j) for j in units),
+            W = sp.Matrix(n, n_prev, lambda j, k: symbols.scalar("W", layer, j + 1, k + 1))
+            b = tuple(symbols.scalar("b", layer, j) for j in units) if self.layer(layer).bias else None
+            self._layer_symbols[layer] = LayerSymbols(
+                position, layer,
+                z=tuple(symbols.scalar("z", layer, j) for j in units),
+                a=tuple(symbols.scalar("a", layer, j) for j in units),
+                delta=tuple(symbols.scalar("delta", layer, j) for j in units),
                 W=W, b=b)
-        return self._layer_symbols[index]
+        return self._layer_symbols[layer]
 
-    def activations_of(self, index: int) -> tuple[sp.Symbol, ...]:
-        """a^[index]; a^[0] is the input x."""
-        return self.x if index == 0 else self.symbols(index).a
+    def activations_of(self, layer: int) -> tuple[sp.Symbol, ...]:
+        """a^[layer]; for the input's number, the input x."""
+        return self.x if self.position(layer, input_ok=True) == 0 else self.symbols(layer).a
 
     # ------------------------------------------------------------ forward pass
-    def z_index(self, index: int) -> list[sp.Expr]:
+    def z_index(self, layer: int) -> list[sp.Expr]:
         """z_j = Σ_k W_jk a_k^[l−1] + b_j, one expression per unit."""
-        s = self.symbols(index)
-        prev = self.activations_of(index - 1)
+        s = self.symbols(layer)
+        prev = self.activations_of(layer - 1)
         return [sp.Add(*[s.W[j, k] * prev[k] for k in range(len(prev))]) + (s.b[j] if s.b else 0)
                 for j in range(len(s.z))]
 
-    def a_index(self, index: int, z: tuple[sp.Expr, ...] | None = None) -> list[sp.Expr]:
+    def a_index(self, layer: int, z: tuple[sp.Expr, ...] | None = None) -> list[sp.Expr]:
         """a_j = g(z_j) (softmax: e^{z_j} / Σ_k e^{z_k}), in terms of ``z`` (default the z symbols)."""
-        z = self.symbols(index).z if z is None else z
-        activation = self.network.layers[index - 1].activation
+        z = self.symbols(layer).z if z is None else z
+        activation = self.layer(layer).activation
         if activation.is_softmax:
             return softmax_outputs(list(z))
         return [activation.expr.subs(GENERIC_Z, zj) for zj in z]
@@ -124,7 +150,7 @@ class Derivation:
     @cached_property
     def loss(self) -> sp.Expr:
         """Per-example loss ℓ(a^[L], y)."""
-        return self.network.loss.build(self.symbols(self.L).a, self.y)
+        return self.network.loss.build(self.symbols(self.last).a, self.y)
 
     @cached_property
     def output_jacobian(self) -> sp.Matrix:
@@ -133,7 +159,7 @@ class Derivation:
         Elementwise: diag(g'(z_k)) in its lecture form. Softmax: ``sympy.diff`` of
         e^{z_j}/S, then e^{z_i} → a_i S, which leaves a_j(δ_jk − a_k).
         """
-        s = self.symbols(self.L)
+        s = self.symbols(self.last)
         activation = self.network.layers[-1].activation
         n = len(s.z)
         if not activation.is_softmax:
@@ -158,48 +184,48 @@ class Derivation:
     @cached_property
     def loss_gradient(self) -> list[sp.Expr]:
         """∂ℓ/∂a_j^[L], one expression per output unit."""
-        return [sp.diff(self.loss, aj) for aj in self.symbols(self.L).a]
+        return [sp.diff(self.loss, aj) for aj in self.symbols(self.last).a]
 
     @cached_property
     def output_delta(self) -> list[sp.Expr]:
         """δ_k^[L] = Σ_j ∂ℓ/∂a_j · ∂a_j/∂z_k, simplified (a − y for the canonical pairs)."""
-        s = self.symbols(self.L)
+        s = self.symbols(self.last)
         dl_da = self.loss_gradient
         J = self.output_jacobian
         return [self._simplify_output_delta(sp.Add(*[dl_da[j] * J[j, k] for j in range(len(s.a))]))
                 for k in range(len(s.a))]
 
     # ------------------------------------------------------------- backward
-    def hidden_derivative(self, index: int) -> sp.Expr:
+    def hidden_derivative(self, layer: int) -> sp.Expr:
         """g_l'(z) of a hidden layer, generic in ``a``/``z`` (lecture form where it exists)."""
-        return self.network.layers[index - 1].activation.lecture_derivative
+        return self.layer(layer).activation.lecture_derivative
 
-    def delta_factors(self, index: int) -> list[tuple[sp.Expr, sp.Expr]]:
+    def delta_factors(self, layer: int) -> list[tuple[sp.Expr, sp.Expr]]:
         """For a hidden layer, (g'(z_j), Σ_k W_kj^[l+1] δ_k^[l+1]) per unit j: δ_j^[l] is their product."""
-        s, nxt = self.symbols(index), self.symbols(index + 1)
-        derivative = self.hidden_derivative(index)
+        s, nxt = self.symbols(layer), self.symbols(layer + 1)
+        derivative = self.hidden_derivative(layer)
         return [(derivative.subs({GENERIC_A: s.a[j], GENERIC_Z: s.z[j]}),
                  sp.Add(*[nxt.W[k, j] * nxt.delta[k] for k in range(len(nxt.delta))]))
                 for j in range(len(s.z))]
 
-    def delta_index(self, index: int) -> list[sp.Expr]:
-        """δ_j^[l]: the output δ for l = L, else g'(z_j) Σ_k W_kj^[l+1] δ_k^[l+1]."""
-        if index == self.L:
+    def delta_index(self, layer: int) -> list[sp.Expr]:
+        """δ_j^[l]: the output δ for the last layer, else g'(z_j) Σ_k W_kj^[l+1] δ_k^[l+1]."""
+        if self.position(layer) == self.L:
             return list(self.output_delta)
-        return [derivative * back_sum for derivative, back_sum in self.delta_factors(index)]
+        return [derivative * back_sum for derivative, back_sum in self.delta_factors(layer)]
 
-    def grad_W_entry(self, index: int, j: int, k: int) -> sp.Expr:
-        """∂ℓ/∂W_jk^[l] = δ_j^[l] a_k^[l−1] (per example), one entry (cheap for big layers)."""
-        return self.symbols(index).delta[j] * self.activations_of(index - 1)[k]
+    def grad_W_entry(self, layer: int, j: int, k: int) -> sp.Expr:
+        """∂ℓ/∂W_jk^[l] = δ_j^[l] a_k^[l−1] (per example; 0-based j, k), one entry (cheap for big layers)."""
+        return self.symbols(layer).delta[j] * self.activations_of(layer - 1)[k]
 
-    def grad_W_index(self, index: int) -> sp.Matrix:
+    def grad_W_index(self, layer: int) -> sp.Matrix:
         """∂ℓ/∂W_jk^[l] = δ_j^[l] a_k^[l−1] (per example)."""
-        s = self.symbols(index)
-        return sp.Matrix(len(s.delta), s.W.shape[1], lambda j, k: self.grad_W_entry(index, j, k))
+        s = self.symbols(layer)
+        return sp.Matrix(len(s.delta), s.W.shape[1], lambda j, k: self.grad_W_entry(layer, j, k))
 
-    def grad_b_index(self, index: int) -> list[sp.Expr] | None:
+    def grad_b_index(self, layer: int) -> list[sp.Expr] | None:
         """∂ℓ/∂b_j^[l] = δ_j^[l] (per example); None for a layer without bias."""
-        s = self.symbols(index)
+        s = self.symbols(layer)
         return list(s.delta) if s.b else None
 
     # ---------------------------------------------------------- batch forms
@@ -217,38 +243,37 @@ class Derivation:
     def _matrix_forms(self) -> dict[int, MatrixForms]:
         return {}
 
-    def matrix(self, index: int) -> MatrixForms:
-        """Matrix forms of layer ``index``, derived with SymPy's matrix calculus (once per layer).
+    def matrix(self, layer: int) -> MatrixForms:
+        """Matrix forms of layer number ``layer``, derived with SymPy's matrix calculus (once per layer).
 
         With Δ^[l] = ∂(Σ_i ℓ_i)/∂Z^[l]:  Wᵀ Δ = ∂tr(Δᵀ Z)/∂A,  Δ Aᵀ = ∂tr(Δᵀ Z)/∂W,
         Δ 1 = ∂tr(Δᵀ Z)/∂b and λ W = ∂((λ/2) tr(WᵀW))/∂W.
         """
-        if index not in self._matrix_forms:
-            self._matrix_forms[index] = self._derive_matrix(index)
-        return self._matrix_forms[index]
+        if layer not in self._matrix_forms:
+            self._matrix_forms[layer] = self._derive_matrix(layer)
+        return self._matrix_forms[layer]
 
-    def _derive_matrix(self, index: int) -> MatrixForms:
-        num = self.layer_number(index)
-        n, n_prev = self.network.sizes[index], self.network.sizes[index - 1]
-        W = symbols.matrix("W", num, n, n_prev)
-        b = symbols.matrix("b", num, n, 1) if self.network.layers[index - 1].bias else None
-        Z, A_, D = (symbols.matrix(kind, num, n, M) for kind in ("Z", "A", "Delta"))
-        A_prev = symbols.matrix("A", self.layer_number(index - 1), n_prev, M)
+    def _derive_matrix(self, layer: int) -> MatrixForms:
+        n, n_prev = self.width(layer), self.width(layer - 1)
+        W = symbols.matrix("W", layer, n, n_prev)
+        b = symbols.matrix("b", layer, n, 1) if self.layer(layer).bias else None
+        Z, A_, D = (symbols.matrix(kind, layer, n, M) for kind in ("Z", "A", "Delta"))
+        A_prev = symbols.matrix("A", layer - 1, n_prev, M)
         z_expr = W * A_prev + (b * OneMatrix(1, M) if b is not None else sp.ZeroMatrix(n, M))
         surrogate = sp.Trace(D.T * z_expr)   # Σ_ij Δ_ij Z_ij: its gradients are the chain-rule products
         c = self.reduction_factor
         dW = c * surrogate.diff(W) + (self.l2 / 2 * sp.Trace(W.T * W)).diff(W)
         db = c * surrogate.diff(b) if b is not None else None
         G = delta_expr = None
-        if index < self.L:
-            nxt = self.matrix(index + 1)
-            G = symbols.matrix("G", num, n, M)
+        if layer < self.last:
+            nxt = self.matrix(layer + 1)
+            G = symbols.matrix("G", layer, n, M)
             delta_expr = HadamardProduct(G, sp.Trace(nxt.Delta.T * nxt.z_expr).diff(A_))
         return MatrixForms(W, b, Z, A_, A_prev, D, G, z_expr, delta_expr, dW, db)
 
     def cost_matrix_expr(self, loss_row: sp.MatrixSymbol) -> sp.Expr:
         """C = c · tr(ℓ_row 1) + (λ/2) Σ_l tr(W^[l]ᵀ W^[l]), with ℓ_row the (1 × m) per-example losses."""
-        weights = [self.matrix(i).W for i in range(1, self.L + 1)]
+        weights = [self.matrix(layer).W for layer in self.layer_numbers]
         return self.reduction_factor * sp.Trace(loss_row * OneMatrix(M, 1)) + self.l2 / 2 * sp.Add(
             *[sp.Trace(W.T * W) for W in weights])
 

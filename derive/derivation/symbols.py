@@ -12,7 +12,7 @@ import sympy as sp
 
 #: scalar kinds (index form, one symbol per unit or weight) and matrix kinds (batch form)
 SCALAR_KINDS = ("x", "y", "W", "b", "z", "a", "delta")
-MATRIX_KINDS = ("W", "b", "Z", "A", "Delta", "G", "dW", "db")
+MATRIX_KINDS = ("W", "b", "Z", "A", "Delta", "G", "dW", "db")   # and "ones", made by ones()
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,13 @@ def matrix(kind: str, layer: int, rows: sp.Expr | int, cols: sp.Expr | int) -> s
         raise ValueError(f"kind: expected one of {', '.join(MATRIX_KINDS)}, got {kind!r}")
     symbol = sp.MatrixSymbol(f"{kind}{layer}", rows, cols)
     _MEANINGS.setdefault(symbol, Meaning(kind, layer, (), matrix=True))
+    return symbol
+
+
+def ones(rows: sp.Expr | int, cols: sp.Expr | int) -> sp.MatrixSymbol:
+    """The all-ones matrix 𝟏 of an elementwise batch form (1 − A is 𝟏 − A), as a symbol with a meaning."""
+    symbol = sp.MatrixSymbol("__ones__", rows, cols)
+    _MEANINGS.setdefault(symbol, Meaning("ones", None, (), matrix=True))
     return symbol
 
 

@@ -42,15 +42,15 @@ def derivation_math(derivation: Derivation) -> str:
     d = derivation
     eq = DerivationLatex(d)
     lines: list[str] = []
-    for index in range(1, d.L + 1):
-        lines += eq.forward_matrix(index)
+    for layer in d.layer_numbers:
+        lines += eq.forward_matrix(layer)
     lines += eq.cost()
     output = eq.output_delta_matrix()
     lines += [output] if output is not None else eq.output_delta_short()
-    for index in range(d.L - 1, 0, -1):
-        lines += eq.hidden_delta_matrix(index)
-    for index in range(d.L, 0, -1):
-        lines += eq.gradient_matrix(index)
+    for layer in reversed(d.layer_numbers[:-1]):
+        lines += eq.hidden_delta_matrix(layer)
+    for layer in reversed(d.layer_numbers):
+        lines += eq.gradient_matrix(layer)
     return "$$\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}$$"
 
 
@@ -66,21 +66,20 @@ def _network(doc: LatexDocument, eq: DerivationLatex, w: dict[str, str]) -> None
     d, n, net = eq.d, eq.n, eq.net
     doc.section(w["network"])
     layers = "; ".join(
-        w["layer_item"].format(number=d.layer_number(i), units=layer.units,
-                               unit_word=w["unit"] if layer.units == 1 else w["units"],
-                               activation=doc.code(layer.activation.name),
-                               bias=w["with_bias"] if layer.bias else w["without_bias"])
-        for i, layer in enumerate(net.layers, start=1))
+        w["layer_item"].format(number=layer, units=d.width(layer),
+                               unit_word=w["unit"] if d.width(layer) == 1 else w["units"],
+                               activation=doc.code(d.layer(layer).activation.name),
+                               bias=w["with_bias"] if d.layer(layer).bias else w["without_bias"])
+        for layer in d.layer_numbers)
     l2 = w["l2_term"].format(l2=f"${sp.latex(LAMBDA)} = {_plain(net.l2)}$") if net.l2 else w["no_l2"]
     sizes = "\\text{--}".join(str(s) for s in net.sizes)
     doc.paragraph(w["network_summary"].format(sizes=f"${sizes}$", layers=layers, loss=doc.code(net.loss.name),
                                               reduction=w["reduction_" + net.reduction], l2=l2))
-    input_number = d.layer_number(0)
-    doc.paragraph(w["notation_layers"].format(a0=f"${n.scalar('a', input_number)} = x$", first=input_number,
-                                              L=d.layer_number(d.L)))
-    W_first = n.matrix(n.weight_matrix_letter, d.layer_number(1))
-    entry = n.weight_entry(d.layer_number(1), "j", "k")
-    first_layer = eq.forward_matrix(1)[0].replace("&", "")
+    doc.paragraph(w["notation_layers"].format(a0=f"${n.scalar('a', d.input_number)} = x$", first=d.input_number,
+                                              L=d.last))
+    W_first = n.matrix(n.weight_matrix_letter, d.first)
+    entry = n.weight_entry(d.first, "j", "k")
+    first_layer = eq.forward_matrix(d.first)[0].replace("&", "")
     key = "notation_transposed" if n.transposed else "notation_standard"
     doc.paragraph(w[key].format(z=f"${first_layer}$", W=f"${W_first}$", entry=f"${entry}$"))
     doc.figure(tikz_network(d, w), w["figure_caption"])
@@ -89,11 +88,11 @@ def _network(doc: LatexDocument, eq: DerivationLatex, w: dict[str, str]) -> None
 def _forward(doc: LatexDocument, eq: DerivationLatex, w: dict[str, str]) -> None:
     doc.section(w["forward"])
     doc.paragraph(w["forward_intro"])
-    for index in range(1, eq.d.L + 1):
-        doc.subsection(w["layer"].format(number=eq.number(index)))
-        doc.equations(eq.forward_index(index))
+    for layer in eq.d.layer_numbers:
+        doc.subsection(w["layer"].format(number=layer))
+        doc.equations(eq.forward_index(layer))
         doc.paragraph(w["matrix_form"])
-        doc.equations(eq.forward_matrix(index))
+        doc.equations(eq.forward_matrix(layer))
 
 
 def _cost(doc: LatexDocument, eq: DerivationLatex, w: dict[str, str]) -> None:
@@ -114,7 +113,7 @@ def _derivatives(doc: LatexDocument, eq: DerivationLatex, w: dict[str, str]) -> 
 def _output_delta(doc: LatexDocument, eq: DerivationLatex, w: dict[str, str]) -> None:
     """δ^[L] by the chain rule, unit by unit, then for a batch (one formula, or column by column)."""
     d, n = eq.d, eq.n
-    delta = f"${n.scalar(n.delta_letter, d.layer_number(d.L))}$"
+    delta = f"${n.scalar(n.delta_letter, d.last)}$"
     doc.section(w["output_delta"].format(delta=delta))
     doc.paragraph(w["output_delta_intro"])
     doc.equations(eq.output_delta_index())
@@ -125,7 +124,7 @@ def _output_delta(doc: LatexDocument, eq: DerivationLatex, w: dict[str, str]) ->
         doc.paragraph(w["matrix_form_batch"])
         doc.equations([matrix_line])
     else:
-        doc.paragraph(w["output_delta_columns"].format(Delta=f"${eq.tex(d.matrix(d.L).Delta)}$", delta=delta))
+        doc.paragraph(w["output_delta_columns"].format(Delta=f"${eq.tex(d.matrix(d.last).Delta)}$", delta=delta))
 
 
 def _recurrence(doc: LatexDocument, eq: DerivationLatex, w: dict[str, str]) -> None:
@@ -134,21 +133,21 @@ def _recurrence(doc: LatexDocument, eq: DerivationLatex, w: dict[str, str]) -> N
         return
     doc.section(w["recurrence"])
     doc.paragraph(w["recurrence_intro"])
-    for index in range(eq.d.L - 1, 0, -1):
-        doc.subsection(w["layer"].format(number=eq.number(index)))
-        doc.equations(eq.hidden_delta_index(index))
+    for layer in reversed(eq.d.layer_numbers[:-1]):
+        doc.subsection(w["layer"].format(number=layer))
+        doc.equations(eq.hidden_delta_index(layer))
         doc.paragraph(w["matrix_form_batch_hadamard"])
-        doc.equations(eq.hidden_delta_matrix(index))
+        doc.equations(eq.hidden_delta_matrix(layer))
 
 
 def _gradients(doc: LatexDocument, eq: DerivationLatex, w: dict[str, str]) -> None:
     doc.section(w["gradients"])
     doc.paragraph(w["gradients_intro"])
-    for index in range(eq.d.L, 0, -1):
-        doc.subsection(w["layer"].format(number=eq.number(index)))
-        doc.equations(eq.gradient_index(index))
+    for layer in reversed(eq.d.layer_numbers):
+        doc.subsection(w["layer"].format(number=layer))
+        doc.equations(eq.gradient_index(layer))
         doc.paragraph(w["gradients_matrix"].format(c=f"${eq.tex(eq.d.reduction_factor)}$"))
-        doc.equations(eq.gradient_matrix(index))
+        doc.equations(eq.gradient_matrix(layer))
 
 
 def _update(doc: LatexDocument, eq: DerivationLatex, w: dict[str, str]) -> None:

@@ -16,28 +16,28 @@ def describe(d: Derivation) -> str:
     net = d.network
     open_, close = ("[", "]") if net.notation.brackets == "square" else ("(", ")")
 
-    def sup(index: int) -> str:
-        return f"{open_}{d.layer_number(index)}{close}"
+    def sup(layer: int) -> str:
+        return f"{open_}{layer}{close}"
 
     lines = [f"{net.name}: layers {'-'.join(map(str, net.sizes))}, loss {net.loss.name} "
              f"({net.loss.formula}), reduction {net.reduction}, l2 {net.l2}", "", "Forward:"]
-    lines.append(f"  a{sup(0)} = x")
-    for index, layer in enumerate(net.layers, start=1):
-        b = f" + b{sup(index)}" if layer.bias else ""
-        lines.append(f"  z{sup(index)} = W{sup(index)} a{sup(index - 1)}{b}")
-        lines.append(f"  a{sup(index)} = {layer.activation.name}(z{sup(index)})")
+    lines.append(f"  a{sup(d.input_number)} = x")
+    for layer in d.layer_numbers:
+        b = f" + b{sup(layer)}" if d.layer(layer).bias else ""
+        lines.append(f"  z{sup(layer)} = W{sup(layer)} a{sup(layer - 1)}{b}")
+        lines.append(f"  a{sup(layer)} = {d.layer(layer).activation.name}(z{sup(layer)})")
     lines += ["", f"Loss per example: ℓ = {sp.sstr(d.loss)}", "", "Backward (index form):"]
-    lines.append(f"  δ{sup(d.L)}_k = ∂ℓ/∂z{sup(d.L)}_k: {_join(d.output_delta)}")
-    for index in range(d.L - 1, 0, -1):
-        derivative = sp.sstr(d.hidden_derivative(index))
-        lines.append(f"  δ{sup(index)}_j = g'(z{sup(index)}_j) Σ_k W{sup(index + 1)}_kj δ{sup(index + 1)}_k,"
+    lines.append(f"  δ{sup(d.last)}_k = ∂ℓ/∂z{sup(d.last)}_k: {_join(d.output_delta)}")
+    for layer in reversed(d.layer_numbers[:-1]):
+        derivative = sp.sstr(d.hidden_derivative(layer))
+        lines.append(f"  δ{sup(layer)}_j = g'(z{sup(layer)}_j) Σ_k W{sup(layer + 1)}_kj δ{sup(layer + 1)}_k,"
                      f"  g' = {derivative}")
-    for index in range(1, d.L + 1):
-        lines.append(f"  ∂ℓ/∂W{sup(index)}_jk = δ{sup(index)}_j a{sup(index - 1)}_k"
-                     + (f",  ∂ℓ/∂b{sup(index)}_j = δ{sup(index)}_j" if net.layers[index - 1].bias else ""))
+    for layer in d.layer_numbers:
+        lines.append(f"  ∂ℓ/∂W{sup(layer)}_jk = δ{sup(layer)}_j a{sup(layer - 1)}_k"
+                     + (f",  ∂ℓ/∂b{sup(layer)}_j = δ{sup(layer)}_j" if d.layer(layer).bias else ""))
     lines += ["", "Batch (matrix form, columns are examples; G = g'(Z), ⊙ = *):"]
-    for index in range(d.L, 0, -1):
-        forms = d.matrix(index)
+    for layer in reversed(d.layer_numbers):
+        forms = d.matrix(layer)
         if forms.delta_expr is not None:
             lines.append(f"  {forms.Delta} = {sp.sstr(forms.delta_expr)}")
         lines.append(f"  ∂C/∂{forms.W} = {sp.sstr(forms.dW_expr)}")

@@ -1,6 +1,6 @@
 """Two small writers with one interface: a compilable LaTeX document, or Markdown with $…$ math.
 
-Builders (``derive.latex``, ``derive.solution``) call ``section``, ``paragraph``,
+Builders (``documents.assembly``, ``documents.solution``) call ``section``, ``paragraph``,
 ``equations`` … and never format either output themselves, so a worked solution
 comes out in both formats from one sequence of calls. Text handed to a writer is
 LaTeX-ready (math between ``$…$``); ``code`` escapes a name for the format.

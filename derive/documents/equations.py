@@ -11,7 +11,7 @@ from sympy.matrices.expressions import HadamardPower, HadamardProduct
 from ..derivation import symbols
 from ..derivation.backprop import M, Derivation
 from ..model.activations import A as GENERIC_A, Z as GENERIC_Z
-from .notation import ELL, ETA, LOSS_ROW, ONES, activation_call
+from .notation import ELL, ETA, LOSS_ROW, activation_call
 from .printer import NotationPrinter
 
 #: layers with more units than this are shown in part: the first two, ⋮, the last
@@ -25,7 +25,7 @@ def elementwise_matrix(expr: sp.Expr, mapping: dict[sp.Symbol, sp.MatrixExpr],
     ``a(1 − a)`` becomes ``A ⊙ (1 − A)``. Returns None when the expression mixes units or
     applies a function (log, exp, …) that has no plain matrix spelling.
     """
-    ones = sp.MatrixSymbol(ONES, *shape)
+    ones = symbols.ones(*shape)
 
     def lift(e):
         if e in mapping:
@@ -62,9 +62,6 @@ class DerivationLatex:
     def tex(self, expr) -> str:
         return self.p.doprint(expr)
 
-    def number(self, index: int) -> int:
-        return self.d.layer_number(index)
-
     def _units(self, count: int) -> list[int | None]:
         """0-based units to show; None marks an elision (⋮)."""
         if count <= MAX_UNITS_SHOWN:
@@ -72,26 +69,26 @@ class DerivationLatex:
         return [0, 1, None, count - 1]
 
     # -- forward
-    def forward_index(self, index: int) -> list[str]:
+    def forward_index(self, layer: int) -> list[str]:
         d, lines = self.d, []
-        s = d.symbols(index)
-        z_exprs, a_exprs = d.z_index(index), d.a_index(index)
+        s = d.symbols(layer)
+        z_exprs, a_exprs = d.z_index(layer), d.a_index(layer)
         for j in self._units(len(s.z)):
             if j is None:
                 lines.append(r"& \;\;\vdots")
                 continue
             z_name = self.tex(s.z[j])
             lines.append(f"{z_name} & = {self.tex(z_exprs[j])}")
-            call = activation_call(d, index, z_name, j + 1)
+            call = activation_call(d, layer, z_name, j + 1)
             a_expr = self.tex(a_exprs[j])
             right = a_expr if call == z_name else f"{call} = {a_expr}"
             lines.append(f"{self.tex(s.a[j])} & = {right}")
         return lines
 
-    def forward_matrix(self, index: int) -> list[str]:
-        forms = self.d.matrix(index)
+    def forward_matrix(self, layer: int) -> list[str]:
+        forms = self.d.matrix(layer)
         z_line = f"{self.tex(forms.Z)} & = {self.tex(forms.z_expr)}"
-        call = activation_call(self.d, index, self.tex(forms.Z))
+        call = activation_call(self.d, layer, self.tex(forms.Z))
         return [z_line, f"{self.tex(forms.A)} & = {call}"]
 
     # -- cost
@@ -102,12 +99,12 @@ class DerivationLatex:
     # -- activation derivatives
     def derivatives(self) -> list[str]:
         lines, seen = [], set()
-        for index, layer in enumerate(self.net.layers, start=1):
-            activation = layer.activation
+        for layer in self.d.layer_numbers:
+            activation = self.d.layer(layer).activation
             if activation.is_softmax or activation.name in seen:
                 continue
             seen.add(activation.name)
-            name = activation_call(self.d, index, "z") if activation.name != "identity" else "g(z)"
+            name = activation_call(self.d, layer, "z") if activation.name != "identity" else "g(z)"
             prime = name.replace(r"\left(z\right)", r"'\left(z\right)", 1) if name != "g(z)" else "g'(z)"
             plain, lecture = activation.derivative, activation.lecture_derivative
             right = self.tex(plain)
@@ -118,13 +115,14 @@ class DerivationLatex:
 
     def derivatives_with_a(self) -> bool:
         """Whether some activation's derivative is written through its output a = g(z)."""
-        return any(GENERIC_A in layer.activation.lecture_derivative.free_symbols
-                   for layer in self.net.layers if not layer.activation.is_softmax)
+        activations = [self.d.layer(layer).activation for layer in self.d.layer_numbers]
+        return any(GENERIC_A in activation.lecture_derivative.free_symbols
+                   for activation in activations if not activation.is_softmax)
 
     # -- output δ
     def output_delta_index(self) -> list[str]:
         d, n = self.d, self.n
-        s = d.symbols(d.L)
+        s = d.symbols(d.last)
         dl_da, J = d.loss_gradient, d.output_jacobian
         lines = []
         softmax = self.net.layers[-1].activation.is_softmax
@@ -146,20 +144,20 @@ class DerivationLatex:
 
     def output_delta_short(self) -> list[str]:
         """δ_k^[L] = its simplified formula, one line per shown unit."""
-        s = self.d.symbols(self.d.L)
+        s = self.d.symbols(self.d.last)
         return [r"& \;\;\vdots" if k is None else f"{self.tex(s.delta[k])} & = {self.tex(self.d.output_delta[k])}"
                 for k in self._units(len(s.z))]
 
     def output_is_a_minus_y(self) -> bool:
-        s = self.d.symbols(self.d.L)
+        s = self.d.symbols(self.d.last)
         return all(sp.expand(e - (s.a[k] - self.d.y[k])) == 0 for k, e in enumerate(self.d.output_delta))
 
     def output_delta_matrix(self) -> str | None:
         """Δ^[L] in batch form when every unit's δ is the same elementwise formula, else None."""
         d = self.d
-        s = d.symbols(d.L)
+        s = d.symbols(d.last)
         n_out = len(s.z)
-        forms = d.matrix(d.L)
+        forms = d.matrix(d.last)
         Y = sp.MatrixSymbol("Y", n_out, M)
         lifted = []
         for k, expr in enumerate(d.output_delta):
@@ -172,10 +170,10 @@ class DerivationLatex:
         return f"{self.tex(forms.Delta)} & = {self.tex(lifted[0])}"
 
     # -- hidden δ
-    def hidden_delta_index(self, index: int) -> list[str]:
+    def hidden_delta_index(self, layer: int) -> list[str]:
         d = self.d
-        s = d.symbols(index)
-        factors = d.delta_factors(index)
+        s = d.symbols(layer)
+        factors = d.delta_factors(layer)
         lines = []
         for j in self._units(len(s.z)):
             if j is None:
@@ -185,14 +183,14 @@ class DerivationLatex:
             lines.append(rf"{self.tex(s.delta[j])} & = {self.tex(derivative)} \left({self.tex(back_sum)}\right)")
         return lines
 
-    def hidden_delta_matrix(self, index: int) -> list[str]:
+    def hidden_delta_matrix(self, layer: int) -> list[str]:
         d = self.d
-        forms = d.matrix(index)
+        forms = d.matrix(layer)
         lines = [f"{self.tex(forms.Delta)} & = {self.tex(forms.delta_expr)}"]
-        derivative = d.hidden_derivative(index)
+        derivative = d.hidden_derivative(layer)
         lifted = elementwise_matrix(derivative, {GENERIC_A: forms.A, GENERIC_Z: forms.Z},
-                                    (self.net.sizes[index], M))
-        call = activation_call(d, index, self.tex(forms.Z))
+                                    (d.width(layer), M))
+        call = activation_call(d, layer, self.tex(forms.Z))
         if lifted is not None:
             lines.append(f"{self.tex(forms.G)} & = {self.tex(lifted)}")
         else:
@@ -201,49 +199,46 @@ class DerivationLatex:
         return lines
 
     # -- gradients
-    def gradient_index(self, index: int) -> list[str]:
+    def gradient_index(self, layer: int) -> list[str]:
         d, n = self.d, self.n
-        number = self.number(index)
-        grad = d.grad_W_index(index)
+        grad = d.grad_W_index(layer)
         if n.transposed:
             grad = grad.T
-        W_label = n.partial(ELL, n.matrix(n.weight_matrix_letter, number))
+        W_label = n.partial(ELL, n.matrix(n.weight_matrix_letter, layer))
         lines = []
         if grad.rows <= MAX_UNITS_SHOWN and grad.cols <= MAX_UNITS_SHOWN:
             lines.append(f"{W_label} & = {self.tex(grad)}")
         else:   # one entry stands for all
-            entry = n.weight_entry(number, 1, 1)
-            lines.append(f"{n.partial(ELL, entry)} & = {self.tex(d.grad_W_index(index)[0, 0])}")
-        b_exprs = d.grad_b_index(index)
+            entry = n.weight_entry(layer, 1, 1)
+            lines.append(f"{n.partial(ELL, entry)} & = {self.tex(d.grad_W_index(layer)[0, 0])}")
+        b_exprs = d.grad_b_index(layer)
         if b_exprs is not None:
-            b_label = n.partial(ELL, n.matrix("b", number))
+            b_label = n.partial(ELL, n.matrix("b", layer))
             if len(b_exprs) <= MAX_UNITS_SHOWN:
                 lines.append(f"{b_label} & = {self.tex(sp.Matrix(b_exprs))}")
             else:
-                lines.append(f"{n.partial(ELL, n.scalar('b', number, 1))} & = {self.tex(b_exprs[0])}")
+                lines.append(f"{n.partial(ELL, n.scalar('b', layer, 1))} & = {self.tex(b_exprs[0])}")
         return lines
 
-    def gradient_matrix(self, index: int) -> list[str]:
-        forms = self.d.matrix(index)
-        number = self.number(index)
-        dW = symbols.matrix("dW", number, *forms.W.shape)
+    def gradient_matrix(self, layer: int) -> list[str]:
+        forms = self.d.matrix(layer)
+        dW = symbols.matrix("dW", layer, *forms.W.shape)
         dW_expr = forms.dW_expr
         if self.n.transposed:   # the displayed ∂C/∂W is the transpose of the code's
             dW, dW_expr = dW.T, sp.Transpose(dW_expr).doit()
         lines = [f"{self.tex(dW)} & = {self.tex(dW_expr)}"]
         if forms.db_expr is not None:
-            db = symbols.matrix("db", number, *forms.b.shape)
+            db = symbols.matrix("db", layer, *forms.b.shape)
             lines.append(f"{self.tex(db)} & = {self.tex(forms.db_expr)}")
         return lines
 
     def updates(self) -> list[str]:
         lines = []
-        for index in range(1, self.d.L + 1):
-            forms = self.d.matrix(index)
-            number = self.number(index)
-            pairs = [(forms.W, symbols.matrix("dW", number, *forms.W.shape))]
+        for layer in self.d.layer_numbers:
+            forms = self.d.matrix(layer)
+            pairs = [(forms.W, symbols.matrix("dW", layer, *forms.W.shape))]
             if forms.b is not None:
-                pairs.append((forms.b, symbols.matrix("db", number, *forms.b.shape)))
+                pairs.append((forms.b, symbols.matrix("db", layer, *forms.b.shape)))
             for param, grad in pairs:
                 if self.n.transposed and param == forms.W:
                     param, grad = param.T, grad.T

@@ -20,9 +20,6 @@ ETA = sp.Symbol("eta", positive=True)
 #: the row of per-example losses ℓ_1 … ℓ_m in the cost
 LOSS_ROW = sp.MatrixSymbol("ell", 1, M)
 
-#: the name of the all-ones matrix of an elementwise batch form (1 − A), printed as 𝟏
-ONES = "__ones__"
-
 _WEIGHT_LETTERS = {"W": ("W", "w"), "w": ("w", "w"), "theta": (r"\theta", r"\theta")}
 _DELTA_LETTERS = {"delta": (r"\Delta", r"\delta"), "epsilon": (r"\mathcal{E}", r"\varepsilon")}
 _ACTIVATION_NAMES = {"sigmoid": r"\sigma", "tanh": r"\tanh", "relu": r"\operatorname{relu}",
@@ -70,13 +67,13 @@ class Names:
         return rf"\frac{{\partial {top}}}{{\partial {bottom}}}"
 
 
-def activation_call(derivation: Derivation, index: int, argument: str, unit: int | None = None) -> str:
-    """``σ(z)``, ``tanh(z)``, … — the name of layer ``index``'s activation applied to ``argument``."""
-    activation = derivation.network.layers[index - 1].activation
+def activation_call(derivation: Derivation, layer: int, argument: str, unit: int | None = None) -> str:
+    """``σ(z)``, ``tanh(z)``, … — the name of layer number ``layer``'s activation applied to ``argument``."""
+    activation = derivation.layer(layer).activation
     if activation.is_softmax:
         sub = f"_{{{unit}}}" if unit is not None else ""
         return rf"\operatorname{{softmax}}{sub}\left({argument}\right)"
     if activation.is_custom:
-        return rf"g_{{{derivation.layer_number(index)}}}\left({argument}\right)"
+        return rf"g_{{{layer}}}\left({argument}\right)"
     name = _ACTIVATION_NAMES[activation.name]
     return rf"{name}\left({argument}\right)" if name else argument

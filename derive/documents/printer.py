@@ -13,7 +13,7 @@ from sympy.printing.precedence import PRECEDENCE
 
 from ..derivation.backprop import Derivation
 from ..derivation.symbols import Meaning, meaning_of
-from .notation import LOSS_ROW, ONES, Names
+from .notation import LOSS_ROW, Names
 
 #: sums with more terms than this are shown in part: the first three, ⋯, the last two
 MAX_TERMS_SHOWN = 8
@@ -144,7 +144,8 @@ class NotationPrinter(LatexPrinter):
     def _print_MatrixSymbol(self, expr, style="plain"):
         if expr in self.values:
             return self.values[expr]
-        if expr.name == ONES:
+        meaning = meaning_of(expr)
+        if meaning is not None and meaning.kind == "ones":
             return r"\mathbf{1}"
         name = self._matrix_name(expr, transpose=False)
         return name if name is not None else super()._print_MatrixSymbol(expr)

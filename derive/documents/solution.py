@@ -6,7 +6,7 @@ the gradients of its loss; the gradients of the cost (the batch reduction, mean
 or sum, plus L2); the parameters after one gradient step. Each step shows the
 derivation's expression, the same expression with the numbers substituted, and
 the result rounded to ``digits`` significant digits. The numbers come from
-``derive.evaluate`` (unrounded from step to step), the formulas from the
+``deltagen.derive.evaluation`` (unrounded from step to step), the formulas from the
 derivation through ``NotationPrinter``.
 """
 from __future__ import annotations
@@ -144,9 +144,9 @@ class _Solution:
         write = self.numbers.result if computed else format_input
         return bmatrix(matrix, write)
 
-    def weight_values(self, index: int, W, computed: bool = False) -> dict:
-        """Values for the matrix symbol W^[l] (and its transpose), in the displayed orientation."""
-        forms = self.d.matrix(index)
+    def weight_values(self, layer: int, W, computed: bool = False) -> dict:
+        """Values for the matrix symbol W^[l] of layer number ``layer`` (and its transpose), as displayed."""
+        forms = self.d.matrix(layer)
         shown = self.shown_matrix(np.asarray(W, dtype=object).T if self.transposed else W, computed)
         if self.transposed:   # the displayed matrix is Wᵀ of the code: z = (shown)ᵀ a + b
             return {forms.W: shown + r"^{\top}", sp.Transpose(forms.W): shown}
@@ -161,16 +161,16 @@ class _Solution:
             put(x, format_input(t.X[k, i]))
         for k, y in enumerate(d.y):
             put(y, format_input(t.Y[k, i]))
-        for index in range(1, d.L + 1):
-            s = d.symbols(index)
+        for layer in d.layer_numbers:
+            s = d.symbols(layer)
             for j in range(len(s.z)):
-                put(s.z[j], n.result(t.z[index][j, i]))
-                put(s.a[j], n.result(t.a[index][j, i]))
-                put(s.delta[j], n.result(t.delta[index][j, i]))
+                put(s.z[j], n.result(t.z[layer][j, i]))
+                put(s.a[j], n.result(t.a[layer][j, i]))
+                put(s.delta[j], n.result(t.delta[layer][j, i]))
                 if s.b:
-                    put(s.b[j], format_input(t.b[index][j, 0]))
+                    put(s.b[j], format_input(t.b[layer][j, 0]))
                 for k in range(s.W.cols):
-                    put(s.W[j, k], format_input(t.W[index][j, k]))
+                    put(s.W[j, k], format_input(t.W[layer][j, k]))
         return values
 
     def step(self, left: str, symbolic: str, substituted: str, result: str) -> list[str]:
@@ -183,13 +183,13 @@ class _Solution:
         doc.section(w["given"])
         doc.paragraph(w["given_intro"])
         lines = []
-        for index in range(1, d.L + 1):
-            forms = d.matrix(index)
-            W = t.W[index].T if self.transposed else t.W[index]
+        for layer in d.layer_numbers:
+            forms = d.matrix(layer)
+            W = t.W[layer].T if self.transposed else t.W[layer]
             shown_W = forms.W.T if self.transposed else forms.W
             lines.append(f"{self.tex(shown_W)} & = {self.shown_matrix(W, computed=False)}")
             if forms.b is not None:
-                lines.append(f"{self.tex(forms.b)} & = {self.shown_matrix(t.b[index], computed=False)}")
+                lines.append(f"{self.tex(forms.b)} & = {self.shown_matrix(t.b[layer], computed=False)}")
         lines.append(f"X & = {self.shown_matrix(t.X, computed=False)}")
         lines.append(f"Y & = {self.shown_matrix(t.Y, computed=False)}")
         if t.learning_rate is not None:
@@ -202,21 +202,21 @@ class _Solution:
     def forward(self, i: int) -> None:
         d, t, doc = self.d, self.trace, self.doc
         doc.section(self.w["forward_example"].format(i=i + 1))
-        input_forms = d.matrix(1)
+        input_forms = d.matrix(d.first)
         lines = [f"{self.tex(input_forms.A_prev, per_example=True)} & = x = "
                  f"{self.shown_matrix(t.X[:, i], computed=False)}"]
-        for index in range(1, d.L + 1):
-            forms = d.matrix(index)
-            values = {forms.A_prev: self.shown_matrix(t.a[index - 1][:, i], computed=index > 1)}
-            values.update(self.weight_values(index, t.W[index]))
+        for layer in d.layer_numbers:
+            forms = d.matrix(layer)
+            values = {forms.A_prev: self.shown_matrix(t.a[layer - 1][:, i], computed=layer > d.first)}
+            values.update(self.weight_values(layer, t.W[layer]))
             if forms.b is not None:
-                values[forms.b] = self.shown_matrix(t.b[index], computed=False)
+                values[forms.b] = self.shown_matrix(t.b[layer], computed=False)
             lines += self.step(self.tex(forms.Z, per_example=True), self.tex(forms.z_expr, per_example=True),
-                               self.tex(forms.z_expr, values, per_example=True), self.result(t.z[index][:, i]))
+                               self.tex(forms.z_expr, values, per_example=True), self.result(t.z[layer][:, i]))
             z_name = self.tex(forms.Z, per_example=True)
-            call = activation_call(d, index, z_name)
-            numbers = activation_call(d, index, self.shown_matrix(t.z[index][:, i]))
-            lines += self.step(self.tex(forms.A, per_example=True), call, numbers, self.result(t.a[index][:, i]))
+            call = activation_call(d, layer, z_name)
+            numbers = activation_call(d, layer, self.shown_matrix(t.z[layer][:, i]))
+            lines += self.step(self.tex(forms.A, per_example=True), call, numbers, self.result(t.a[layer][:, i]))
         doc.equations(lines)
         doc.paragraph(self.w["loss_example"].format(i=i + 1))
         doc.equations(self.step(f"{ELL}_{{{i + 1}}}", self.tex(d.loss), self.tex(d.loss, self.example_values(i)),
@@ -231,8 +231,8 @@ class _Solution:
         values = {LOSS_ROW: rf"\left({losses}\right)" if m > 1 else self.numbers.result(t.loss[0]), M: str(m)}
         if d.l2 != 0:
             values[LAMBDA] = format_input(d.network.l2)
-            for index in range(1, d.L + 1):
-                values.update(self.weight_values(index, t.W[index]))
+            for layer in d.layer_numbers:
+                values.update(self.weight_values(layer, t.W[layer]))
         expr = d.cost_matrix_expr(LOSS_ROW)
         doc.equations(self.step(self.names.cost, self.tex(expr), self.tex(expr, values),
                                 self.scalar_result(t.cost)))
@@ -242,37 +242,36 @@ class _Solution:
         doc.section(w["backward_example"].format(i=i + 1))
         values = self.example_values(i)
         doc.paragraph(w["output_error"])
-        s = d.symbols(d.L)
+        s = d.symbols(d.last)
         lines = []
         for k, expr in enumerate(d.output_delta):
             lines += self.step(self.tex(s.delta[k]), self.tex(expr), self.tex(expr, values),
-                               self.scalar_result(t.delta[d.L][k, i]))
+                               self.scalar_result(t.delta[d.last][k, i]))
         doc.equations(lines)
-        for index in range(d.L - 1, 0, -1):
-            doc.paragraph(w["hidden_error"].format(number=d.layer_number(index)))
-            s = d.symbols(index)
+        for layer in reversed(d.layer_numbers[:-1]):
+            doc.paragraph(w["hidden_error"].format(number=layer))
+            s = d.symbols(layer)
             lines = []
-            for j, (derivative, back_sum) in enumerate(d.delta_factors(index)):
+            for j, (derivative, back_sum) in enumerate(d.delta_factors(layer)):
                 symbolic = rf"{self.tex(derivative)} \left({self.tex(back_sum)}\right)"
                 numbers = rf"{self.tex(derivative, values)} \cdot \left({self.tex(back_sum, values)}\right)"
-                lines += self.step(self.tex(s.delta[j]), symbolic, numbers, self.scalar_result(t.delta[index][j, i]))
+                lines += self.step(self.tex(s.delta[j]), symbolic, numbers, self.scalar_result(t.delta[layer][j, i]))
             doc.equations(lines)
         doc.paragraph(w["example_gradients"].format(i=i + 1))
         lines = []
         loss_i = f"{ELL}_{{{i + 1}}}"
-        for index in range(d.L, 0, -1):
-            number = d.layer_number(index)
-            grad, value = d.grad_W_index(index), t.dW_example[index][i]
+        for layer in reversed(d.layer_numbers):
+            grad, value = d.grad_W_index(layer), t.dW_example[layer][i]
             if self.transposed:
                 grad, value = grad.T, value.T
-            label = self.names.partial(loss_i, self.names.matrix(self.names.weight_matrix_letter, number))
+            label = self.names.partial(loss_i, self.names.matrix(self.names.weight_matrix_letter, layer))
             lines += self.step(label, self.tex(grad), self.tex(grad, values), self.result(value))
-            b_exprs = d.grad_b_index(index)
+            b_exprs = d.grad_b_index(layer)
             if b_exprs is not None:
-                label = self.names.partial(loss_i, self.names.matrix("b", number))
+                label = self.names.partial(loss_i, self.names.matrix("b", layer))
                 column = sp.Matrix(b_exprs)
                 lines += self.step(label, self.tex(column), self.tex(column, values),
-                                   self.result(t.db_example[index][i]))
+                                   self.result(t.db_example[layer][i]))
         doc.equations(lines)
 
     def batch_gradients(self) -> None:
@@ -282,34 +281,33 @@ class _Solution:
         doc.paragraph(w["batch_gradients_single"] if single else
                       w[f"batch_gradients_{d.network.reduction}"].format(m=t.m))
         if d.l2 != 0:
-            W = d.matrix(1).W
+            W = d.matrix(d.first).W
             doc.paragraph(w["batch_gradients_l2"].format(term=f"${self.tex(d.l2 * W)}$"))
         lines = []
-        for index in range(d.L, 0, -1):
-            forms = d.matrix(index)
-            number = d.layer_number(index)
-            dW = symbols.matrix("dW", number, *forms.W.shape)
-            dW_expr, value = forms.dW_expr, t.dW[index]
+        for layer in reversed(d.layer_numbers):
+            forms = d.matrix(layer)
+            dW = symbols.matrix("dW", layer, *forms.W.shape)
+            dW_expr, value = forms.dW_expr, t.dW[layer]
             if self.transposed:
                 dW, dW_expr, value = dW.T, sp.Transpose(dW_expr).doit(), value.T
-            previous = t.a[index - 1]
-            values = {forms.Delta: self.shown_matrix(t.delta[index]),
-                      forms.A_prev: self.shown_matrix(previous, computed=index > 1),
+            previous = t.a[layer - 1]
+            values = {forms.Delta: self.shown_matrix(t.delta[layer]),
+                      forms.A_prev: self.shown_matrix(previous, computed=layer > d.first),
                       # Aᵀ written out as a matrix (one row per example): narrower than A with a ᵀ
-                      sp.Transpose(forms.A_prev): self.shown_matrix(previous.T, computed=index > 1),
+                      sp.Transpose(forms.A_prev): self.shown_matrix(previous.T, computed=layer > d.first),
                       M: str(t.m), LAMBDA: format_input(d.network.l2)}
-            values.update(self.weight_values(index, t.W[index]))
+            values.update(self.weight_values(layer, t.W[layer]))
             if single:
                 lines.append(f"{self.tex(dW)} & {self.result(value)}")
             else:
                 lines += self.step(self.tex(dW), self.tex(dW_expr), self.tex(dW_expr, values), self.result(value))
             if forms.db_expr is not None:
-                db = symbols.matrix("db", number, *forms.b.shape)
+                db = symbols.matrix("db", layer, *forms.b.shape)
                 if single:
-                    lines.append(f"{self.tex(db)} & {self.result(t.db[index])}")
+                    lines.append(f"{self.tex(db)} & {self.result(t.db[layer])}")
                 else:
                     lines += self.step(self.tex(db), self.tex(forms.db_expr), self.tex(forms.db_expr, values),
-                                       self.result(t.db[index]))
+                                       self.result(t.db[layer]))
         doc.equations(lines)
 
     def updates(self) -> None:
@@ -319,13 +317,12 @@ class _Solution:
         doc.section(w["updated"])
         doc.paragraph(w["updated_intro"].format(eta=f"${self.tex(ETA)} = {format_input(t.learning_rate)}$"))
         lines = []
-        for index in range(1, d.L + 1):
-            forms = d.matrix(index)
-            number = d.layer_number(index)
-            dW = symbols.matrix("dW", number, *forms.W.shape)
+        for layer in d.layer_numbers:
+            forms = d.matrix(layer)
+            dW = symbols.matrix("dW", layer, *forms.W.shape)
             values = {ETA: format_input(t.learning_rate)}
-            values.update(self.weight_values(index, t.W[index]))
-            param, grad, new, gradient = forms.W, dW, t.W_next[index], t.dW[index]
+            values.update(self.weight_values(layer, t.W[layer]))
+            param, grad, new, gradient = forms.W, dW, t.W_next[layer], t.dW[layer]
             if self.transposed:
                 param, grad, new, gradient = param.T, grad.T, new.T, gradient.T
             values[grad] = self.shown_matrix(gradient)
@@ -333,12 +330,12 @@ class _Solution:
             lines += [rf"{self.tex(param)} & \leftarrow {self.tex(update)}",
                       f"& = {self.tex(update, values)}", f"& {self.result(new)}"]
             if forms.b is not None:
-                db = symbols.matrix("db", number, *forms.b.shape)
-                values = {ETA: format_input(t.learning_rate), forms.b: self.shown_matrix(t.b[index], computed=False),
-                          db: self.shown_matrix(t.db[index])}
+                db = symbols.matrix("db", layer, *forms.b.shape)
+                values = {ETA: format_input(t.learning_rate), forms.b: self.shown_matrix(t.b[layer], computed=False),
+                          db: self.shown_matrix(t.db[layer])}
                 update = d.update_expr(forms.b, db, ETA)
                 lines += [rf"{self.tex(forms.b)} & \leftarrow {self.tex(update)}",
-                          f"& = {self.tex(update, values)}", f"& {self.result(t.b_next[index])}"]
+                          f"& = {self.tex(update, values)}", f"& {self.result(t.b_next[layer])}"]
         doc.equations(lines)
 
     def build(self) -> str:

@@ -18,6 +18,11 @@ def _shown(count: int) -> list[int | None]:
     return list(range(count)) if count <= MAX_TIKZ_UNITS else [0, 1, 2, None, count - 2, count - 1]
 
 
+def _column(d: Derivation, layer: int) -> int:
+    """The drawing column of layer number ``layer``: 0 for the input, then one per layer."""
+    return layer - d.input_number
+
+
 def tikz_network(derivation: Derivation, words_: dict[str, str]) -> str:
     """A drawing of the network: one column per layer, one circle per unit, the weights on the edges.
 
@@ -33,38 +38,40 @@ def tikz_network(derivation: Derivation, words_: dict[str, str]) -> str:
 
 def _unit_nodes(d: Derivation, printer: NotationPrinter, words_: dict[str, str]) -> list[str]:
     """A circle per unit named by its activation (x_k for the inputs), and a caption under each column."""
-    sizes = d.network.sizes
-    tallest = max(len(_shown(count)) for count in sizes)
+    layers = range(d.input_number, d.last + 1)   # the input and every weighted layer, by number
+    tallest = max(len(_shown(d.width(layer))) for layer in layers)
     bottom = -((tallest - 1) / 2) * Y_STEP - 1.0   # one line of captions under the tallest column
     lines = []
-    for layer, count in enumerate(sizes):
-        units = _shown(count)
+    for layer in layers:
+        column = _column(d, layer)
+        units = _shown(d.width(layer))
         for row, unit in enumerate(units):
             y = ((len(units) - 1) / 2 - row) * Y_STEP
-            node = f"n{layer}x{'dots' if unit is None else unit}"
+            node = f"n{column}x{'dots' if unit is None else unit}"
             if unit is None:
-                lines.append(rf"\node ({node}) at ({layer * X_STEP:.2f},{y:.2f}) {{$\vdots$}};")
+                lines.append(rf"\node ({node}) at ({column * X_STEP:.2f},{y:.2f}) {{$\vdots$}};")
                 continue
-            symbol = d.x[unit] if layer == 0 else d.symbols(layer).a[unit]
-            lines.append(rf"\node[unit] ({node}) at ({layer * X_STEP:.2f},{y:.2f}) {{${printer.doprint(symbol)}$}};")
-        kind = "input_layer" if layer == 0 else ("output_layer" if layer == len(sizes) - 1 else "hidden_layer")
-        caption = words_[kind].format(number=d.layer_number(layer))
-        lines.append(rf"\node[font=\small] at ({layer * X_STEP:.2f},{bottom:.2f}) {{{caption}}};")
+            symbol = d.activations_of(layer)[unit]
+            lines.append(rf"\node[unit] ({node}) at ({column * X_STEP:.2f},{y:.2f}) {{${printer.doprint(symbol)}$}};")
+        kind = "input_layer" if layer == d.input_number else ("output_layer" if layer == d.last else "hidden_layer")
+        caption = words_[kind].format(number=layer)
+        lines.append(rf"\node[font=\small] at ({column * X_STEP:.2f},{bottom:.2f}) {{{caption}}};")
     return lines
 
 
 def _weight_edges(d: Derivation, printer: NotationPrinter) -> list[str]:
     """An arrow per weight between drawn units, labelled with the weight when the network is small."""
-    sizes = d.network.sizes
-    labelled = max(sizes) <= 4 and all(sizes[i] * sizes[i - 1] <= 9 for i in range(1, len(sizes)))
+    labelled = max(d.network.sizes) <= 4 and all(d.width(layer) * d.width(layer - 1) <= 9
+                                                 for layer in d.layer_numbers)
     lines = []
-    for layer in range(1, len(sizes)):
+    for layer in d.layer_numbers:
         weights = d.symbols(layer).W
-        for j in _shown(sizes[layer]):
-            for k in _shown(sizes[layer - 1]):
+        column = _column(d, layer)
+        for j in _shown(d.width(layer)):
+            for k in _shown(d.width(layer - 1)):
                 if j is None or k is None:
                     continue
-                edge = rf"\draw[->] (n{layer - 1}x{k}) -- (n{layer}x{j})"
+                edge = rf"\draw[->] (n{_column(d, layer - 1)}x{k}) -- (n{column}x{j})"
                 if labelled:
                     # near the source, where the edges leaving one unit are still apart
                     edge += rf" node[weight, pos=0.27] {{${printer.doprint(weights[j, k])}$}}"

@@ -32,8 +32,8 @@ from .steps import Steps
 class Trace:
     """Every number of one forward/backward pass (and one gradient step) for a batch.
 
-    Layer keys are internal indices 1..L (``a`` also has 0 = X); the spec's own
-    numbering is ``derivation.layer_number(l)``. Columns are examples.
+    Layer keys are the spec's layer numbers, ``derivation.layer_numbers`` (``a`` also has
+    ``derivation.input_number`` = X): with ``input_layer = 1``, 2..L+1 and a[1] = X. Columns are examples.
     """
 
     X: Array                                   # (n_in, m)
@@ -41,7 +41,7 @@ class Trace:
     W: dict[int, Array]                        # the parameters used, (n_l, n_{l−1})
     b: dict[int, Array | None]                 # (n_l, 1) or None
     z: dict[int, Array]                        # (n_l, m)
-    a: dict[int, Array]                        # (n_l, m); a[0] = X
+    a: dict[int, Array]                        # (n_l, m); a[input_number] = X
     loss: Array                                # (m,) per-example losses ℓ_i
     cost: Any                                  # C: reduction of ℓ plus the L2 term
     delta: dict[int, Array]                    # (n_l, m): δ_i = ∂ℓ_i/∂z^[l]
@@ -68,7 +68,7 @@ def _example_or_fail(derivation: Derivation, what: str):
 
 
 def _params_arrays(derivation: Derivation, params: Mapping[str, Any], numbers: Numbers):
-    """W[l], b[l] (internal indices) from a params dict keyed in the spec's numbering; shapes checked."""
+    """W[l], b[l] (l the spec's layer numbers) from a params dict named in that numbering; shapes checked."""
     network = derivation.network
     source = network.source
     if not isinstance(params, Mapping):
@@ -79,22 +79,21 @@ def _params_arrays(derivation: Derivation, params: Mapping[str, Any], numbers: N
         raise SpecError(f"params.{unknown[0]}", f"expected one of {', '.join(network.param_names())}", source)
     W: dict[int, Array] = {}
     b: dict[int, Array | None] = {}
-    for index in range(1, derivation.L + 1):
-        number = derivation.layer_number(index)
-        n, n_prev = network.sizes[index], network.sizes[index - 1]
-        name = f"W{number}"
+    for layer in derivation.layer_numbers:
+        n, n_prev = derivation.width(layer), derivation.width(layer - 1)
+        name = f"W{layer}"
         if name not in params:
             raise SpecError(f"params.{name}", f"expected a ({n}, {n_prev}) matrix (missing)", source)
-        W[index] = _shaped(numbers, params[name], (n, n_prev), f"params.{name}", source)
-        b[index] = None
-        if network.layers[index - 1].bias:
-            name = f"b{number}"
+        W[layer] = _shaped(numbers, params[name], (n, n_prev), f"params.{name}", source)
+        b[layer] = None
+        if derivation.layer(layer).bias:
+            name = f"b{layer}"
             if name not in params:
                 raise SpecError(f"params.{name}", f"expected a ({n}, 1) column (missing)", source)
             raw = np.asarray(params[name], dtype=object)
             if raw.ndim == 1:
                 raw = raw.reshape(-1, 1)
-            b[index] = _shaped(numbers, raw, (n, 1), f"params.{name}", source)
+            b[layer] = _shaped(numbers, raw, (n, 1), f"params.{name}", source)
     return W, b
 
 
@@ -151,34 +150,35 @@ def evaluate(derivation: Derivation, params: Mapping[str, Any] | None = None, X:
     context = mpmath.workdps(digits) if digits > 0 else contextlib.nullcontext()
     with context:
         W, b = _params_arrays(derivation, params, numbers)
-        X = _data(numbers, X, network.sizes[0], "X", source)
-        Y = _data(numbers, Y, network.sizes[-1], "Y", source, X.shape[1])
+        X = _data(numbers, X, derivation.width(derivation.input_number), "X", source)
+        Y = _data(numbers, Y, derivation.width(derivation.last), "Y", source, X.shape[1])
         eta = None if learning_rate is None else numbers.scalar(learning_rate)
         return _run(steps, W, b, X, Y, eta, digits)
 
 
 def _run(steps: Steps, W, b, X, Y, eta, digits: int) -> Trace:
-    L = steps.L
-    a: dict[int, Array] = {0: X}
+    d = steps.derivation
+    last = d.last
+    a: dict[int, Array] = {d.input_number: X}
     z: dict[int, Array] = {}
-    for index in range(1, L + 1):
-        z[index] = steps.z(index, W[index], b[index], a[index - 1])
-        a[index] = steps.a(index, z[index])
-    losses = steps.loss(a[L], Y)
+    for layer in d.layer_numbers:
+        z[layer] = steps.z(layer, W[layer], b[layer], a[layer - 1])
+        a[layer] = steps.a(layer, z[layer])
+    losses = steps.loss(a[last], Y)
     cost = steps.cost(losses, W)
 
-    delta: dict[int, Array] = {L: steps.output_delta(a[L], z[L], Y)}
-    for index in range(L - 1, 0, -1):
-        delta[index] = steps.hidden_delta(index, a[index], z[index], W[index + 1], delta[index + 1])
+    delta: dict[int, Array] = {last: steps.output_delta(a[last], z[last], Y)}
+    for layer in reversed(d.layer_numbers[:-1]):
+        delta[layer] = steps.hidden_delta(layer, a[layer], z[layer], W[layer + 1], delta[layer + 1])
 
     dW_example, db_example, dW, db, W_next, b_next = {}, {}, {}, {}, {}, {}
-    for index in range(1, L + 1):
-        dW_example[index] = steps.example_grad_W(index, delta[index], a[index - 1])
-        db_example[index] = steps.example_grad_b(index, delta[index])
-        dW[index] = steps.reduce_grad_W(dW_example[index], W[index])
-        db[index] = steps.reduce_grad_b(db_example[index])
-        W_next[index] = None if eta is None else steps.update(W[index], dW[index], eta)
-        b_next[index] = None if eta is None else steps.update(b[index], db[index], eta)
+    for layer in d.layer_numbers:
+        dW_example[layer] = steps.example_grad_W(layer, delta[layer], a[layer - 1])
+        db_example[layer] = steps.example_grad_b(layer, delta[layer])
+        dW[layer] = steps.reduce_grad_W(dW_example[layer], W[layer])
+        db[layer] = steps.reduce_grad_b(db_example[layer])
+        W_next[layer] = None if eta is None else steps.update(W[layer], dW[layer], eta)
+        b_next[layer] = None if eta is None else steps.update(b[layer], db[layer], eta)
     return Trace(X=X, Y=Y, W=W, b=b, z=z, a=a, loss=losses, cost=cost, delta=delta, dW=dW, db=db,
                  W_next=W_next, b_next=b_next, learning_rate=eta, digits=digits,
                  dW_example=dW_example, db_example=db_example)

@@ -18,68 +18,68 @@ Step = tuple[list[sp.Symbol], list[sp.Expr]]
 THETA, GRADIENT, ETA = sp.symbols("theta gradient eta", real=True)
 
 
-def z(d: Derivation, index: int) -> Step:
+def z(d: Derivation, layer: int) -> Step:
     """z^[l] = W a^[l−1] + b."""
-    s = d.symbols(index)
-    return list(d.activations_of(index - 1)) + list(s.W) + (list(s.b) if s.b else []), d.z_index(index)
+    s = d.symbols(layer)
+    return list(d.activations_of(layer - 1)) + list(s.W) + (list(s.b) if s.b else []), d.z_index(layer)
 
 
-def a(d: Derivation, index: int) -> Step:
+def a(d: Derivation, layer: int) -> Step:
     """a^[l] = g(z^[l])."""
-    return list(d.symbols(index).z), d.a_index(index)
+    return list(d.symbols(layer).z), d.a_index(layer)
 
 
 def loss(d: Derivation) -> Step:
     """ℓ(a^[L], y) of one example."""
-    return list(d.symbols(d.L).a) + list(d.y), [d.loss]
+    return list(d.symbols(d.last).a) + list(d.y), [d.loss]
 
 
 def output_delta(d: Derivation) -> Step:
     """δ^[L], simplified."""
-    s = d.symbols(d.L)
+    s = d.symbols(d.last)
     return list(s.a) + list(s.z) + list(d.y), list(d.output_delta)
 
 
-def hidden_delta(d: Derivation, index: int) -> Step:
+def hidden_delta(d: Derivation, layer: int) -> Step:
     """δ^[l] = g'(z^[l]) ⊙ W^[l+1]ᵀ δ^[l+1]."""
-    s, nxt = d.symbols(index), d.symbols(index + 1)
-    return list(s.a) + list(s.z) + list(nxt.W) + list(nxt.delta), d.delta_index(index)
+    s, nxt = d.symbols(layer), d.symbols(layer + 1)
+    return list(s.a) + list(s.z) + list(nxt.W) + list(nxt.delta), d.delta_index(layer)
 
 
 def loss_gradient(d: Derivation) -> Step:
     """∂ℓ/∂a^[L]."""
-    return list(d.symbols(d.L).a) + list(d.y), list(d.loss_gradient)
+    return list(d.symbols(d.last).a) + list(d.y), list(d.loss_gradient)
 
 
-def activation_derivative(d: Derivation, index: int) -> Step:
+def activation_derivative(d: Derivation, layer: int) -> Step:
     """g'(z^[l]) unit by unit, in the activation's lecture form (elementwise activations only)."""
-    s = d.symbols(index)
-    derivative = d.hidden_derivative(index)
+    s = d.symbols(layer)
+    derivative = d.hidden_derivative(layer)
     return list(s.a) + list(s.z), [derivative.subs({GENERIC_A: s.a[j], GENERIC_Z: s.z[j]})
                                    for j in range(len(s.z))]
 
 
 def output_jacobian(d: Derivation) -> Step:
     """∂a_j^[L]/∂z_k^[L], row by row."""
-    s = d.symbols(d.L)
+    s = d.symbols(d.last)
     return list(s.a) + list(s.z), list(d.output_jacobian)
 
 
-def back_sum(d: Derivation, index: int) -> Step:
+def back_sum(d: Derivation, layer: int) -> Step:
     """Σ_k W_kj^[l+1] δ_k^[l+1] per unit j: the second factor of δ^[l]'s recurrence."""
-    nxt = d.symbols(index + 1)
-    return list(nxt.W) + list(nxt.delta), [back for _, back in d.delta_factors(index)]
+    nxt = d.symbols(layer + 1)
+    return list(nxt.W) + list(nxt.delta), [back for _, back in d.delta_factors(layer)]
 
 
-def grad_W(d: Derivation, index: int) -> Step:
+def grad_W(d: Derivation, layer: int) -> Step:
     """∂ℓ/∂W^[l] of one example, row by row."""
-    return list(d.symbols(index).delta) + list(d.activations_of(index - 1)), list(d.grad_W_index(index))
+    return list(d.symbols(layer).delta) + list(d.activations_of(layer - 1)), list(d.grad_W_index(layer))
 
 
-def grad_b(d: Derivation, index: int) -> Step | None:
+def grad_b(d: Derivation, layer: int) -> Step | None:
     """∂ℓ/∂b^[l] of one example; None for a layer without bias."""
-    exprs = d.grad_b_index(index)
-    return None if exprs is None else (list(d.symbols(index).delta), exprs)
+    exprs = d.grad_b_index(layer)
+    return None if exprs is None else (list(d.symbols(layer).delta), exprs)
 
 
 def update(d: Derivation) -> Step:

@@ -27,8 +27,8 @@ class Steps:
     """The derivation's per-layer steps compiled for one number system.
 
     Every method takes and returns columns-are-examples arrays: a layer's z, a, δ
-    are (n_l, m); weights (n_l, n_{l−1}); biases (n_l, 1) or None. ``index`` is
-    the internal layer index 1..L.
+    are (n_l, m); weights (n_l, n_{l−1}); biases (n_l, 1) or None. ``layer`` is
+    the spec's layer number (``derivation.layer_numbers``).
     """
 
     _cache: "weakref.WeakKeyDictionary[Derivation, dict[bool, Steps]]" = weakref.WeakKeyDictionary()
@@ -50,8 +50,7 @@ class Steps:
         self.derivation = derivation
         self.exact = exact
         self.numbers = Numbers(exact)
-        self.L = derivation.L
-        self.sizes = derivation.network.sizes
+        self.last = derivation.last
         self._compiled: dict[tuple, tuple[Callable, list[sp.Symbol]]] = {} if shared is None else shared._compiled
 
     # -- compilation, lazily per step
@@ -95,31 +94,31 @@ class Steps:
                 values[symbols[j, k]] = matrix[j, k]
 
     # -- forward
-    def z(self, index: int, W: Array, b: Array | None, a_prev: Array) -> Array:
+    def z(self, layer: int, W: Array, b: Array | None, a_prev: Array) -> Array:
         """z^[l] = W a^[l−1] + b, from ``z_index``."""
         d = self.derivation
-        s = d.symbols(index)
+        s = d.symbols(layer)
         values: dict = {}
-        self._bind(d.activations_of(index - 1), a_prev, values)
+        self._bind(d.activations_of(layer - 1), a_prev, values)
         self._bind_matrix(s.W, W, values)
         if s.b:
             self._bind(s.b, b[:, 0], values)
-        return self._apply(("z", index), lambda: expressions.z(d, index), values, a_prev.shape[1])
+        return self._apply(("z", layer), lambda: expressions.z(d, layer), values, a_prev.shape[1])
 
-    def a(self, index: int, z: Array) -> Array:
+    def a(self, layer: int, z: Array) -> Array:
         """a^[l] = g(z^[l]), from ``a_index``."""
         d = self.derivation
-        if d.network.layers[index - 1].activation.is_softmax and not self.exact:
+        if d.layer(layer).activation.is_softmax and not self.exact:
             z = z - z.max(axis=0, keepdims=True)   # softmax is shift-invariant; keeps e^z finite
         values: dict = {}
-        self._bind(d.symbols(index).z, z, values)
-        return self._apply(("a", index), lambda: expressions.a(d, index), values, z.shape[1])
+        self._bind(d.symbols(layer).z, z, values)
+        return self._apply(("a", layer), lambda: expressions.a(d, layer), values, z.shape[1])
 
     def loss(self, a_out: Array, Y: Array) -> Array:
         """ℓ_i per example (shape (m,)), from ``loss``."""
         d = self.derivation
         values: dict = {}
-        self._bind(d.symbols(self.L).a, a_out, values)
+        self._bind(d.symbols(self.last).a, a_out, values)
         self._bind(d.y, Y, values)
         return self._apply(("loss",), lambda: expressions.loss(d), values, Y.shape[1])[0]
 
@@ -127,46 +126,46 @@ class Steps:
     def output_delta(self, a_out: Array, z_out: Array, Y: Array) -> Array:
         """δ^[L] per example, from ``output_delta``."""
         d = self.derivation
-        s = d.symbols(self.L)
+        s = d.symbols(self.last)
         values: dict = {}
         self._bind(s.a, a_out, values)
         self._bind(s.z, z_out, values)
         self._bind(d.y, Y, values)
-        return self._apply(("delta", self.L), lambda: expressions.output_delta(d), values, Y.shape[1])
+        return self._apply(("delta", self.last), lambda: expressions.output_delta(d), values, Y.shape[1])
 
-    def hidden_delta(self, index: int, a: Array, z: Array, W_next: Array, delta_next: Array) -> Array:
+    def hidden_delta(self, layer: int, a: Array, z: Array, W_next: Array, delta_next: Array) -> Array:
         """δ^[l] = g'(z^[l]) ⊙ W^[l+1]ᵀ δ^[l+1], from ``delta_index``."""
         d = self.derivation
-        s, nxt = d.symbols(index), d.symbols(index + 1)
+        s, nxt = d.symbols(layer), d.symbols(layer + 1)
         values: dict = {}
         self._bind(s.a, a, values)
         self._bind(s.z, z, values)
         self._bind_matrix(nxt.W, W_next, values)
         self._bind(nxt.delta, delta_next, values)
-        return self._apply(("delta", index), lambda: expressions.hidden_delta(d, index), values, a.shape[1])
+        return self._apply(("delta", layer), lambda: expressions.hidden_delta(d, layer), values, a.shape[1])
 
     # -- the factors of the backward steps, for callers that take them one by one
     def loss_gradient(self, a_out: Array, Y: Array) -> Array:
         """∂ℓ/∂a^[L] per example, from ``Derivation.loss_gradient``."""
         d = self.derivation
         values: dict = {}
-        self._bind(d.symbols(self.L).a, a_out, values)
+        self._bind(d.symbols(self.last).a, a_out, values)
         self._bind(d.y, Y, values)
         return self._apply(("dl/da",), lambda: expressions.loss_gradient(d), values, Y.shape[1])
 
-    def activation_derivative(self, index: int, a: Array, z: Array) -> Array:
+    def activation_derivative(self, layer: int, a: Array, z: Array) -> Array:
         """g'(z^[l]) per unit (elementwise activations): the layer's lecture-form derivative."""
-        s = self.derivation.symbols(index)
+        s = self.derivation.symbols(layer)
         values: dict = {}
         self._bind(s.a, a, values)
         self._bind(s.z, z, values)
-        build = lambda: expressions.activation_derivative(self.derivation, index)
-        return self._apply(("g'", index), build, values, a.shape[1])
+        build = lambda: expressions.activation_derivative(self.derivation, layer)
+        return self._apply(("g'", layer), build, values, a.shape[1])
 
     def output_jacobian(self, a_out: Array, z_out: Array) -> Array:
         """∂a_j^[L]/∂z_k^[L] per example, shape (m, n_L, n_L), from ``Derivation.output_jacobian``."""
         d = self.derivation
-        s = d.symbols(self.L)
+        s = d.symbols(self.last)
         values: dict = {}
         self._bind(s.a, a_out, values)
         self._bind(s.z, z_out, values)
@@ -174,14 +173,14 @@ class Steps:
         n = len(s.z)
         return np.stack([rows[:, i].reshape(n, n) for i in range(a_out.shape[1])])
 
-    def back_sum(self, index: int, W_next: Array, delta_next: Array) -> Array:
+    def back_sum(self, layer: int, W_next: Array, delta_next: Array) -> Array:
         """Σ_k W_kj^[l+1] δ_k^[l+1] per unit j, from ``delta_factors``: the sum in δ^[l]'s recurrence."""
-        nxt = self.derivation.symbols(index + 1)
+        nxt = self.derivation.symbols(layer + 1)
         values: dict = {}
         self._bind_matrix(nxt.W, W_next, values)
         self._bind(nxt.delta, delta_next, values)
-        build = lambda: expressions.back_sum(self.derivation, index)
-        return self._apply(("back", index), build, values, delta_next.shape[1])
+        build = lambda: expressions.back_sum(self.derivation, layer)
+        return self._apply(("back", layer), build, values, delta_next.shape[1])
 
     @staticmethod
     def delta_product(derivative: Array, upstream: Array) -> Array:
@@ -193,27 +192,27 @@ class Steps:
         """δ_k = Σ_j ∂ℓ/∂a_j ∂a_j/∂z_k of one example: the output δ of a softmax layer."""
         return jacobian.T.dot(upstream)
 
-    def example_grad_W(self, index: int, delta: Array, a_prev: Array) -> Array:
+    def example_grad_W(self, layer: int, delta: Array, a_prev: Array) -> Array:
         """∂ℓ_i/∂W^[l] for every example i, shape (m, n_l, n_{l−1}), from ``grad_W_index``."""
         d = self.derivation
-        s = d.symbols(index)
-        prev = d.activations_of(index - 1)
+        s = d.symbols(layer)
+        prev = d.activations_of(layer - 1)
         values: dict = {}
         self._bind(s.delta, delta, values)
         self._bind(prev, a_prev, values)
-        rows = self._apply(("dW", index), lambda: expressions.grad_W(d, index), values, delta.shape[1])
+        rows = self._apply(("dW", layer), lambda: expressions.grad_W(d, layer), values, delta.shape[1])
         n, n_prev = len(s.delta), len(prev)
         return np.stack([rows[:, i].reshape(n, n_prev) for i in range(delta.shape[1])])
 
-    def example_grad_b(self, index: int, delta: Array) -> Array | None:
+    def example_grad_b(self, layer: int, delta: Array) -> Array | None:
         """∂ℓ_i/∂b^[l] for every example, shape (m, n_l, 1); None without bias. From ``grad_b_index``."""
         d = self.derivation
-        step = expressions.grad_b(d, index)
+        step = expressions.grad_b(d, layer)
         if step is None:
             return None
         values: dict = {}
-        self._bind(d.symbols(index).delta, delta, values)
-        rows = self._apply(("db", index), lambda: step, values, delta.shape[1])
+        self._bind(d.symbols(layer).delta, delta, values)
+        rows = self._apply(("db", layer), lambda: step, values, delta.shape[1])
         return np.stack([rows[:, i].reshape(-1, 1) for i in range(delta.shape[1])])
 
     # -- reductions over the batch, and the step
@@ -232,9 +231,9 @@ class Steps:
         return self.numbers.scalar(self.derivation.network.l2)   # the spec's float, as the exact binary number
 
     def cost(self, losses: Sequence, W: Mapping[int, Array]):
-        """C = c Σ_i ℓ_i + (λ/2) Σ_l ‖W^[l]‖²."""
+        """C = c Σ_i ℓ_i + (λ/2) Σ_l ‖W^[l]‖², with ``W`` keyed by layer number."""
         total = self.numbers.sum(list(losses))
-        penalty = self.numbers.sum([w * w for index in sorted(W) for w in W[index].reshape(-1)])
+        penalty = self.numbers.sum([w * w for layer in sorted(W) for w in W[layer].reshape(-1)])
         return self.reduction(len(losses)) * total + self.l2() / 2 * penalty
 
     def cost_gradient(self, loss_gradient: Array, m: int) -> Array:

@@ -1,4 +1,4 @@
-"""The validated architecture a spec describes; built by ``derive.spec``, consumed by ``Derivation``."""
+"""The validated architecture a spec describes; built by ``model.spec``, consumed by ``Derivation``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,6 +14,12 @@ class Layer:
     units: int
     activation: Activation
     bias: bool = True
+
+
+def count_params(n_in: int, layers: tuple[Layer, ...]) -> int:
+    """Weights and biases of dense layers after an input of ``n_in`` units."""
+    sizes = (n_in,) + tuple(layer.units for layer in layers)
+    return sum(sizes[i] * sizes[i - 1] + (sizes[i] if layer.bias else 0) for i, layer in enumerate(layers, start=1))
 
 
 @dataclass(frozen=True)
@@ -84,9 +90,7 @@ class Network:
 
     @property
     def n_params(self) -> int:
-        sizes = self.sizes
-        return sum(sizes[i] * sizes[i - 1] + (sizes[i] if layer.bias else 0)
-                   for i, layer in enumerate(self.layers, start=1))
+        return count_params(self.n_in, self.layers)
 
     def param_names(self) -> list[str]:
         """``W1, b1, W2, ...`` in the spec's numbering, biases only where the layer has one."""

@@ -20,7 +20,7 @@ import numpy as np
 from .activations import Activation, make_activation
 from ..errors import SpecError
 from .losses import LOSSES, Loss, loss_accepts
-from .network import Example, Layer, Network, Notation
+from .network import Example, Layer, Network, Notation, count_params
 
 MAX_UNITS = 100_000
 MAX_LAYERS = 64
@@ -98,8 +98,7 @@ def _build(data: Any, source: str) -> Network:
     n_in = _int(data["input"], "input", 1, MAX_UNITS)
     layers = _layers(data["layers"])
     sizes = (n_in,) + tuple(layer.units for layer in layers)
-    n_params = sum(sizes[i] * sizes[i - 1] + (sizes[i] if layer.bias else 0)
-                   for i, layer in enumerate(layers, start=1))
+    n_params = count_params(n_in, layers)
     if n_params > MAX_PARAMS:
         raise SpecError("layers", f"expected at most {MAX_PARAMS} parameters, got {n_params}")
     loss = _loss(data["loss"], layers[-1])

@@ -38,8 +38,8 @@ def end_to_end(d: Derivation, report: ProofReport) -> None:
 def _parameters(d: Derivation) -> list[sp.Symbol]:
     """Every weight and bias, layer by layer."""
     params: list[sp.Symbol] = []
-    for index in range(1, d.L + 1):
-        s = d.symbols(index)
+    for layer in d.layer_numbers:
+        s = d.symbols(layer)
         params += list(s.W) + list(s.b or ())
     return params
 
@@ -49,17 +49,17 @@ def _composed_network(d: Derivation) -> tuple[dict[sp.Symbol, sp.Expr], dict[typ
     opaque as g_l (``opaque_activation``), with its expression in z."""
     values: dict[sp.Symbol, sp.Expr] = {}
     functions: dict[type, sp.Expr] = {}
-    for index in range(1, d.L + 1):
-        s = d.symbols(index)
-        z = [e.xreplace(values) for e in d.z_index(index)]
+    for layer in d.layer_numbers:
+        s = d.symbols(layer)
+        z = [e.xreplace(values) for e in d.z_index(layer)]
         values.update(zip(s.z, z))
-        if index < d.L:
-            activation = d.network.layers[index - 1].activation
-            g = opaque_activation(f"g{s.number}", activation)
+        if layer < d.last:
+            activation = d.layer(layer).activation
+            g = opaque_activation(f"g{layer}", activation)
             functions[g] = activation.expr
             values.update(zip(s.a, [g(zj) for zj in z]))
         else:
-            values.update(zip(s.a, d.a_index(index, tuple(z))))
+            values.update(zip(s.a, d.a_index(layer, tuple(z))))
     return values, functions
 
 
@@ -68,10 +68,10 @@ def _backprop_gradients(d: Derivation, values: dict[sp.Symbol, sp.Expr],
     """Backprop's gradient of every parameter, each δ replaced by its expression in the composed network."""
     values = dict(values)
     backprop: dict[sp.Symbol, sp.Expr] = {}
-    for index in range(d.L, 0, -1):
-        s = d.symbols(index)
-        values.update(zip(s.delta, [e.xreplace(constraint).xreplace(values) for e in d.delta_index(index)]))
-        grad_W = d.grad_W_index(index)
+    for layer in reversed(d.layer_numbers):
+        s = d.symbols(layer)
+        values.update(zip(s.delta, [e.xreplace(constraint).xreplace(values) for e in d.delta_index(layer)]))
+        grad_W = d.grad_W_index(layer)
         for j in range(s.W.rows):
             for k in range(s.W.cols):
                 backprop[s.W[j, k]] = grad_W[j, k].xreplace(values)
@@ -118,7 +118,7 @@ def _batch_identity(d: Derivation, params: list[sp.Symbol]) -> Identity:
     m = 3  # any batch size: the identity is linear in the examples
     c = d.reduction_factor.subs(sp.Symbol("m", integer=True, positive=True), m)
     losses = [sp.Function(f"ell_{i + 1}")(*params) for i in range(m)]
-    weights = [w for index in range(1, d.L + 1) for w in d.symbols(index).W]
+    weights = [w for layer in d.layer_numbers for w in d.symbols(layer).W]
     cost = c * sp.Add(*losses) + d.l2 / 2 * sp.Add(*[w ** 2 for w in weights])
     ok = all(is_zero(sp.diff(cost, p) - c * sp.Add(*[sp.diff(l, p) for l in losses])
                      - (d.l2 * p if p in weights else 0)) for p in params)

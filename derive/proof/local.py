@@ -45,10 +45,10 @@ def layer_local(d: Derivation, report: ProofReport) -> bool:
     report.identities.extend(_activation_derivatives(d))
     identity, rational = _output_delta(d)
     report.identities.append(identity)
-    for index in range(d.L - 1, 0, -1):
-        report.identities.append(_hidden_delta(d, index, verdicts))
-    for index in range(1, d.L + 1):
-        report.identities.extend(_parameter_gradients(d, index, verdicts))
+    for layer in reversed(d.layer_numbers[:-1]):
+        report.identities.append(_hidden_delta(d, layer, verdicts))
+    for layer in d.layer_numbers:
+        report.identities.extend(_parameter_gradients(d, layer, verdicts))
     return rational
 
 
@@ -56,8 +56,8 @@ def _activation_derivatives(d: Derivation) -> list[Identity]:
     """Step 1, once per activation (softmax's derivative is proved through the loss, in step 2)."""
     identities = []
     seen = set()
-    for layer in d.network.layers:
-        act = layer.activation
+    for layer in d.layer_numbers:
+        act = d.layer(layer).activation
         if act.is_softmax or act.name in seen:
             continue
         seen.add(act.name)
@@ -71,8 +71,8 @@ def _activation_derivatives(d: Derivation) -> list[Identity]:
 def _output_delta(d: Derivation) -> tuple[Identity, bool]:
     """Step 2: δ^[L] against direct differentiation of ℓ(g(z^[L])); and whether it held as a
     rational-function identity (``is_rational_zero``), which ``prove`` needs to go end to end."""
-    s = d.symbols(d.L)
-    a_of_z = dict(zip(s.a, d.a_index(d.L)))
+    s = d.symbols(d.last)
+    a_of_z = dict(zip(s.a, d.a_index(d.last)))
     loss_of_z = d.loss.xreplace(a_of_z)
     constraint = targets_constraint(d, d.y)
     all_ok = rational = True
@@ -81,24 +81,23 @@ def _output_delta(d: Derivation) -> tuple[Identity, bool]:
         decided = is_rational_zero(difference)
         rational &= decided
         all_ok &= decided or simplifies_to_zero(difference)
-    num = s.number
     identity = Identity(
-        f"δ[{num}] = ∂ℓ/∂z[{num}]: " + ", ".join(sp.sstr(e) for e in d.output_delta[:4])
+        f"δ[{d.last}] = ∂ℓ/∂z[{d.last}]: " + ", ".join(sp.sstr(e) for e in d.output_delta[:4])
         + (" ..." if len(d.output_delta) > 4 else ""),
         "sympy.diff of the loss through the output activation" + (", targets summing to 1" if constraint else ""),
         verdict(all_ok), count=len(s.z))
     return identity, rational
 
 
-def _hidden_delta(d: Derivation, index: int, verdicts: _Verdicts) -> Identity:
-    """Step 3: δ^[l] by the chain rule through z^[l+1], for the layer at 1-based position ``index`` < L."""
-    s, nxt = d.symbols(index), d.symbols(index + 1)
-    a_of_z = dict(zip(s.a, d.a_index(index)))
-    z_next = d.z_index(index + 1)
+def _hidden_delta(d: Derivation, layer: int, verdicts: _Verdicts) -> Identity:
+    """Step 3: δ^[l] by the chain rule through z^[l+1], for the hidden layer number ``layer`` (< d.last)."""
+    s, nxt = d.symbols(layer), d.symbols(layer + 1)
+    a_of_z = dict(zip(s.a, d.a_index(layer)))
+    z_next = d.z_index(layer + 1)
     terms = [term.xreplace(a_of_z) * nxt.delta[k]
              for k in range(len(nxt.z)) for term in sp.Add.make_args(z_next[k])]
     gradient = grouped_gradient(terms, set(s.z))
-    derived = d.delta_index(index)
+    derived = d.delta_index(layer)
     ok = True
     for j, zj in enumerate(s.z):
         direct = gradient.get(zj, [])
@@ -109,31 +108,31 @@ def _hidden_delta(d: Derivation, index: int, verdicts: _Verdicts) -> Identity:
             direct_k = sp.Add(*[t for t in direct if dk in t.free_symbols])
             ok &= verdicts.zero(direct_k - coefficients.get(dk, 0) * dk)
     return Identity(
-        f"δ[{s.number}]_j = Σ_k δ[{nxt.number}]_k ∂z[{nxt.number}]_k/∂z[{s.number}]_j = "
+        f"δ[{layer}]_j = Σ_k δ[{layer + 1}]_k ∂z[{layer + 1}]_k/∂z[{layer}]_j = "
         f"{sp.sstr(derived[0])}" + (" ..." if len(derived) > 1 else ""),
         "chain rule, sympy.diff term by term", verdict(ok), count=len(s.z))
 
 
-def _parameter_gradients(d: Derivation, index: int, verdicts: _Verdicts) -> list[Identity]:
-    """Steps 4 and 5 for the layer at 1-based position ``index``: W and b through z^[l], and the L2 term."""
-    s = d.symbols(index)
-    z = d.z_index(index)
+def _parameter_gradients(d: Derivation, layer: int, verdicts: _Verdicts) -> list[Identity]:
+    """Steps 4 and 5 for layer number ``layer``: W and b through z^[l], and the L2 term."""
+    s = d.symbols(layer)
+    z = d.z_index(layer)
     terms = [term * s.delta[j] for j in range(len(z)) for term in sp.Add.make_args(z[j])]
     gradient = grouped_gradient(terms, set(s.W) | set(s.b or ()))
-    ok = all(verdicts.same(gradient.get(s.W[j, k], []), d.grad_W_entry(index, j, k))
+    ok = all(verdicts.same(gradient.get(s.W[j, k], []), d.grad_W_entry(layer, j, k))
              for j in range(s.W.rows) for k in range(s.W.cols))
     identities = [Identity(
-        f"∂ℓ/∂W[{s.number}]_jk = δ[{s.number}]_j a[{s.number - 1}]_k",
+        f"∂ℓ/∂W[{layer}]_jk = δ[{layer}]_j a[{layer - 1}]_k",
         "sympy.diff of Σ_p δ_p z_p", verdict(ok), count=s.W.rows * s.W.cols)]
     if s.b:
-        grad_b = d.grad_b_index(index)
+        grad_b = d.grad_b_index(layer)
         ok = all(verdicts.zero(sp.Add(*gradient.get(bj, [])) - grad_b[j]) for j, bj in enumerate(s.b))
         identities.append(Identity(
-            f"∂ℓ/∂b[{s.number}]_j = δ[{s.number}]_j", "sympy.diff of Σ_p δ_p z_p", verdict(ok), count=len(s.b)))
+            f"∂ℓ/∂b[{layer}]_j = δ[{layer}]_j", "sympy.diff of Σ_p δ_p z_p", verdict(ok), count=len(s.b)))
     if d.l2 != 0:
         penalty = grouped_gradient([LAMBDA / 2 * w ** 2 for w in s.W], set(s.W))
         ok = all(verdicts.zero(sp.Add(*penalty[w]) - LAMBDA * w) for w in s.W)
         identities.append(Identity(
-            f"∂/∂W[{s.number}] (λ/2)‖W[{s.number}]‖² = λ W[{s.number}]", "sympy.diff",
+            f"∂/∂W[{layer}] (λ/2)‖W[{layer}]‖² = λ W[{layer}]", "sympy.diff",
             verdict(ok), count=s.W.rows * s.W.cols))
     return identities

@@ -20,7 +20,7 @@ from deltagen.derive.derivation.backprop import Derivation
 from . import parameters
 from .backward import hidden_delta_blocks, output_delta_block
 from .config import CConfig
-from .cost import cost_expr, loss_statements, weight_square_sum
+from .cost import cost_expr, loss_statements, weight_square_sum, weight_square_summand
 from .forward import forward_blocks
 from .parts import Block
 from .printer import used_math_functions
@@ -36,18 +36,21 @@ class CModule:
 
     def _description(self) -> dict:
         """The network as the header's comments and macros describe it."""
-        w, net = self.writer, self.net
-        layers = [{"number": w.number(i), "units": layer.units, "activation": layer.activation.name,
-                   "bias": layer.bias, "form": w.form(i)} for i, layer in enumerate(net.layers, start=1)]
+        w, net, d = self.writer, self.net, self.writer.d
+        layers, trace_fields = [], []
+        for number in d.layer_numbers:
+            layer = d.layer(number)
+            layers.append({"number": number, "units": layer.units, "activation": layer.activation.name,
+                           "bias": layer.bias, "form": w.form(number)})
+            trace_fields.append(f"z{number}[{layer.units}], a{number}[{layer.units}], d{number}[{layer.units}]")
         return {
             "name": net.name, "guard": f"{net.name.upper()}_H", "upper": net.name.upper(),
             "sizes": list(net.sizes), "n_in": net.sizes[0], "n_out": net.sizes[-1], "n_params": net.n_params,
-            "layers": layers, "input_number": w.number(0), "output_number": w.number(w.L),
+            "layers": layers, "input_number": d.input_number, "output_number": d.last,
             "loss": net.loss.name, "loss_formula": net.loss.formula,
             "targets_sum_to_one": net.loss.targets_sum_to_one, "reduction": net.reduction,
             "l2": repr(float(net.l2)), "has_l2": bool(net.l2),
-            "trace_fields": [f"z{w.number(i)}[{n}], a{w.number(i)}[{n}], d{w.number(i)}[{n}]"
-                             for i, n in enumerate(net.sizes[1:], start=1)],
+            "trace_fields": trace_fields,
         }
 
     def context(self) -> dict:
@@ -70,8 +73,9 @@ class CModule:
         return {
             **self._description(),
             "params": params,
-            "weight_square_sums": [(weight_square_sum(w.number(i)).name, weight)
-                                   for i, weight in zip(range(1, w.L + 1), weights)],
+            "weight_square_sums": [(weight_square_sum(layer).name, weight,
+                                    weight_square_summand(w, layer) if w.net.l2 else None)   # no ‖W‖² without L2
+                                   for layer, weight in zip(w.d.layer_numbers, weights)],
             "math_functions": used_math_functions(printed, w.prefix),
             "forward_blocks": forward,
             "output_delta_block": delta_out,

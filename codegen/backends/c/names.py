@@ -31,9 +31,9 @@ def lvalue_symbol(lvalue: str) -> sp.Symbol:
     return sp.Symbol(lvalue)
 
 
-def activation_array(derivation: Derivation, index: int) -> str:
-    """The array of a[index] for one example: the input ``a0``, or the trace's ``t->a{l}``."""
-    return "a0" if index == 0 else f"t->a{derivation.layer_number(index)}"
+def activation_array(derivation: Derivation, layer: int) -> str:
+    """The array of a[layer] for one example: the input ``a0`` (whatever its number), or the trace's ``t->a{l}``."""
+    return "a0" if layer == derivation.input_number else f"t->a{layer}"
 
 
 def concrete_names(derivation: Derivation) -> dict[sp.Basic, str]:
@@ -41,36 +41,37 @@ def concrete_names(derivation: Derivation) -> dict[sp.Basic, str]:
     d = derivation
     names: dict[sp.Basic, str] = {x: f"a0[{k}]" for k, x in enumerate(d.x)}
     names.update({y: f"y[{k}]" for k, y in enumerate(d.y)})
-    for index in range(1, d.L + 1):
-        s, num = d.symbols(index), d.layer_number(index)
+    for layer in d.layer_numbers:
+        s = d.symbols(layer)
         for j in range(len(s.z)):
-            names[s.z[j]] = f"t->z{num}[{j}]"
-            names[s.a[j]] = f"t->a{num}[{j}]"
-            names[s.delta[j]] = f"t->d{num}[{j}]"
+            names[s.z[j]] = f"t->z{layer}[{j}]"
+            names[s.a[j]] = f"t->a{layer}[{j}]"
+            names[s.delta[j]] = f"t->d{layer}[{j}]"
             if s.b:
-                names[s.b[j]] = f"p->b{num}[{j}]"
+                names[s.b[j]] = f"p->b{layer}[{j}]"
             for k in range(s.W.shape[1]):
-                names[s.W[j, k]] = f"p->W{num}[{j}][{k}]"
+                names[s.W[j, k]] = f"p->W{layer}[{j}][{k}]"
     return names
 
 
-def loop_names(derivation: Derivation, index: int) -> dict[sp.Basic, str]:
-    """Unit 0 of layer ``index`` (and unit 0 of the layer below) as lvalues indexed by the loop variables."""
+def loop_names(derivation: Derivation, layer: int) -> dict[sp.Basic, str]:
+    """Unit 0 of layer number ``layer`` (and unit 0 of the layer below) as lvalues indexed by the loop variables."""
     d = derivation
-    s, num = d.symbols(index), d.layer_number(index)
-    below = d.activations_of(index - 1)
+    s = d.symbols(layer)
+    below = d.activations_of(layer - 1)
     j, k = UNIT, OTHER
-    names = {s.z[0]: f"t->z{num}[{j}]", s.a[0]: f"t->a{num}[{j}]", s.delta[0]: f"t->d{num}[{j}]",
-             s.W[0, 0]: f"p->W{num}[{j}][{k}]", below[0]: f"{activation_array(d, index - 1)}[{k}]",
-             GENERIC_Z: f"t->z{num}[{j}]", GENERIC_A: f"t->a{num}[{j}]", STEP_SUM: STEP_SUM.name}
+    names = {s.z[0]: f"t->z{layer}[{j}]", s.a[0]: f"t->a{layer}[{j}]", s.delta[0]: f"t->d{layer}[{j}]",
+             s.W[0, 0]: f"p->W{layer}[{j}][{k}]", below[0]: f"{activation_array(d, layer - 1)}[{k}]",
+             GENERIC_Z: f"t->z{layer}[{j}]", GENERIC_A: f"t->a{layer}[{j}]", STEP_SUM: STEP_SUM.name}
     if s.b:
-        names[s.b[0]] = f"p->b{num}[{j}]"
-    if index == d.L:
+        names[s.b[0]] = f"p->b{layer}[{j}]"
+    if layer == d.last:
         names[d.y[0]] = f"y[{j}]"
     return names
 
 
-def transposed_names(derivation: Derivation, index: int) -> dict[sp.Basic, str]:
-    """Unit 0 of layer ``index`` + 1 as the lvalues of W[l+1]ᵀ δ[l+1]'s loop: row k of W, column j."""
-    above, num = derivation.symbols(index + 1), derivation.layer_number(index + 1)
-    return {above.W[0, 0]: f"p->W{num}[{OTHER}][{UNIT}]", above.delta[0]: f"t->d{num}[{OTHER}]"}
+def transposed_names(derivation: Derivation, layer: int) -> dict[sp.Basic, str]:
+    """Unit 0 of layer number ``layer`` + 1 as the lvalues of W[l+1]ᵀ δ[l+1]'s loop: row k of W, column j."""
+    above = layer + 1
+    s = derivation.symbols(above)
+    return {s.W[0, 0]: f"p->W{above}[{OTHER}][{UNIT}]", s.delta[0]: f"t->d{above}[{OTHER}]"}

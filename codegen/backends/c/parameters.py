@@ -31,36 +31,37 @@ class Entry:
 Formula = Callable[[Entry], sp.Expr]
 
 
-def per_parameter(w: CWriter, index: int, weight: Formula, bias: Formula, op: str, comment: str,
+def per_parameter(w: CWriter, layer: int, weight: Formula, bias: Formula, op: str, comment: str,
                   target: str = "grad->") -> Block:
-    """``target W[j][k] op weight(entry)`` and ``target b[j] op bias(entry)`` for layer ``index``."""
-    s, num = w.d.symbols(index), w.number(index)
+    """``target W[j][k] op weight(entry)`` and ``target b[j] op bias(entry)`` for layer number ``layer``."""
+    s = w.d.symbols(layer)
     n, n_prev = s.W.shape
-    comment = f"{comment} ({w.form(index)})"
-    if w.unrolled(index):
-        pairs = [(f"{target}W{num}[{j}][{k}]", weight(Entry(s.W[j, k], j, k, f"[{j}][{k}]")))
+    comment = f"{comment} ({w.form(layer)})"
+    if w.unrolled(layer):
+        pairs = [(f"{target}W{layer}[{j}][{k}]", weight(Entry(s.W[j, k], j, k, f"[{j}][{k}]")))
                  for j in range(n) for k in range(n_prev)]
         if s.b:
-            pairs += [(f"{target}b{num}[{j}]", bias(Entry(s.b[j], j, None, f"[{j}]"))) for j in range(n)]
+            pairs += [(f"{target}b{layer}[{j}]", bias(Entry(s.b[j], j, None, f"[{j}]"))) for j in range(n)]
         return Block(comment, tuple(w.assignments(pairs, op=op)))
-    names = loop_names(w.d, index)   # unit 0's symbols print as j, k
+    names = loop_names(w.d, layer)   # unit 0's symbols print as j, k
     weight_slot, bias_slot = f"[{UNIT}][{OTHER}]", f"[{UNIT}]"
-    row = Assign(f"{target}W{num}{weight_slot}", w.printed(weight(Entry(s.W[0, 0], 0, 0, weight_slot)), names), op)
+    row = Assign(f"{target}W{layer}{weight_slot}", w.printed(weight(Entry(s.W[0, 0], 0, 0, weight_slot)), names), op)
     body = [Loop(OTHER, n_prev, (row,), inline=True)]
     if s.b:
-        body.append(Assign(f"{target}b{num}{bias_slot}", w.printed(bias(Entry(s.b[0], 0, None, bias_slot)), names), op))
+        bias_value = w.printed(bias(Entry(s.b[0], 0, None, bias_slot)), names)
+        body.append(Assign(f"{target}b{layer}{bias_slot}", bias_value, op))
     return Block(comment, (unit_loop(n, body),))
 
 
 def accumulate_blocks(w: CWriter) -> list[Block]:
     """grad += this example's ∂ℓ/∂W = δ aᵀ and ∂ℓ/∂b = δ."""
     blocks = []
-    for index in range(1, w.L + 1):
-        num, prev = w.number(index), w.number(index - 1)
-        grad_b = w.d.grad_b_index(index)
-        comment = f"Σ_i ∂ℓ/∂W[{num}] += δ[{num}] a[{prev}]ᵀ" + (f", Σ_i ∂ℓ/∂b[{num}] += δ[{num}]" if grad_b else "")
+    for layer in w.d.layer_numbers:
+        grad_b = w.d.grad_b_index(layer)
+        comment = f"Σ_i ∂ℓ/∂W[{layer}] += δ[{layer}] a[{layer - 1}]ᵀ" \
+            + (f", Σ_i ∂ℓ/∂b[{layer}] += δ[{layer}]" if grad_b else "")
         blocks.append(per_parameter(
-            w, index, lambda e, index=index: w.d.grad_W_entry(index, e.j, e.k), lambda e, g=grad_b: g[e.j],
+            w, layer, lambda e, layer=layer: w.d.grad_W_entry(layer, e.j, e.k), lambda e, g=grad_b: g[e.j],
             "+=", comment))
     return blocks
 
@@ -75,14 +76,14 @@ def scale_blocks(w: CWriter) -> list[Block]:
     """grad ← ∂C/∂θ from the accumulated sums, in place."""
     blocks = []
     weight_grad, bias_grad = batch_gradient(w, True), batch_gradient(w, False)
-    for index in range(1, w.L + 1):
-        num = w.number(index)
-        comment = f"∂C/∂W[{num}] = {plain_formula(w.d.reduction_factor)} Σ_i ∂ℓ/∂W[{num}]" \
-            + (f" + λ W[{num}]" if w.net.l2 else "")
+    for layer in w.d.layer_numbers:
+        comment = f"∂C/∂W[{layer}] = {plain_formula(w.d.reduction_factor)} Σ_i ∂ℓ/∂W[{layer}]" \
+            + (f" + λ W[{layer}]" if w.net.l2 else "")
         blocks.append(per_parameter(
-            w, index,
-            lambda e, num=num: weight_grad.subs({ACCUMULATED: lvalue_symbol(f"grad->W{num}{e.slot}"), PARAM: e.symbol}),
-            lambda e, num=num: bias_grad.subs(ACCUMULATED, lvalue_symbol(f"grad->b{num}{e.slot}")),
+            w, layer,
+            lambda e, layer=layer: weight_grad.subs(
+                {ACCUMULATED: lvalue_symbol(f"grad->W{layer}{e.slot}"), PARAM: e.symbol}),
+            lambda e, layer=layer: bias_grad.subs(ACCUMULATED, lvalue_symbol(f"grad->b{layer}{e.slot}")),
             "=", comment))
     return blocks
 
@@ -95,13 +96,12 @@ def _update(w: CWriter, gradient: sp.Expr, parameter: sp.Symbol) -> sp.Expr:
 def update_blocks(w: CWriter) -> list[Block]:
     """θ ← θ − η ∂C/∂θ from a gradient buffer ``grad``."""
     blocks = []
-    for index in range(1, w.L + 1):
-        num = w.number(index)
+    for layer in w.d.layer_numbers:
         blocks.append(per_parameter(
-            w, index,
-            lambda e, num=num: _update(w, lvalue_symbol(f"grad.W{num}{e.slot}"), e.symbol),
-            lambda e, num=num: _update(w, lvalue_symbol(f"grad.b{num}{e.slot}"), e.symbol),
-            "=", f"W[{num}] ← W[{num}] − η ∂C/∂W[{num}]", target="p->"))
+            w, layer,
+            lambda e, layer=layer: _update(w, lvalue_symbol(f"grad.W{layer}{e.slot}"), e.symbol),
+            lambda e, layer=layer: _update(w, lvalue_symbol(f"grad.b{layer}{e.slot}"), e.symbol),
+            "=", f"W[{layer}] ← W[{layer}] − η ∂C/∂W[{layer}]", target="p->"))
     return blocks
 
 
@@ -121,27 +121,25 @@ def fused_steps(w: CWriter) -> list[FusedStep]:
     steps = []
     weight_grad = batch_gradient(w, True).subs(M_REAL, 1)
     bias_grad = batch_gradient(w, False).subs(M_REAL, 1)
-    for index in range(w.L, 0, -1):
-        num = w.number(index)
-        grad_b = w.d.grad_b_index(index)
+    for layer in reversed(w.d.layer_numbers):
+        grad_b = w.d.grad_b_index(layer)
         block = per_parameter(
-            w, index,
-            lambda e, index=index: _update(
-                w, weight_grad.subs({ACCUMULATED: w.d.grad_W_entry(index, e.j, e.k), PARAM: e.symbol}), e.symbol),
+            w, layer,
+            lambda e, layer=layer: _update(
+                w, weight_grad.subs({ACCUMULATED: w.d.grad_W_entry(layer, e.j, e.k), PARAM: e.symbol}), e.symbol),
             lambda e, g=grad_b: _update(w, bias_grad.subs(ACCUMULATED, g[e.j]), e.symbol),
-            "=", f"W[{num}] ← W[{num}] − η ∂ℓ/∂W[{num}], one example", target="p->")
-        steps.append(FusedStep(w.number(index - 1) if index > 1 else None, block))
+            "=", f"W[{layer}] ← W[{layer}] − η ∂ℓ/∂W[{layer}], one example", target="p->")
+        steps.append(FusedStep(layer - 1 if layer > w.d.first else None, block))
     return steps
 
 
 def params(w: CWriter) -> list[CParam]:
     """The parameter arrays in declaration order, weights with their Glorot-uniform bound."""
     out = []
-    sizes = w.net.sizes
-    for index, layer in enumerate(w.net.layers, start=1):
-        n, n_prev = sizes[index], sizes[index - 1]
+    for layer in w.d.layer_numbers:
+        n, n_prev = w.d.width(layer), w.d.width(layer - 1)
         limit = sp.sqrt(sp.Rational(6, n + n_prev))
-        out.append(CParam(f"W{w.number(index)}", n, n_prev, False, w.printed(sp.Float(float(limit)))))
-        if layer.bias:
-            out.append(CParam(f"b{w.number(index)}", n, 0, True, "0"))
+        out.append(CParam(f"W{layer}", n, n_prev, False, w.printed(sp.Float(float(limit)))))
+        if w.d.layer(layer).bias:
+            out.append(CParam(f"b{layer}", n, 0, True, "0"))
     return out

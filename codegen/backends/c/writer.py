@@ -30,25 +30,21 @@ class CWriter:
         self.net = derivation.network
         self.config = config
         self.prefix = self.net.name
-        self.L = derivation.L
         self._names = concrete_names(derivation)
         self._temps = 0   # so no two blocks declare the same temporary
 
     # ------------------------------------------------------------ layers
-    def number(self, index: int) -> int:
-        """The spec's number of the layer at 1-based position ``index`` (0 is the input)."""
-        return self.d.layer_number(index)
+    def weights(self, layer: int) -> int:
+        """The number of weights of layer number ``layer``."""
+        return self.d.width(layer) * self.d.width(layer - 1)
 
-    def weights(self, index: int) -> int:
-        return self.net.sizes[index] * self.net.sizes[index - 1]
+    def unrolled(self, layer: int) -> bool:
+        return self.weights(layer) <= self.config.unroll_max_weights
 
-    def unrolled(self, index: int) -> bool:
-        return self.weights(index) <= self.config.unroll_max_weights
-
-    def form(self, index: int) -> str:
-        """The form of layer ``index`` with its reason, as shown in the block comments."""
-        weights, limit = self.weights(index), self.config.unroll_max_weights
-        return f"unrolled, {weights} weights <= {limit}" if self.unrolled(index) else f"loops, {weights} weights > {limit}"
+    def form(self, layer: int) -> str:
+        """The form of layer number ``layer`` with its reason, as shown in the block comments."""
+        weights, limit = self.weights(layer), self.config.unroll_max_weights
+        return f"unrolled, {weights} weights <= {limit}" if self.unrolled(layer) else f"loops, {weights} weights > {limit}"
 
     # ---------------------------------------------------------- printing
     def printer(self, names: dict[sp.Basic, str] | None = None) -> CCodePrinter:
@@ -73,10 +69,10 @@ class CWriter:
         return statements
 
     # ------------------------------------------------------- unit blocks
-    def uniform(self, exprs: list[sp.Expr], index: int) -> sp.Expr | None:
+    def uniform(self, exprs: list[sp.Expr], layer: int) -> sp.Expr | None:
         """f if exprs[j] is f of unit j's own symbols for every j (written with unit 0's symbols), else None."""
-        s = self.d.symbols(index)
-        groups = [s.z, s.a, s.delta] + ([self.d.y] if index == self.L else [])
+        s = self.d.symbols(layer)
+        groups = [s.z, s.a, s.delta] + ([self.d.y] if layer == self.d.last else [])
         forms = []
         for j, e in enumerate(exprs):
             to_unit0 = {g[j]: g[0] for g in groups}
@@ -86,12 +82,12 @@ class CWriter:
             forms.append(e.xreplace(to_unit0))
         return forms[0] if all(f == forms[0] for f in forms) else None
 
-    def unit_block(self, comment: str, index: int, array: str, exprs: list[sp.Expr]) -> Block:
+    def unit_block(self, comment: str, layer: int, array: str, exprs: list[sp.Expr]) -> Block:
         """Assign ``array[j] = exprs[j]``: one formula in a loop when uniform and the layer is large."""
-        uniform = self.uniform(exprs, index)
-        if uniform is not None and not self.unrolled(index):
-            body = self.assignments([(f"{array}[{UNIT}]", uniform)], loop_names(self.d, index))
-            return Block(f"{comment} ({self.form(index)})", (unit_loop(len(exprs), body),))
+        uniform = self.uniform(exprs, layer)
+        if uniform is not None and not self.unrolled(layer):
+            body = self.assignments([(f"{array}[{UNIT}]", uniform)], loop_names(self.d, layer))
+            return Block(f"{comment} ({self.form(layer)})", (unit_loop(len(exprs), body),))
         statements = self.assignments([(f"{array}[{j}]", e) for j, e in enumerate(exprs)])
-        kind = self.form(index) if uniform is not None else "unrolled, coupled units"
+        kind = self.form(layer) if uniform is not None else "unrolled, coupled units"
         return Block(f"{comment} ({kind})", tuple(statements))

@@ -1,7 +1,7 @@
 """Prepare the strings of a generated NumPy module from a ``Derivation``.
 
 Every formula line is printed from a SymPy expression of the derivation (made
-stable by ``derive.stable``); the template ``templates/numpy/module.py.jinja``
+stable by ``derive.derivation.stable``); the template ``templates/module.py.jinja``
 only arranges them into functions.
 """
 from __future__ import annotations
@@ -45,24 +45,20 @@ class NumpyModule:
         self.printer = NumpyCodePrinter({LAMBDA: "L2"})
 
     # ----------------------------------------------------------- helpers
-    def number(self, index: int) -> int:
-        return self.d.layer_number(index)
-
     def params(self) -> list[ParamInfo]:
         out = []
-        sizes = self.net.sizes
-        for index, layer in enumerate(self.net.layers, start=1):
-            n, n_prev = sizes[index], sizes[index - 1]
+        for layer in self.d.layer_numbers:
+            n, n_prev = self.d.width(layer), self.d.width(layer - 1)
             limit = repr(float(sp.sqrt(sp.Rational(6, n + n_prev))))
-            out.append(ParamInfo(f"W{self.number(index)}", (n, n_prev), False, limit))
-            if layer.bias:
-                out.append(ParamInfo(f"b{self.number(index)}", (n, 1), True, "0.0"))
+            out.append(ParamInfo(f"W{layer}", (n, n_prev), False, limit))
+            if self.d.layer(layer).bias:
+                out.append(ParamInfo(f"b{layer}", (n, 1), True, "0.0"))
         return out
 
     def _output_units(self) -> UnitGroups:
-        s = self.d.symbols(self.d.L)
-        num = self.number(self.d.L)
-        return UnitGroups([(s.a, f"A{num}"), (s.z, f"Z{num}"), (self.d.y, "Y")], len(s.a))
+        last = self.d.last
+        s = self.d.symbols(last)
+        return UnitGroups([(s.a, f"A{last}"), (s.z, f"Z{last}"), (self.d.y, "Y")], len(s.a))
 
     # ----------------------------------------------------------- forward
     def _elementwise(self, target: str, expr: sp.Expr, names: dict[sp.Basic, str]) -> list[Assignment]:
@@ -78,13 +74,13 @@ class NumpyModule:
     def forward_lines(self) -> list[Assignment]:
         """Z then A of every layer, input to output."""
         lines = []
-        for index in range(1, self.d.L + 1):
-            forms = self.d.matrix(index)
+        for layer in self.d.layer_numbers:
+            forms = self.d.matrix(layer)
             lines.append(Assignment(forms.Z.name, self.printer.doprint(forms.z_expr)))
-            activation = self.net.layers[index - 1].activation
+            activation = self.d.layer(layer).activation
             if activation.is_softmax:
-                vectorizer = Vectorizer(self._output_units(), prefix=f"softmax{self.number(index)}_")
-                outputs = [stabilize_branched(e) for e in self.d.a_index(index)]
+                vectorizer = Vectorizer(self._output_units(), prefix=f"softmax{layer}_")
+                outputs = [stabilize_branched(e) for e in self.d.a_index(layer)]
                 body = vectorizer.normalized(forms.A.name, outputs) or vectorizer.vector(forms.A.name, outputs)
                 # the reductions (max, then Σ e^{z−max}) are computed before the outputs that use them
                 lines += vectorizer.reduction_lines() + body
@@ -97,8 +93,8 @@ class NumpyModule:
         """Lines computing ``loss_row``, the (1, m) per-example losses."""
         loss = self.d.loss
         if _loss_needs_z(loss):
-            s = self.d.symbols(self.d.L)
-            loss = loss.xreplace(dict(zip(s.a, self.d.a_index(self.d.L))))
+            s = self.d.symbols(self.d.last)
+            loss = loss.xreplace(dict(zip(s.a, self.d.a_index(self.d.last))))
         vectorizer = Vectorizer(self._output_units(), prefix="loss_sum")
         body = vectorizer.row("loss_row", stabilize(loss))
         return vectorizer.reduction_lines() + body
@@ -111,12 +107,12 @@ class NumpyModule:
     def delta_lines(self) -> list[Assignment]:
         """Lines computing Δ of every layer, output first (the δ recurrence)."""
         vectorizer = Vectorizer(self._output_units(), prefix="delta_sum")
-        out_forms = self.d.matrix(self.d.L)
+        out_forms = self.d.matrix(self.d.last)
         body = vectorizer.vector(out_forms.Delta.name, [stabilize(e) for e in self.d.output_delta])
         lines = vectorizer.reduction_lines() + body
-        for index in range(self.d.L - 1, 0, -1):
-            forms = self.d.matrix(index)
-            derivative = self.d.hidden_derivative(index)
+        for layer in reversed(self.d.layer_numbers[:-1]):
+            forms = self.d.matrix(layer)
+            derivative = self.d.hidden_derivative(layer)
             printer = NumpyCodePrinter({GENERIC_A: forms.A.name, GENERIC_Z: forms.Z.name})
             lines.append(Assignment(forms.G.name, printer.doprint(stabilize(derivative))))
             lines.append(Assignment(forms.Delta.name, self.printer.doprint(forms.delta_expr)))
@@ -125,8 +121,8 @@ class NumpyModule:
     def gradient_lines(self) -> list[Assignment]:
         """Lines computing dW and db of every layer from the Δs."""
         lines = []
-        for index in range(self.d.L, 0, -1):
-            forms = self.d.matrix(index)
+        for layer in reversed(self.d.layer_numbers):
+            forms = self.d.matrix(layer)
             lines.append(Assignment(f"d{forms.W.name}", self.printer.doprint(forms.dW_expr)))
             if forms.db_expr is not None:
                 lines.append(Assignment(f"d{forms.b.name}", self.printer.doprint(forms.db_expr)))
@@ -140,8 +136,8 @@ class NumpyModule:
         """
         out = []
         printer = NumpyCodePrinter({LAMBDA: "L2"})
-        for index in range(1, self.d.L + 1):
-            forms = self.d.matrix(index)
+        for layer in self.d.layer_numbers:
+            forms = self.d.matrix(layer)
             for param, gradient in ((forms.W, forms.dW_expr), (forms.b, forms.db_expr)):
                 if gradient is not None:
                     out.append((param.name, printer.doprint(self.d.update_expr(param, gradient, LEARNING_RATE).expand())))
@@ -151,9 +147,10 @@ class NumpyModule:
     def context(self) -> dict:
         net = self.net
         layers = []
-        for index, layer in enumerate(net.layers, start=1):
+        for number in self.d.layer_numbers:
+            layer = self.d.layer(number)
             layers.append({
-                "number": self.number(index), "units": layer.units, "activation": layer.activation.name,
+                "number": number, "units": layer.units, "activation": layer.activation.name,
                 "bias": layer.bias,
             })
         return {
@@ -161,8 +158,8 @@ class NumpyModule:
             "sizes": list(net.sizes),
             "activations": [layer.activation.name for layer in net.layers],
             "layers": layers,
-            "input_number": self.number(0),
-            "output_number": self.number(self.d.L),
+            "input_number": self.d.input_number,
+            "output_number": self.d.last,
             "loss": net.loss.name,
             "loss_formula": net.loss.formula,
             "targets_sum_to_one": net.loss.targets_sum_to_one,
