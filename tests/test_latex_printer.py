@@ -142,7 +142,6 @@ def test_a_sum_times_a_factor_keeps_its_parentheses():
         r"\left(1 - \left(a^{[1]}_{1}\right)^{2}\right) \left(w^{[2]}_{11} \delta^{[2]}_{1} + w^{[2]}_{12} \delta^{[2]}_{1}\right)"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13")
 def test_the_recurrence_line_keeps_the_parentheses_of_a_sum_derivative():
     """δ = g'(z) (Σ w δ) is written by putting two printed parts side by side; a derivative that is a sum
     (tanh: 1 − a²) loses its parentheses there, though the printer itself keeps them (test above)."""

@@ -11,7 +11,7 @@ from sympy.matrices.expressions import HadamardPower, HadamardProduct
 from ..derivation import symbols
 from ..derivation.backprop import M, Derivation
 from ..model.activations import A as GENERIC_A, Z as GENERIC_Z
-from .notation import ELL, ETA, LOSS_ROW, activation_call
+from .notation import ELL, ETA, LOSS_ROW, activation_call, as_factor
 from .printer import NotationPrinter
 
 #: layers with more units than this are shown in part: the first two, ⋮, the last
@@ -180,7 +180,8 @@ class DerivationLatex:
                 lines.append(r"& \;\;\vdots")
                 continue
             derivative, back_sum = factors[j]
-            lines.append(rf"{self.tex(s.delta[j])} & = {self.tex(derivative)} \left({self.tex(back_sum)}\right)")
+            factor = as_factor(derivative, self.tex(derivative))
+            lines.append(rf"{self.tex(s.delta[j])} & = {factor} \left({self.tex(back_sum)}\right)")
         return lines
 
     def hidden_delta_matrix(self, layer: int) -> list[str]:

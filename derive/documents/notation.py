@@ -8,6 +8,7 @@ documents add to the derivation's own.
 from __future__ import annotations
 
 import sympy as sp
+from sympy.printing.precedence import PRECEDENCE, precedence
 
 from ..derivation.backprop import M, Derivation
 from ..model.network import Notation
@@ -77,3 +78,12 @@ def activation_call(derivation: Derivation, layer: int, argument: str, unit: int
         return rf"g_{{{layer}}}\left({argument}\right)"
     name = _ACTIVATION_NAMES[activation.name]
     return rf"{name}\left({argument}\right)" if name else argument
+
+
+def as_factor(expr: sp.Expr, text: str) -> str:
+    """``text`` (``expr`` printed) as the left factor of a product written beside another.
+
+    A sum or a negated product gets its parentheses, so the line reads as it computes:
+    (1 − a²)(w δ), never 1 − a² (w δ).
+    """
+    return rf"\left({text}\right)" if precedence(expr) < PRECEDENCE["Mul"] else text

@@ -22,7 +22,7 @@ from ..derivation import symbols
 from ..derivation.backprop import LAMBDA, M, Derivation
 from .document import make_document
 from ..evaluation import GUARD_DIGITS, Trace, evaluate
-from .notation import ELL, ETA, LOSS_ROW, activation_call
+from .notation import ELL, ETA, LOSS_ROW, activation_call, as_factor
 from .printer import NotationPrinter
 from .words import words
 
@@ -253,8 +253,9 @@ class _Solution:
             s = d.symbols(layer)
             lines = []
             for j, (derivative, back_sum) in enumerate(d.delta_factors(layer)):
-                symbolic = rf"{self.tex(derivative)} \left({self.tex(back_sum)}\right)"
-                numbers = rf"{self.tex(derivative, values)} \cdot \left({self.tex(back_sum, values)}\right)"
+                symbolic = rf"{as_factor(derivative, self.tex(derivative))} \left({self.tex(back_sum)}\right)"
+                numbers = rf"{as_factor(derivative, self.tex(derivative, values))} \cdot " \
+                          rf"\left({self.tex(back_sum, values)}\right)"
                 lines += self.step(self.tex(s.delta[j]), symbolic, numbers, self.scalar_result(t.delta[layer][j, i]))
             doc.equations(lines)
         doc.paragraph(w["example_gradients"].format(i=i + 1))
