@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,17 @@ def safe_shown_name(name: str) -> str:
     return "".join("_" if ch in _UNSAFE_IN_HEADER or not ch.isprintable() else ch for ch in name)
 
 
+#: a file name made only of these needs no quoting in a POSIX shell (letters of any script, digits, ._+,:@%=/-)
+_SHELL_SAFE = re.compile(r"[\w.+,:@%=/-]+")
+
+
+def shell_safe_name(shown: str) -> str:
+    """The shown spec name for the header's regenerate command: itself when a shell reads it as one plain word,
+    else ``SPEC`` (a name such as ``$(id).toml`` pasted into a shell would run ``id``; quoting it would need
+    quote characters, which the comment cannot hold)."""
+    return shown if _SHELL_SAFE.fullmatch(shown) and not shown.startswith("-") else "SPEC"
+
+
 def _spec_identity(derivation: Derivation) -> tuple[str, str]:
     """The spec's file name (made safe to show) and sha256 (of its bytes), for the generated header."""
     source = derivation.network.source
@@ -66,7 +78,8 @@ def render(derivation: Derivation, target: str = "numpy", config: Any = None) ->
     if not isinstance(config, backend.config_type):
         raise TypeError(f"config: expected a {backend.config_type.__name__} for target {target!r}")
     spec_file, spec_sha = _spec_identity(derivation)
-    context = {"version": __version__, "spec_file": spec_file, "spec_sha": spec_sha}
+    context = {"version": __version__, "spec_file": spec_file, "spec_sha": spec_sha,
+               "spec_command_name": shell_safe_name(spec_file)}
     context.update(backend.build_context(derivation, config))
     env = environment(backend)
     name = derivation.network.name

@@ -57,8 +57,8 @@ _NUMBER = re.compile(r"^\s*(-?[\d.]+)(?:\s*\\cdot\s*10\^\{(-?\d+)\})?\s*$")
 
 
 def parse_number(text: str) -> float:
-    """``0.9526`` or ``-5.896 \\cdot 10^{-5}`` as a float."""
-    match = _NUMBER.match(text)
+    """``0.9526`` or ``-5.896 \\cdot 10^{-5}`` (or, in Portuguese, ``0{,}9526``) as a float."""
+    match = _NUMBER.match(text.replace("{,}", "."))
     assert match, f"not a number: {text!r}"
     mantissa, exponent = match.groups()
     return float(f"{mantissa}e{exponent}" if exponent else mantissa)

@@ -24,8 +24,11 @@ ACTIVATIONS = {
 
 
 def mpf(value) -> mpmath.mpf:
-    """A float as the exact binary number NumPy sees (0.1 stays the double nearest 0.1)."""
-    return value if isinstance(value, mpmath.mpf) else mpmath.mpf(float(value))
+    """A float as the exact binary number NumPy sees (0.1 stays the double nearest 0.1); a str as the decimal it
+    writes (a spec's "0.1", which is what deltagen's exact evaluation computes with)."""
+    if isinstance(value, mpmath.mpf):
+        return value
+    return mpmath.mpf(value) if isinstance(value, str) else mpmath.mpf(float(value))
 
 
 def _flat(vector) -> list:

@@ -136,7 +136,7 @@ def test_lecture_002_scalar_chain_verdicts(reports):
     # ∂a(L)/∂z(L) (its later slides put it back): at the reported point the two differ by σ'(z)
     assert [p for p, r in results.items() if r.first_wrong] == [21]
     formula = results[21].formula
-    z, y = (mpf(mpmath.fraction(*map(int, formula.counterexample[k].split("/")))) for k in ("z2_1", "y_1"))
+    z, y = (mpf(mpmath.fraction(*map(int, formula.counterexample[k].split("/")))) for k in ("z(2)_1", "y_1"))
     a = sigma(z)
     assert abs(mpf(formula.claimed_value) - (a - y)) < mpf("1e-5") * abs(a - y)
     assert abs(mpf(formula.derived_value) - (a - y) * a * (1 - a)) < mpf("1e-5") * abs(a - y)
@@ -166,13 +166,15 @@ def test_lecture_002_scalar_chain_verdicts(reports):
 def reference_231(Y, reduction="mean", only=None):
     """Finite-difference gradient and one step, by tests/reference.py; ``only``: one example's loss."""
     network = derive.load_spec(GENERATED / "lecture_vectorized_231" / "spec.toml")
-    params = {k: v.tolist() for k, v in network.example.params(network.notation).items()}
+    # the spec's numbers as the decimals it writes (repr), which the checker computes with
+    params = {k: [[repr(w) for w in row] for row in v.tolist()] for k, v in network.example.params(network.notation).items()}
     layers = [("W1", None, "sigmoid"), ("W2", None, "sigmoid")]
-    X = network.example.X.tolist()
+    X = [[repr(v) for v in row] for row in network.example.X.tolist()]
+    Y = [[repr(float(v)) for v in row] for row in Y]
     if only is not None:
         X, Y = [[row[only]] for row in X], [[row[only]] for row in Y]
     grads = ref.fd_gradient(lambda p: ref.cost(layers, p, X, Y, "half_sse", reduction), params)
-    step = {k: [[mpf(w) - mpf(0.1) * g for w, g in zip(wr, gr)] for wr, gr in zip(params[k], grads[k])]
+    step = {k: [[mpf(w) - mpf("0.1") * g for w, g in zip(wr, gr)] for wr, gr in zip(params[k], grads[k])]
             for k in grads}
     return grads, step
 
@@ -296,7 +298,7 @@ def test_lecture_003_formulas(reports):
     # C = 1/(2n) Σ (y − ŷ)² has ∂C/∂ŷ_i = (ŷ_i − y_i)/n: the equation 7 value is twice it at the reported point
     point = {k: mpf(mpmath.fraction(*map(int, v.split("/"))) if "/" in v else v) for k, v in
              wrong.counterexample.items()}
-    a, y, m = point["z3_1"], point["y_1"], point["m"]      # the output is linear: a = z
+    a, y, m = point["z(3)_1"], point["y_1"], point["m"]      # the output is linear: a = z
     assert abs(mpf(wrong.claimed_value) - 2 * (a - y) / m) < mpf("1e-5")
     assert abs(mpf(wrong.derived_value) - (a - y) / m) < mpf("1e-5")
     assert [[c.id for c in combo] for combo in wrong.causes] == [["loss_doubled"]]
@@ -306,7 +308,7 @@ def test_lecture_003_formulas(reports):
     wrong = classifier[0].formula
     point = {k: mpf(mpmath.fraction(*map(int, v.split("/"))) if "/" in v else v) for k, v in
              wrong.counterexample.items()}
-    a, y, m = sigma(point["z3_1"]), point["y_1"], point["m"]
+    a, y, m = sigma(point["z(3)_1"]), point["y_1"], point["m"]
     per_example = -y / a + (1 - y) / (1 - a)          # equation 9; equation 8's C has the 1/N too
     assert abs(mpf(wrong.claimed_value) - per_example) < mpf("1e-5") * abs(per_example)
     assert abs(mpf(wrong.derived_value) - per_example / m) < mpf("1e-5") * abs(per_example)

@@ -65,7 +65,10 @@ def test_numpy_context_keys(derivation):
     assert set(context(derivation, "numpy")) == {
         "name", "sizes", "activations", "layers", "input_number", "output_number", "loss", "loss_formula",
         "targets_sum_to_one", "reduction", "l2", "params", "forward_lines", "loss_lines", "cost_expr",
-        "delta_lines", "gradient_lines", "update_lines", "dtype"}
+        "delta_lines", "gradient_lines", "update_lines", "dtype",
+        # the optimizer (codegen/backends/numpy/training.py)
+        "optimizer_kind", "optimizer_given", "optimizer_formula", "optimizer_literal", "optimizer_constants",
+        "buffers", "update_rule_lines", "schedule_expr", "decay_formula"}
 
 
 def test_numpy_params_have_the_layer_shapes_and_glorot_bounds(derivation):
@@ -137,9 +140,9 @@ def test_c_has_one_z_and_one_a_block_per_layer(derivation):
     blocks = context(derivation, "c")["forward_blocks"]
     assert [b.comment for b in blocks] == [
         "z[1] = W[1] a[0] (unrolled, 6 weights <= 16)",
-        "a[1] = g(z[1]), g(z) = 1/(1 + exp(-z)) (unrolled, 6 weights <= 16)",
+        "a[1] = g(z[1]), g(z) = 1/(1 + e^(−z)) (unrolled, 6 weights <= 16)",
         "z[2] = W[2] a[1] (unrolled, 3 weights <= 16)",
-        "a[2] = g(z[2]), g(z) = 1/(1 + exp(-z)) (unrolled, 3 weights <= 16)"]
+        "a[2] = g(z[2]), g(z) = 1/(1 + e^(−z)) (unrolled, 3 weights <= 16)"]
     assert blocks[0].statements == (Assign("t->z1[0]", "p->W1[0][0]*a0[0] + p->W1[0][1]*a0[1]"),
                                     Assign("t->z1[1]", "p->W1[1][0]*a0[0] + p->W1[1][1]*a0[1]"),
                                     Assign("t->z1[2]", "p->W1[2][0]*a0[0] + p->W1[2][1]*a0[1]"))

@@ -184,7 +184,7 @@ def test_missing_directory_and_unwritable_paths_are_one_line_errors(tmp_path):
         assert status == 2 and stdout == "" and "Traceback" not in stderr, (key, stderr)
         assert len(stderr.splitlines()) == 1, (key, stderr)
     assert results["missing"][2].startswith(f"{tmp_path / 'no_such.toml'}: expected an existing spec file")
-    assert results["directory"][2].startswith(f"{tmp_path}: expected a readable spec file")
+    assert results["directory"][2].startswith(f"{tmp_path}: expected a spec file, got a directory")
     assert str(blocker) in results["out_is_file"][2] and str(blocker) in results["out_under_file"][2]
     assert "--target" in results["bad_target"][2]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]

@@ -40,8 +40,13 @@ def ref_layers(network) -> list:
             for i, layer in enumerate(network.layers, start=1)]
 
 
+def written(array) -> list:
+    """A spec's numbers as the decimals it writes (repr of each float): what the exact evaluation computes with."""
+    return np.vectorize(repr, otypes=[object])(np.asarray(array, dtype=float)).tolist()
+
+
 def lists(params) -> dict:
-    return {k: np.asarray(v).tolist() for k, v in params.items()}
+    return {k: written(v) for k, v in params.items()}
 
 
 def max_rel(actual, expected) -> mpf:
@@ -62,7 +67,7 @@ def test_forward_and_cost_match_reference(name, digits):
     params = network.example.params(network.notation)
     trace = evaluate(derivation, digits=digits)
     layers = ref_layers(network)
-    X, Y = network.example.X.tolist(), network.example.Y.tolist()
+    X, Y = written(network.example.X), written(network.example.Y)
     tol = mpf("1e-13") if digits == 0 else mpf("1e-35")
     for i, x in enumerate(ref.columns(X)):
         # a[l] of every layer: the reference's forward pass through the first l layers
@@ -80,7 +85,7 @@ def test_gradients_and_step_match_finite_differences(name, digits):
     derivation = load(name)
     network = derivation.network
     params = network.example.params(network.notation)
-    X, Y = network.example.X.tolist(), network.example.Y.tolist()
+    X, Y = written(network.example.X), written(network.example.Y)
     layers = ref_layers(network)
     fd = ref.fd_gradient(lambda p: ref.cost(layers, p, X, Y, network.loss.name, network.reduction), lists(params))
     overall = max(abs(v) for g in fd.values() for row in g for v in row)
@@ -117,7 +122,7 @@ def test_delta_is_the_per_example_bias_gradient(name):
     derivation = load(name)
     network = derivation.network
     params = lists(network.example.params(network.notation))
-    X, Y = network.example.X.tolist(), network.example.Y.tolist()
+    X, Y = written(network.example.X), written(network.example.Y)
     layers = ref_layers(network)
     trace = evaluate(derivation, digits=40)
     for i, (x, y) in enumerate(zip(ref.columns(X), ref.columns(Y))):
@@ -188,19 +193,19 @@ def spec(**overrides) -> dict:
 def test_sum_reduction_with_l2_matches_finite_differences():
     network = derive.spec_from_dict(spec())
     params = lists(network.example.params(network.notation))
-    X, Y = network.example.X.tolist(), network.example.Y.tolist()
+    X, Y = written(network.example.X), written(network.example.Y)
     layers = ref_layers(network)
 
     def cost(p):  # Σ_i ℓ_i + (λ/2) Σ ‖W‖², written out independently
         penalty = sum(mpf(w) ** 2 for key in ("W1", "W2") for row in p[key] for w in row)
-        return ref.cost(layers, p, X, Y, "half_sse", "sum") + mpf(0.3) / 2 * penalty
+        return ref.cost(layers, p, X, Y, "half_sse", "sum") + mpf("0.3") / 2 * penalty
 
     trace = evaluate(derive.derive(network), digits=40)
     assert abs(trace.cost - cost(params)) < mpf("1e-35")
     fd = ref.fd_gradient(cost, params)
     for key, value in (("W1", trace.dW[1]), ("b1", trace.db[1]), ("W2", trace.dW[2]), ("b2", trace.db[2])):
         assert max_rel(value, fd[key]) <= mpf("1e-25"), key
-    assert max_rel(trace.W_next[2], [[mpf(w) - mpf(0.05) * g for w, g in zip(params["W2"][0], fd["W2"][0])]]) \
+    assert max_rel(trace.W_next[2], [[mpf(w) - mpf("0.05") * g for w, g in zip(params["W2"][0], fd["W2"][0])]]) \
         <= mpf("1e-25")
 
 
@@ -220,7 +225,7 @@ def test_softmax_cce_matches_hand_derivation():
         total = sum(mpmath.exp(v) for v in z)
         return -sum(mpf(yk) * mpmath.log(mpmath.exp(v) / total) for v, yk in zip(z, y))
 
-    X, Y = network.example.X.tolist(), network.example.Y.tolist()
+    X, Y = written(network.example.X), written(network.example.Y)
     cost = lambda p: sum(per_example(p, x, y) for x, y in zip(ref.columns(X), ref.columns(Y))) / 2
     fd = ref.fd_gradient(cost, params)
     for digits, tol in ((0, mpf("1e-12")), (30, mpf("1e-25"))):

@@ -36,8 +36,9 @@ NET = {
     "example": {"W": [[[0.8]], [[-1.5]]], "b": [[[0.1]], [[0.3]]], "X": [[0.5, -1.0]], "Y": [[1.0, 0.0]],
                 "learning_rate": 0.5},
 }
-W1, B1, W2, B2 = mpf(0.8), mpf(0.1), mpf(-1.5), mpf(0.3)     # the binary numbers the spec's floats are
-XS, YS, ETA = [mpf(0.5), mpf(-1.0)], [mpf(1.0), mpf(0.0)], mpf(0.5)
+with mpmath.workdps(60):      # the decimals the spec writes, well past the 40 digits the tests compute at
+    W1, B1, W2, B2 = mpf("0.8"), mpf("0.1"), mpf("-1.5"), mpf("0.3")
+    XS, YS, ETA = [mpf("0.5"), mpf("-1.0")], [mpf("1.0"), mpf("0.0")], mpf("0.5")
 TOLERANCE = mpf("1e-35")
 
 
@@ -49,13 +50,15 @@ def forty_digits():
 
 @pytest.fixture(scope="module")
 def graph():
-    return Graph(derive.derive(derive.spec_from_dict(NET)))
+    with mpmath.workdps(40):     # the spec's decimals are read at the precision in force
+        return Graph(derive.derive(derive.spec_from_dict(NET)))
 
 
 @pytest.fixture(scope="module")
 def graph_from_2():
     """The same net with the input numbered 1: its layers are 2 and 3, and every key and variant names them so."""
-    return Graph(derive.derive(derive.spec_from_dict(NET | {"notation": {"input_layer": 1}})))
+    with mpmath.workdps(40):
+        return Graph(derive.derive(derive.spec_from_dict(NET | {"notation": {"input_layer": 1}})))
 
 
 def renumbered(variant: Variant, key: Key) -> tuple[Variant, Key]:

@@ -59,6 +59,9 @@ OTHER_NETS = {
         example=dict(W=[[[1.0], [-1.0]], [[0.5, 0.5]]], b=[[0.0, 0.0], [0.0]], X=[[0.3]], Y=[[1.0]])),
     "hinge_no_bias": dict(input=2, layers=[{"units": 2, "activation": "identity", "bias": False}], loss="hinge",
                           example=dict(W=[[[1.0, 0.0], [0.0, 1.0]]], X=[[0.5], [2.0]], Y=[[1], [-1]])),
+    "custom_written_with_markup_characters": dict(   # ^ (read as **) and _ in \texttt would break TeX
+        input=1, layers=[{"units": 1, "activation": "z^3/3 + z"}], loss="mse",
+        example=dict(W=[[[0.5]]], b=[[0.1]], X=[[1.0]], Y=[[0.5]])),
     "wide_12_10_3": dict(input=12, layers=[{"units": 10, "activation": "sigmoid"},
                                            {"units": 3, "activation": "softmax"}], loss="cce"),
 }

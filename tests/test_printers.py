@@ -189,3 +189,23 @@ def test_numpy_symbols_print_as_the_array_names_they_are_given():
     printer = NumpyCodePrinter({x: "Z1", W: "W2"})
     assert printer.doprint(x ** 2) == "numpy.square(Z1)"
     assert printer.doprint(W.T) == "W2.T"
+
+
+@pytest.mark.parametrize("expr, expected", [
+    (2 * x, "2*x"),
+    (sp.Integer(2 ** 24) * x, "16777216*x"),
+    (sp.Integer(2 ** 24 + 1) * x, "net_LIT(16777217.0)*x"),
+    (sp.Integer(10 ** 20) * x, "net_LIT(1e+20)*x"),
+])
+def test_c_integers_too_large_for_float_are_real_literals(c, expr, expected):
+    """10**20 as a C integer constant does not compile (beyond 2**63); beyond 2**24 it is not exact in float."""
+    assert c.doprint(expr) == expected
+
+
+@pytest.mark.parametrize("expr, expected", [
+    (sp.Integer(2 ** 53) * x, "9007199254740992*x"),
+    (sp.Integer(10 ** 20) * x, "1e+20*x"),
+])
+def test_numpy_integers_beyond_int64_are_floats(expr, expected):
+    """NumPy raises OverflowError multiplying an array by a Python int beyond int64."""
+    assert NumpyCodePrinter().doprint(expr) == expected

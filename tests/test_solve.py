@@ -7,6 +7,7 @@ test_lectures.py), from a plain NumPy forward pass written here, and from mpmath
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 import subprocess
 import sys
 import tomllib
@@ -206,6 +207,42 @@ def test_a_gradient_that_cancels_is_shown_as_zero_not_float_noise():
     assert shown == ("=", [[0.0, 0.0]])
 
 
+def test_exact_decimal_inputs_give_exact_results_not_float_residue():
+    """z^[1]_1 = 0.5·1 − 0.3·2 + 0.1 = 0 in the decimals the spec writes (float64 gives 2.776·10⁻¹⁷)."""
+    W1, x, b1 = [[Fraction("0.5"), Fraction("-0.3")], [Fraction("0.2"), Fraction("0.1")]], [1, 2], [Fraction("0.1"), 0]
+    z1 = [sum(w * v for w, v in zip(row, x)) + b for row, b in zip(W1, b1)]
+    assert z1 == [0, Fraction("0.4")] and 0.5 * 1 + -0.3 * 2 + 0.1 != 0      # exact in decimals, not in float64
+    data = {"name": "residue", "input": 2, "loss": "mse",
+            "layers": [{"units": 2, "activation": "identity"}, {"units": 1, "activation": "sigmoid"}],
+            "example": {"W": [[[0.5, -0.3], [0.2, 0.1]], [[1.0, 1.0]]], "b": [[[0.1], [0.0]], [[0.0]]],
+                        "X": [[1.0], [2.0]], "Y": [[1.0]], "learning_rate": 0.1}}
+    document = solution_document(derive(spec_from_dict(data)))
+    assert "10^{-1" not in document and "10^{-2" not in document
+    forward = dict(sections(document))["Forward pass, example 1"]
+    assert result_of(forward, "z^{[1]}") == ("=", [[float(v)] for v in z1])
+    gradients = dict(sections(document))["Gradients of the cost"]
+    relation, dW2 = result_of(gradients, r"\frac{\partial C}{\partial W^{[2]}}")
+    assert dW2[0][0] == 0.0                                   # ∂C/∂w^[2]_11 = δ^[2] a^[1]_1 = δ^[2] · 0
+
+
+def test_an_exact_zero_at_the_relu_kink_takes_the_derivative_at_zero():
+    """z^[1]_1 = 0.5·1 − 0.3·2 + 0.1 = 0 exactly: relu′(0) = 0 (the derivative's z > 0 branch is not taken), so
+    row 1 of ∂C/∂W^[1] is 0 and W^[1]'s row 1 is unchanged, in every precision (a residue of either sign
+    would decide the kink)."""
+    data = {"name": "kink", "input": 2, "loss": "mse",
+            "layers": [{"units": 2, "activation": "relu"}, {"units": 1, "activation": "sigmoid"}],
+            "example": {"W": [[[0.5, -0.3], [0.2, 0.1]], [[1.0, 1.0]]], "b": [[[0.1], [0.0]], [[0.0]]],
+                        "X": [[1.0], [2.0]], "Y": [[1.0]], "learning_rate": 0.1}}
+    derivation = derive(spec_from_dict(data))
+    for digits in (4, 12):
+        body = dict(sections(solution_document(derivation, digits=digits)))
+        _, dW1 = result_of(body["Gradients of the cost"], r"\frac{\partial C}{\partial W^{[1]}}")
+        assert dW1[0] == [0.0, 0.0] and dW1[1][0] != 0.0
+        updates = [text for title, text in body.items() if "W^{[1]} & \\leftarrow" in text]
+        _, W1_next = result_of(updates[0], "W^{[1]}", occurrence=-1)
+        assert W1_next[0] == [0.5, -0.3] and W1_next[1][0] != 0.2
+
+
 def test_batch_shows_per_example_and_mean_quantities():
     lec = Lecture("lecture_sigmoid_121")
     body = solution_sections(lec)
@@ -270,11 +307,15 @@ def test_markdown_has_the_same_steps_and_numbers():
     assert latex_steps == markdown_steps and len(latex_steps) >= 7
 
 
-def test_portuguese_changes_words_not_numbers():
+def test_portuguese_changes_words_and_the_decimal_separator_not_numbers():
+    def as_points(steps: dict) -> dict:
+        return {left: [(relation, text.replace("{,}", ".")) for relation, text in found] for left, found in steps.items()}
+
     for name in LECTURES:
         en = solution_sections(Lecture(name), "en")
         pt = solution_sections(Lecture(name), "pt")
-        assert [results(body) for body in en.values()] == [results(body) for body in pt.values()]
+        assert [results(body) for body in en.values()] == [as_points(results(body)) for body in pt.values()]
+        assert "{,}" in "".join(pt.values()) and "{,}" not in "".join(en.values())
         assert list(en)[0] == "Given" and list(pt)[0] == "Dados"
 
 

@@ -195,7 +195,8 @@ BAD_DICTS = [
     ("W wrong shape", _set(["example", "W", 0], [[1.0, 2.0], [3.0, 4.0]]), "example.W[0]"),
     ("W wrong count", _set(["example", "W"], [[[1.0, 2.0]]]), "example.W"),
     ("W ragged", _set(["example", "W", 1], [[1, 2, 3], [4, 5]]), "example.W[1]"),
-    ("W string entry", _set(["example", "W", 2, 0, 1], "1"), "example.W[2][0][1]"),
+    # a string that writes a number ("1", "0,5") is accepted (tests/test_portuguese.py); one that does not is not
+    ("W string entry", _set(["example", "W", 2, 0, 1], "one"), "example.W[2][0][1]"),
     ("W missing", _set(["example", "W"], DELETE), "example.W"),
     ("b missing with bias", _set(["example", "b"], DELETE), "example.b"),
     ("b wrong count", _set(["example", "b"], [[1.0, 2.0, 3.0]]), "example.b"),

@@ -5,14 +5,16 @@ Bad input ends with one line on stderr, ``FILE: FIELD: expected ...``, and exit 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from . import check, derive, generate, latex, prove, solve
 from .codegen.backends import TARGETS
-from .codegen.files import write_files
+from .codegen.files import _HIDDEN, write_files
 from .derive import SpecError, __version__
+from .derive.errors import printable
 from .derive.checking.report import render_json, render_text
 from .derive.documents.describe import describe
 from .derive.documents.solution import DEFAULT_DIGITS
@@ -21,7 +23,7 @@ from .derive.documents.words import LANGUAGES
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line and status 2, like every other input error
-        self.exit(2, f"deltagen: {message} (see deltagen --help)\n")
+        self.exit(2, _one_line(f"deltagen: {message} (see deltagen --help)") + "\n")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,11 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--proof-details", action="store_true", help="list every proved identity")
     d.add_argument("--latex", action="store_true",
                    help="write the derivation as a complete LaTeX document (with a TikZ drawing of the net)")
-    d.add_argument("-o", "--output", help="with --latex: write the document to this file instead of stdout")
+    d.add_argument("-o", "--output", type=_path,
+                   help="with --latex: write the document to this file instead of stdout")
     d.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the words (default en)")
     s = commands.add_parser("solve", help="worked numeric solution of the spec's [example]")
     s.add_argument("spec", help="spec file (TOML) with an [example] table")
-    s.add_argument("-o", "--output", help="write to this file instead of stdout")
+    s.add_argument("-o", "--output", type=_path, help="write to this file instead of stdout")
     s.add_argument("--format", choices=("latex", "markdown"), default="latex",
                    help="a complete LaTeX document (default) or Markdown with $...$ math")
     s.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the words (default en)")
@@ -48,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     g = commands.add_parser("generate", help="write generated source files")
     g.add_argument("spec", help="spec file (TOML)")
     g.add_argument("--target", choices=TARGETS, default="numpy", help="what to generate (default numpy)")
-    g.add_argument("--out", required=True, help="output directory (created if missing)")
+    g.add_argument("--out", required=True, type=_path, help="output directory (created if missing)")
     c = commands.add_parser("check", help="verdict on every claimed number or formula of an answers file")
     c.add_argument("spec", help="spec file (TOML) with an [example] table")
     c.add_argument("answers", help="answers file (TOML): [[claim]] tables")
@@ -58,14 +61,21 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _digits(text: str) -> int:
-    """--digits: an integer from 1 to 30 (argparse turns the ValueError into a one-line error)."""
-    value = int(text)
+    """--digits: an integer from 1 to 30 (argparse prints the ArgumentTypeError on one line)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if not 1 <= value <= 30:
-        raise ValueError(text)
+        raise argparse.ArgumentTypeError(f"expected an integer from 1 to 30, got {text!r}")
     return value
 
 
-_digits.__name__ = "digits (an integer from 1 to 30)"   # argparse names the type in its message
+def _path(text: str) -> str:
+    """-o/--out: a path; an empty one would silently mean the current directory."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a path, got {text!r}")
+    return text
 
 
 def _emit(text: str, output: str | None) -> None:
@@ -74,8 +84,20 @@ def _emit(text: str, output: str | None) -> None:
         sys.stdout.write(text)
         return
     path = Path(output)
-    write_files({path.name: text}, path.parent)
-    print(path)
+    with _named(output):
+        write_files({path.name: text}, path.parent)
+    print(printable(str(path)))
+
+
+@contextlib.contextmanager
+def _named(destination: str) -> Iterator[None]:
+    """An OSError about a hidden staging file (``.x.tex.deltagen-new-…``) is reported about ``destination``."""
+    try:
+        yield
+    except OSError as error:
+        if _HIDDEN in str(error.filename or ""):
+            raise OSError(error.errno, f"cannot be written there ({error.strerror})", destination) from None
+        raise
 
 
 def _derive(args: argparse.Namespace) -> int:
@@ -106,14 +128,18 @@ def _solve(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     result = check(args.spec, args.answers)
     names = {"answers_name": args.answers, "spec_name": args.spec}
-    sys.stdout.write(render_json(result, **names) if args.json else render_text(result, args.lang, **names))
+    # the text report quotes the answers file (title, notes, numbers as written): no raw control character
+    text = render_json(result, **names) if args.json else printable(render_text(result, args.lang, **names))
+    sys.stdout.write(text)
     return 0 if result.ok else 1   # 2 (bad input) comes from the SpecError handler in main
 
 
 def _generate(args: argparse.Namespace) -> int:
     files = generate(args.spec, args.target)
-    for path in write_files(files, args.out):
-        print(path)
+    with _named(args.out):
+        written = write_files(files, args.out)
+    for path in written:
+        print(printable(str(path)))
     return 0
 
 
@@ -126,14 +152,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(error.line(), file=sys.stderr)
         return 2
     except OSError as error:
-        print(f"deltagen: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+        where = f"{error.filename}: " if error.filename else ""
+        print(_one_line(f"deltagen: {where}{error.strerror or error}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
     except Exception as error:  # a bug of ours: still one line, and a distinct status
-        print(f"deltagen: internal error ({type(error).__name__}: {error}); please report it with the spec",
-              file=sys.stderr)
+        print(_one_line(f"deltagen: internal error ({type(error).__name__}: {error}); please report it with "
+                        f"the spec"), file=sys.stderr)
         return 3
+
+
+def _one_line(text: str) -> str:
+    """A message on one line with no raw control character (file names and errors may hold any)."""
+    return printable(" ".join(text.split()))
 
 
 if __name__ == "__main__":

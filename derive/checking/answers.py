@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..derivation.backprop import Derivation
-from ..errors import SpecError
+from ..errors import SpecError, did_you_mean, read_capped, toml_error
 from .written import decimal_of, half_unit, parse_decimal, show, written_numbers
 
 TOP_KEYS = ("title", "note", "claim")
@@ -72,7 +72,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
 ]}
 
 _ALIASES = {"gprime": "g'", "dl/da": "dC/da", "dJ/da": "dC/da", "Wdelta": "WTdelta", "theta+": "W+"}
-_QUANTITY = re.compile(r"^\s*([A-Za-z][A-Za-z/']*?)\s*(?:\[\s*([^\]]*?)\s*\])?\s*(\+?)\s*$")
+#: name, "+" before the layer (W+[2]), layer, "+" after it (W[2]+): both spellings mean the same quantity
+_QUANTITY = re.compile(r"^\s*([A-Za-z][A-Za-z/']*?)\s*(\+?)\s*(?:\[\s*([^\]]*?)\s*\])?\s*(\+?)\s*$")
 
 
 @dataclass(frozen=True)
@@ -115,13 +116,15 @@ def load_answers(path: str | os.PathLike, derivation: Derivation) -> Answers:
     source = str(os.fspath(path))
     try:
         with open(source, "rb") as handle:
-            raw = handle.read()
+            raw = read_capped(handle, source, "an answers file")
     except FileNotFoundError:
         raise SpecError("", "expected an existing answers file, got no such file", source) from None
+    except IsADirectoryError:
+        raise SpecError("", "expected an answers file, got a directory", source) from None
     except OSError as exc:
         raise SpecError("", f"expected a readable answers file ({exc.strerror or exc})", source) from None
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")   # a byte-order mark (Windows editors) is not TOML
     except UnicodeDecodeError as exc:
         raise SpecError("", f"expected a UTF-8 text file ({exc.reason} at byte {exc.start})", source) from None
     return parse_answers(text, derivation, source)
@@ -131,26 +134,45 @@ def parse_answers(text: str, derivation: Derivation, source: str = "<answers>") 
     """Validate answers given as TOML text."""
     try:
         data = tomllib.loads(text, parse_float=Decimal)   # keep the written digits
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError("", f"expected valid TOML ({exc})", source) from None
+    except tomllib.TOMLDecodeError as exc:   # with its line, and a hint for an unquoted decimal comma
+        raise toml_error(str(exc), text, source) from None
     except Exception as exc:  # e.g. RecursionError on absurd nesting
         raise SpecError("", f"expected valid TOML ({type(exc).__name__})", source) from None
+    _spec_has_what_claims_need(data, derivation, source)   # a problem of the spec is reported first, against it
     try:
         return _answers(data, derivation, source)
-    except SpecError as exc:
-        raise exc.with_source(source) from None
+    except SpecError as exc:   # errors without a file are this file's; the spec's keep their own
+        raise (exc.with_source(source) if exc.source == "<dict>" else exc) from None
+
+
+def _spec_has_what_claims_need(data: dict, derivation: Derivation, source: str) -> None:
+    """A claimed number needs the spec's ``[example]``: without one, the spec is at fault, not the answers.
+
+    Formula claims are checked symbolically, for every input, so they need no ``[example]``.
+    """
+    claims = data.get("claim")
+    if derivation.network.example is not None or not isinstance(claims, list):
+        return
+    for i, entry in enumerate(claims):
+        if isinstance(entry, dict) and "value" in entry:
+            raise SpecError("example", f"expected an [example] table (needed to check answers: claim[{i}] of "
+                                       f"{source} claims a number; formula claims alone need none)",
+                            derivation.network.source)
 
 
 def _answers(data: dict, derivation: Derivation, source: str) -> Answers:
     for key in data:
         if key not in TOP_KEYS:
-            raise SpecError(str(key), f"expected one of the keys {', '.join(TOP_KEYS)}, got unknown key {key}")
+            raise SpecError(str(key), f"expected one of the keys {', '.join(TOP_KEYS)}, got unknown key {key}"
+                                      f"{did_you_mean(key, TOP_KEYS)}")
     title = _text(data.get("title"), "title")
     note = _text(data.get("note"), "note")
     claims = data.get("claim")
+    if isinstance(claims, dict):
+        raise SpecError("claim", "expected [[claim]] tables (double brackets), got a single [claim] table")
     if not isinstance(claims, list) or not claims:
         raise SpecError("claim", "expected at least one [[claim]] table")
-    return Answers(source, title, note, tuple(_claim(entry, i, derivation) for i, entry in enumerate(claims)))
+    return Answers(source, title, note, tuple(_claim(entry, i, derivation, source) for i, entry in enumerate(claims)))
 
 
 def _text(value: Any, field_name: str) -> str | None:
@@ -169,11 +191,14 @@ def parse_quantity(text: str, derivation: Derivation, field_name: str, formula: 
     expected = f"expected a quantity such as a[2], delta[L], dW[1], W[2]+ or cost (one of {quantity_help()})"
     if not match:
         raise SpecError(field_name, f"{expected}, got {show(text)}")
-    name, layer_text, plus = match.groups()
+    name, plus_before, layer_text, plus_after = match.groups()
+    if plus_before and plus_after:
+        raise SpecError(field_name, f"{expected}, got {text!r} (one + is enough)")
+    plus = plus_before or plus_after
     name = _ALIASES.get(name, name) + plus
     name = _ALIASES.get(name, name)
     if name not in KINDS:
-        raise SpecError(field_name, f"{expected}, got unknown quantity {text!r}")
+        raise SpecError(field_name, f"{expected}, got unknown quantity {text!r}{did_you_mean(name, KINDS)}")
     kind = KINDS[name]
     if kind.layers == "none":
         if layer_text is not None:
@@ -228,13 +253,14 @@ def shape_of(kind: str, layer: int | None, derivation: Derivation) -> tuple[int,
     return (derivation.width(layer), derivation.width(layer - 1))
 
 
-def _claim(entry: Any, position: int, derivation: Derivation) -> Claim:
+def _claim(entry: Any, position: int, derivation: Derivation, source: str = "the answers file") -> Claim:
     where = f"claim[{position}]"
     if not isinstance(entry, dict):
         raise SpecError(where, f"expected a table, got {show(entry)}")
     for key in entry:
         if key not in CLAIM_KEYS:
-            raise SpecError(f"{where}.{key}", f"expected one of the keys {', '.join(CLAIM_KEYS)}, got unknown key {key}")
+            raise SpecError(f"{where}.{key}", f"expected one of the keys {', '.join(CLAIM_KEYS)}, got unknown key "
+                                              f"{key}{did_you_mean(key, CLAIM_KEYS)}")
     if "quantity" not in entry:
         raise SpecError(f"{where}.quantity", f"expected a value (required; one of {quantity_help()})")
     given = [key for key in ("value", "expression", "property") if key in entry]
@@ -250,8 +276,9 @@ def _claim(entry: Any, position: int, derivation: Derivation) -> Claim:
     example = _example(entry, where, kind, derivation)
     after_step = kind.endswith("+")
     if after_step and (derivation.network.example is None or derivation.network.example.learning_rate is None):
-        raise SpecError(f"{where}.quantity", f"expected a learning_rate in the spec's [example] for {kind} "
-                                             f"(a quantity after one gradient step)")
+        raise SpecError("example.learning_rate", f"expected a learning rate (needed to check {where} of "
+                                                 f"{source}: {kind} is a quantity after one gradient step)",
+                        derivation.network.source)
     shape = shape_of(kind, layer, derivation)
     unit = _unit(entry, where, kind, shape)
     claimed_shape = () if unit is not None else shape

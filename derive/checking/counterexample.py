@@ -37,6 +37,9 @@ def counterexample(claimed: sp.Expr, truth: sp.Expr) -> Point | None:
                 t = sp.N(truth.subs(point), POINT_DIGITS)
             except Exception:
                 continue
+            if c.has(sp.zoo, sp.nan, sp.oo, -sp.oo) and t.is_number and t.is_real:
+                # the claim is undefined here (a division by 0) where the derivation has a number
+                return ({s.name: str(v) for s, v in point.items()}, "undefined", shown(t))
             if not (c.is_number and t.is_number and c.is_real and t.is_real):
                 continue
             if abs(c - t) > sp.Float("1e-20") * max(1, abs(t)):

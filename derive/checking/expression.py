@@ -8,6 +8,7 @@ matrices), ``m`` (examples in the batch), numbers, ``+ - * / **`` (elementwise, 
 from __future__ import annotations
 
 import ast
+import math
 from typing import Any
 
 import sympy as sp
@@ -19,6 +20,13 @@ FUNCTIONS = {
     "sigmoid": lambda v: 1 / (1 + sp.exp(-v)), "σ": lambda v: 1 / (1 + sp.exp(-v)), "exp": sp.exp,
     "log": sp.log, "ln": sp.log, "tanh": sp.tanh, "sqrt": sp.sqrt,
 }
+
+
+#: bounds on a formula claim (README, "Checking answers"): what a student writes is far inside them
+MAX_FORMULA_LENGTH = 1000
+MAX_FORMULA_DEPTH = 40
+MAX_EXPONENT = 64
+MAX_CONSTANT_BITS = 4096
 
 
 class _Evaluator(ast.NodeVisitor):
@@ -39,8 +47,11 @@ class _Evaluator(ast.NodeVisitor):
         return self.visit(node.body)
 
     def visit_Constant(self, node):
-        if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
+        if isinstance(node.value, bool) or not isinstance(node.value, (int, float)) \
+                or isinstance(node.value, float) and not math.isfinite(node.value):
             raise self.fail(f"got {node.value!r}")
+        if isinstance(node.value, int) and node.value.bit_length() > MAX_CONSTANT_BITS:
+            raise self.fail(f"got a number beyond 2**{MAX_CONSTANT_BITS}")
         return sp.nsimplify(node.value, rational=True)
 
     def visit_Name(self, node):
@@ -117,7 +128,18 @@ class _Evaluator(ast.NodeVisitor):
                    ast.Div: lambda p, q: p / q, ast.Pow: lambda p, q: p ** q}.get(type(op))
         if combine is None:
             raise self.fail("got an unsupported operator")
-        return self._elementwise(left, right, combine)
+        if isinstance(op, ast.Pow):
+            self._check_exponent(right)
+        result = self._elementwise(left, right, combine)
+        if isinstance(result, sp.Rational) and max(abs(result.p).bit_length(), result.q.bit_length()) > MAX_CONSTANT_BITS:
+            raise self.fail(f"got a number beyond 2**{MAX_CONSTANT_BITS}")
+        return result
+
+    def _check_exponent(self, exponent) -> None:
+        """An exponent is a number of magnitude at most MAX_EXPONENT (checked before the power is formed)."""
+        if isinstance(exponent, sp.MatrixBase) or not isinstance(exponent, sp.Expr) or exponent.free_symbols \
+                or not exponent.is_number or not (exponent.is_real and abs(exponent) <= MAX_EXPONENT):
+            raise self.fail(f"got an exponent that is not a number from -{MAX_EXPONENT} to {MAX_EXPONENT}")
 
     def _elementwise(self, left, right, combine):
         left_m, right_m = isinstance(left, sp.MatrixBase), isinstance(right, sp.MatrixBase)
@@ -143,14 +165,34 @@ class _Evaluator(ast.NodeVisitor):
 
 
 def parse_expression(text: str, derivation: Derivation, layer: int | None, field_name: str, source: str) -> Any:
-    """The claimed formula as a SymPy matrix (or scalar), with ``l`` standing for layer number ``layer``."""
+    """The claimed formula as a SymPy matrix (or scalar), with ``l`` standing for layer number ``layer``.
+
+    Bounded by the text's structure before anything is computed: its length, its nesting depth,
+    and each exponent (a number of at most MAX_EXPONENT, checked before the power is formed).
+    """
+    if len(text) > MAX_FORMULA_LENGTH:
+        raise SpecError(field_name, f"expected a formula of at most {MAX_FORMULA_LENGTH} characters, "
+                                    f"got {len(text)}", source)
     cleaned = text.replace("−", "-").replace("⊙", "*").replace("·", "*").replace("ᵀ", ".T").replace("^", "**")
     try:
         tree = ast.parse(cleaned, mode="eval")
-    except SyntaxError:
+    except (SyntaxError, RecursionError, MemoryError):
         raise SpecError(field_name, f"expected a formula such as \"a[L] - y\", got unparsable {text!r}",
                         source) from None
+    if _depth(tree) > MAX_FORMULA_DEPTH:
+        raise SpecError(field_name, f"expected a formula nested at most {MAX_FORMULA_DEPTH} deep "
+                                    f"(parentheses, operators and calls)", source)
     return _Evaluator(derivation, layer, field_name, source).visit(tree)
+
+
+def _depth(tree: ast.AST) -> int:
+    """The nesting depth of a syntax tree, without recursion (the tree is not bounded yet)."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def _shape(value) -> str:

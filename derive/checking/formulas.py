@@ -15,10 +15,13 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from ..derivation.backprop import M, Derivation
+from ..derivation.symbols import meaning_of
+from ..documents.text import TextPrinter, text_printer
 from ..errors import SpecError
 from ..evaluation import expressions
 from .answers import GENERIC_HIDDEN, Claim
 from .counterexample import decide
+from .derivative_mistakes import formula_causes
 from .expression import parse_expression
 from .mistakes import Cause
 
@@ -116,7 +119,8 @@ def _check_one(claim: Claim, derivation: Derivation, layer: int | None, source: 
         and uses_targets else None
     c_ind = claimed.applyfunc(lambda e: _independent(derivation, e))
     t_ind = truth.applyfunc(lambda e: _independent(derivation, e))
-    result = FormulaResult("correct", claimed=_show(claimed), derived=_show(truth), assumption=assumption)
+    result = FormulaResult("correct", claimed=_show(claimed, derivation), derived=_show(truth, derivation),
+                           assumption=assumption)
     undecided = False
     for c, t in zip(c_ind, t_ind):
         outcome, point = decide(c, t)
@@ -125,11 +129,13 @@ def _check_one(claim: Claim, derivation: Derivation, layer: int | None, source: 
             continue
         result.verdict = "wrong"
         result.counterexample, result.claimed_value, result.derived_value = point
+        result.counterexample = _show_point(result.counterexample, derivation)
         ratio = _constant_ratio(c, t)
         if ratio is not None:
             result.causes = [(cause,) for cause in _ratio_causes(ratio)]
-        elif claim.kind == "delta" and _missing_derivative(c, t, derivation, layer):
-            result.causes = [(Cause("derivative_left_out", (("layers", str(layer)),)),)]
+        else:       # the derivative mistakes the number checker knows, made in the formula (every unit)
+            result.causes = [(Cause(cause_id, details),) for cause_id, details
+                             in formula_causes(claim.kind, derivation, layer, list(c_ind), _independent)]
         return result
     if undecided:
         result.verdict = "unproven"
@@ -147,16 +153,6 @@ def _constant_ratio(claimed: sp.Expr, truth: sp.Expr) -> sp.Expr | None:
     if free and free != {M}:
         return None
     return ratio
-
-
-def _missing_derivative(claimed: sp.Expr, truth: sp.Expr, derivation: Derivation, layer: int) -> bool:
-    """Whether the derivation's δ is the claim times g'(z) of the layer: the activation's derivative left out."""
-    if derivation.layer(layer).activation.is_softmax or claimed == 0:
-        return False
-    for derivative in expressions.activation_derivative(derivation, layer)[1]:
-        if decide(claimed * _independent(derivation, derivative), truth)[0] == "equal":
-            return True
-    return False
 
 
 _RATIO_CAUSES = ((2, "loss_doubled"), (sp.Rational(1, 2), "loss_halved"), (-1, "derivative_sign"),
@@ -180,7 +176,7 @@ def _check_affine(claim: Claim, derivation: Derivation, layer: int) -> FormulaRe
             break
         previous = [aj.subs(dict(zip(d.symbols(number).z, z))) for aj in d.a_index(number)]
         expr = sp.Matrix(previous)
-    result = FormulaResult("correct", claimed="affine in x", derived=_show(expr))
+    result = FormulaResult("correct", claimed="affine in x", derived=_show(expr, derivation))
     for entry in expr:
         for xi in d.x:
             for xk in d.x:
@@ -191,14 +187,30 @@ def _check_affine(claim: Claim, derivation: Derivation, layer: int) -> FormulaRe
                         result.verdict = "unproven"
                     continue
                 result.verdict = "wrong"
-                result.counterexample, result.claimed_value, result.derived_value = point[0], "0", point[1]
+                result.counterexample, result.claimed_value, result.derived_value = \
+                    _show_point(point[0], derivation), "0", point[1]
                 result.claimed = f"∂²/∂{xi}∂{xk} = 0"
                 return result
     return result
 
 
-def _show(value) -> str:
+def _show(value, derivation: Derivation | None = None) -> str:
+    """A formula as the report shows it: in the spec's notation (w[3]_11 δ[3]_1, (a[2]_1)²), entries listed.
+
+    Without ``derivation`` the default notation is used; pass it, so a spec's θ, (l) or Wᵀa reads as written.
+    """
+    printer = text_printer(derivation) if derivation is not None else TextPrinter()
     if isinstance(value, sp.MatrixBase):
-        items = [sp.sstr(e) for e in value]
+        items = [printer.doprint(e) for e in value]
         return items[0] if len(items) == 1 else "[" + ", ".join(items) + "]"
-    return sp.sstr(value)
+    return printer.doprint(value)
+
+
+def _show_point(point: dict[str, str], derivation: Derivation | None = None) -> dict[str, str]:
+    """A counterexample's {symbol name: value} with each name in the spec's notation (z3_1 → z[3]_1)."""
+    printer = text_printer(derivation) if derivation is not None else TextPrinter()
+    shown = {}
+    for name, value in point.items():
+        symbol = sp.Symbol(name, real=True)     # the derivation's symbols are real: the same symbol
+        shown[printer.doprint(symbol) if meaning_of(symbol) is not None else name] = value
+    return shown

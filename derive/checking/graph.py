@@ -189,7 +189,7 @@ class Graph:
                 jacobian = steps.output_jacobian(col(parents[1]), col(parents[2]))[0]
                 return steps.delta_through_jacobian(parents[0], jacobian)
             upstream, derivative = (parents[0], parents[1]) if l == self.last else (parents[1], parents[0])
-            return steps.delta_product(derivative, upstream)
+            return steps.layer_delta(l, derivative, upstream)
         if kind in ("dW", "db") and i is not None:
             if kind == "db":
                 return steps.example_grad_b(l, col(parents[0]))[0][:, 0]

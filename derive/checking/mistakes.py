@@ -12,6 +12,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Callable, Iterator
 
+from . import derivative_mistakes as dm
 from .graph import Graph
 from .nodes import Key
 from .variant import Variant
@@ -34,14 +35,16 @@ class Cause:
 #: every id a Cause can have, in the order reports list them
 CAUSE_IDS = ("sigmoid_sign", "sum_for_mean", "mean_for_sum", "loss_doubled", "loss_halved", "g_for_derivative",
              "derivative_sign", "transposed_forward", "transposed_backward", "learning_rate_sign", "sequential",
-             "single_example", "misread", "digit_slip", "derivative_left_out")
+             "single_example", "misread", "digit_slip", "derivative_left_out", "derivative_at_a",
+             "derivative_formula_sign")
 
 
 def catalogue(graph: Graph, per_example: bool = True) -> list[tuple[Variant, Cause]]:
     """Every single mistake that could apply to this network, as (variant, cause).
 
-    Mistakes that can happen in one example's computation (a sign slip, g for g') come both
-    for every example and, with ``per_example`` and several examples, for one example at a time.
+    Mistakes that can happen in one example's computation (a sign slip, g for g', the loss's ½)
+    come both for every example and, with ``per_example`` and several examples, for one example
+    at a time (what a batch number, such as ∂C/∂W, shows of a mistake made in one example).
     """
     out: list[tuple[Variant, Cause]] = []
 
@@ -69,12 +72,16 @@ def catalogue(graph: Graph, per_example: bool = True) -> list[tuple[Variant, Cau
     if graph.m > 1:
         swapped = "sum_for_mean" if graph.derivation.network.reduction == "mean" else "mean_for_sum"
         out.append((Variant(reduction_swapped=True), Cause(swapped)))
-    out.append((Variant(loss_factor=Fraction(2)), Cause("loss_doubled")))
-    out.append((Variant(loss_factor=Fraction(1, 2)), Cause("loss_halved")))
+    loss = [(Variant(loss_factor=Fraction(2)), Cause("loss_doubled")),
+            (Variant(loss_factor=Fraction(1, 2)), Cause("loss_halved"))]
+    out += loss
     if graph.example.learning_rate is not None:
         out.append((Variant(learning_rate_sign=True), Cause("learning_rate_sign")))
         if graph.L > 1:
             out.append((Variant(sequential=True), Cause("sequential")))
+    derivative = _derivative_mistakes(graph)
+    out += derivative
+    local += loss + derivative
     if graph.m > 1:
         for i in range(graph.m):
             out.append((Variant(single_example=i), Cause("single_example", (("example", str(i + 1)),))))
@@ -83,6 +90,20 @@ def catalogue(graph: Graph, per_example: bool = True) -> list[tuple[Variant, Cau
                 for variant, cause in local:
                     out.append((replace(variant, example_scope=i),
                                 Cause(cause.id, cause.details + (("scope", str(i + 1)),))))
+    return out
+
+
+def _derivative_mistakes(graph: Graph) -> list[tuple[Variant, Cause]]:
+    """g' left out of δ, evaluated at a, or with a sign slip in its formula: in each layer where that changes
+    something, and in all of them."""
+    d = graph.derivation
+    out = []
+    for field, applies in (("derivative_left_out", dm.leaves_out), ("derivative_at_a", dm.at_a),
+                           ("derivative_formula_sign", dm.slipped)):
+        layers = [l for l in d.layer_numbers if (l == graph.last or not d.layer(l).activation.is_softmax)
+                  and applies(d.layer(l).activation) not in (None, False)]
+        for chosen in [{l} for l in layers] + ([set(layers)] if len(layers) > 1 else []):
+            out.append((Variant(**{field: frozenset(chosen)}), Cause(field, dm.details(field, d, chosen))))
     return out
 
 

@@ -3,24 +3,54 @@ beyond the names the caller passes, numbers printed by ``mpmath.nstr``."""
 from __future__ import annotations
 
 import json
+import re
+from decimal import Decimal
 from typing import Any
 
 import mpmath
 
 from ..documents.words import words as _words   # the one en/pt word table, shared with the documents
-from .check import CheckResult, ClaimResult, EntryResult
+from ..evaluation.numbers import to_mpf
+from .check import CheckResult, ClaimResult, EntryResult, index_of
 from .nodes import Key
 from .mistakes import Cause
 
 
-def number(value: Any, digits: int = 6) -> str:
-    """A value for people: ``digits`` significant digits, the same on every run.
+#: a number as the report prints it (a counterexample's value, a cause's detail): only these get a decimal comma
+_NUMBER = re.compile(r"[-+−]?\d+(\.\d+)?([eE][-+]?\d+)?")
+
+
+def number(value: Any, digits: int = 6, lang: str = "en") -> str:
+    """A value for people: ``digits`` significant digits, the same on every run; a decimal comma in pt.
 
     The conversion runs at a fixed precision: ``mpmath.mpf`` rounds to the precision in force,
     which another module may have changed, and the printed digits must not depend on it.
+    JSON calls this with the default ``en``: its numbers keep the point.
     """
     with mpmath.workdps(60):
-        return mpmath.nstr(mpmath.mpf(value), digits, strip_zeros=True)
+        return localized(mpmath.nstr(mpmath.mpf(value), digits, strip_zeros=True), lang)
+
+
+def localized(text: str, lang: str) -> str:
+    """``text`` with a decimal comma in Portuguese (0,5), when it is a number; anything else as it is."""
+    if lang == "pt" and _NUMBER.fullmatch(text):
+        return text.replace(".", ",")
+    return text
+
+
+def _digits_for(value: Any, tolerance: Decimal, least: int) -> int:
+    """Significant digits that show ``value`` one place finer than ``tolerance`` (at least ``least``, at most 15)."""
+    with mpmath.workdps(60):
+        size = mpmath.mpf(value)
+        if size == 0 or tolerance <= 0:
+            return least
+        places = int(mpmath.floor(mpmath.log10(abs(size)))) - int(mpmath.floor(mpmath.log10(to_mpf(tolerance))))
+    return min(15, max(least, places + 2))
+
+
+def tolerance_text(tolerance: Decimal, lang: str) -> str:
+    """±0.00005 (pt: ±0,00005): the tolerance a number was judged with, as a plain decimal."""
+    return "±" + localized(format(tolerance.normalize(), "f"), lang)
 
 
 def claim_name(result: ClaimResult, lang: str) -> str:
@@ -43,7 +73,7 @@ def entry_name(result: ClaimResult, entry: EntryResult) -> str:
 
 def cause_text(cause: Cause, lang: str) -> str:
     words = _words(lang)
-    details = dict(cause.details)
+    details = {key: localized(value, lang) for key, value in cause.details}
     if cause.id == "misread":
         return words["misread_" + details["what"]].format(**details)
     text = words[cause.id].format(**details)
@@ -71,25 +101,52 @@ def _intermediate(key: Key, position: tuple, lang: str) -> str:
     return name
 
 
-def entry_text(entry: EntryResult, lang: str) -> str:
+def _judged(claimed: Decimal | None, reference: Any, tolerance: Decimal, lang: str) -> str:
+    """How far the claim is from the value it was judged against, with the tolerance it was judged with.
+
+    Within the tolerance: "within ±0.00005". Further (an earlier claimed number was rounded, and that
+    rounding moves this value too; ``check.py`` allows for it): the distance, and that it is allowed.
+    """
+    words = _words(lang)
+    tol = tolerance_text(tolerance, lang)
+    if claimed is None:
+        return words["judged_within"].format(tolerance=tol)
+    with mpmath.workdps(60):
+        distance = abs(to_mpf(claimed) - mpmath.mpf(reference))
+        if distance <= to_mpf(tolerance):
+            return words["judged_within"].format(tolerance=tol)
+        return words["judged_carried"].format(distance=number(distance, 2, lang), tolerance=tol)
+
+
+def entry_text(entry: EntryResult, lang: str, claimed: Decimal | None = None) -> str:
+    """The verdict on one number, the right value, and why: what it follows from, with the tolerance.
+
+    ``claimed`` is the number as read (the distance to what it is judged against is shown when the
+    tolerance alone does not cover it).
+    """
     words = _words(lang)
     verdict = words[entry.verdict]
     if entry.verdict == "correct":
         return verdict
-    parts = [words["right_value"].format(value=number(entry.correct))]
+    right = number(entry.correct, _digits_for(entry.correct, entry.tolerance, 6), lang)
+    parts = [words["right_value"].format(value=right)]
     if entry.verdict in ("follows-through", "rounding"):
         if entry.note == "truncated":
-            parts.append(words["truncated"] + (
-                f" ({number(entry.expected if entry.expected is not None else entry.correct, 8)})"))
+            reference = entry.expected if entry.expected is not None else entry.correct
+            parts.append(words["truncated"] + f" ({number(reference, 8, lang)})")
         elif entry.note == "rounded" and entry.rounded is not None:
             key, position, value = entry.rounded
-            parts.append(words["rounded_from"].format(what=_intermediate(key, position, lang), value=value))
+            parts.append(words["rounded_from"].format(what=_intermediate(key, position, lang),
+                                                      value=localized(value, lang)))
         elif entry.expected is not None:
             which = "from_yours" if entry.verdict == "follows-through" else "from_rounded"
-            parts.append(words[which].format(value=number(entry.expected, 8)))
+            shown = number(entry.expected, _digits_for(entry.expected, entry.tolerance, 8), lang)
+            parts.append(words[which].format(value=shown)
+                         + f" ({_judged(claimed, entry.expected, entry.tolerance, lang)})")
     else:
+        parts[0] += f" ({words['allowed'].format(tolerance=tolerance_text(entry.tolerance, lang))})"
         if entry.expected is not None:
-            parts.append(words["from_yours"].format(value=number(entry.expected)))
+            parts.append(words["from_yours"].format(value=number(entry.expected, lang=lang)))
         parts.append(causes_text(entry.causes, lang))
     return f"{verdict}: " + "; ".join(parts)
 
@@ -103,8 +160,8 @@ def formula_text(result: ClaimResult, lang: str) -> str:
     assumption = words["targets_sum_to_one"] if f.assumption else ""
     if result.claim.prop is not None:
         if f.verdict == "wrong":
-            detail = words["affine_wrong"].format(claimed=f.claimed, point=_point(f.counterexample),
-                                                  derived_value=f.derived_value)
+            detail = words["affine_wrong"].format(claimed=f.claimed, point=_point(f.counterexample, lang),
+                                                  derived_value=localized(f.derived_value or "", lang))
         elif f.verdict == "correct":
             detail = words["affine_correct"].format(derived=f.derived, quantity=result.claim.quantity)
         else:
@@ -112,16 +169,17 @@ def formula_text(result: ClaimResult, lang: str) -> str:
     elif f.verdict == "correct":
         detail = words["formula_correct"].format(derived=f.derived) + assumption
     elif f.verdict == "wrong":
-        detail = words["formula_wrong"].format(derived=f.derived, point=_point(f.counterexample),
-                                               claimed_value=f.claimed_value, derived_value=f.derived_value)
+        detail = words["formula_wrong"].format(derived=f.derived, point=_point(f.counterexample, lang),
+                                               claimed_value=localized(f.claimed_value or "", lang),
+                                               derived_value=localized(f.derived_value or "", lang))
         detail += assumption + "; " + causes_text(f.causes, lang)
     else:
         detail = words["formula_unproven"].format(derived=f.derived)
     return f"{verdict}{where}: {detail}"
 
 
-def _point(values: dict[str, str] | None) -> str:
-    return ", ".join(f"{k} = {v}" for k, v in (values or {}).items())
+def _point(values: dict[str, str] | None, lang: str = "en") -> str:
+    return ", ".join(f"{k} = {localized(v, lang)}" for k, v in (values or {}).items())
 
 
 # ---------------------------------------------------------------- text
@@ -146,8 +204,11 @@ def render_text(result: CheckResult, lang: str = "en", answers_name: str | None 
             lines.append(f"       {claim_result.claim.quantity} = {claim_result.claim.expression}")
         if claim_result.formula is not None:
             lines.append(f"       {formula_text(claim_result, lang)}")
+        claim = claim_result.claim
         for entry in claim_result.entries:
-            lines.append(f"       {entry_name(claim_result, entry)} = {entry.written}: {entry_text(entry, lang)}")
+            claimed = claim.value[index_of(claim, entry.position)]
+            lines.append(f"       {entry_name(claim_result, entry)} = {entry.written}: "
+                         f"{entry_text(entry, lang, claimed)}")
     counts = result.counts()
     total = sum(counts.values())
     parts = ", ".join(words[f"count_{k}"].format(n=v) for k, v in counts.items())

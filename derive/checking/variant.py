@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
+import numpy as np
 import sympy as sp
 
 from ..derivation.backprop import M
 from ..evaluation.numbers import Array
 from ..evaluation.steps import Steps
+from .derivative_mistakes import slipped_step
 from .nodes import Key
 
 
@@ -34,15 +36,23 @@ class Variant:
     single_example: int | None = None                 # the batch gradient taken from one example only
     data: tuple[tuple[Key, int, Decimal], ...] = ()   # misread data: (("x"|"y", None, i), unit, value read)
     example_scope: int | None = None                  # the per-example changes above, in this example only
+    derivative_left_out: frozenset[int] = frozenset()  # δ^[l] without g'(z^[l]): ∂ℓ/∂a^[L], or W^[l+1]ᵀ δ^[l+1]
+    derivative_at_a: frozenset[int] = frozenset()      # g' evaluated at a = g(z) instead of z
+    derivative_formula_sign: frozenset[int] = frozenset()  # a sign slip inside g''s lecture form (1 + a²)
 
     def combine(self, other: "Variant") -> "Variant | None":
-        """Both changes at once, or None when they change the same rule."""
+        """Both changes at once, or None when they change the same rule (two mistakes in one layer's g')."""
         merged = {}
         for name in self.__dataclass_fields__:
             mine, theirs, default = getattr(self, name), getattr(other, name), getattr(NO_VARIANT, name)
             if mine != default and theirs != default:
                 return None
             merged[name] = mine if mine != default else theirs
+        seen: set[int] = set()
+        for name in DERIVATIVE_FIELDS:
+            if seen & merged[name]:
+                return None
+            seen |= merged[name]
         return Variant(**merged)
 
     def scoped(self, example: int | None) -> bool:
@@ -56,7 +66,9 @@ class Variant:
         batch_grad = kind in ("dW", "db") and i is None
         here = self.scoped(i)
         return ((here and kind in ("a", "a+") and l in self.sigmoid_sign)
-                or (here and kind == "g'" and l in self.g_for_derivative)
+                or (here and kind == "g'" and l in self.g_for_derivative | self.derivative_at_a
+                    | self.derivative_formula_sign)
+                or (here and kind == "delta" and l in self.derivative_left_out)
                 or (self.reduction_swapped and (kind in ("cost", "cost+", "dcost/da") or batch_grad))
                 or (here and self.loss_factor != 1 and kind in ("C", "C+", "dC/da"))
                 or (here and self.derivative_sign and kind == "dC/da")
@@ -69,6 +81,8 @@ class Variant:
 
 
 NO_VARIANT = Variant()
+#: the mistakes about one layer's g': at most one of them per layer
+DERIVATIVE_FIELDS = ("g_for_derivative", "derivative_left_out", "derivative_at_a", "derivative_formula_sign")
 
 
 class MistakenSteps(Steps):
@@ -107,7 +121,30 @@ class MistakenSteps(Steps):
     def activation_derivative(self, layer: int, a: Array, z: Array) -> Array:
         if self.local and layer in self.variant.g_for_derivative:
             return a
+        if self.local and layer in self.variant.derivative_at_a:
+            return super().activation_derivative(layer, Steps.a(self, layer, a), a)    # g'(a): a → g(a), z → a
+        if self.local and layer in self.variant.derivative_formula_sign:
+            s = self.derivation.symbols(layer)
+            values: dict = {}
+            self._bind(s.a, a, values)
+            self._bind(s.z, z, values)
+            build = lambda: slipped_step(self.derivation, layer)
+            return self._apply(("g' sign slip", layer), build, values, a.shape[1])
         return super().activation_derivative(layer, a, z)
+
+    def layer_delta(self, layer: int, derivative: Array, upstream: Array) -> Array:
+        if self.local and layer in self.variant.derivative_left_out:
+            return upstream
+        return super().layer_delta(layer, derivative, upstream)
+
+    def output_jacobian(self, a_out: Array, z_out: Array) -> Array:
+        if self.local and self.last in self.variant.derivative_left_out:     # softmax: δ^[L] = ∂ℓ/∂a^[L]
+            n, m = a_out.shape
+            one, zero = self.numbers.scalar(1), self.numbers.scalar(0)
+            eye = np.array([[one if j == k else zero for k in range(n)] for j in range(n)],
+                           dtype=object if self.exact else float)
+            return np.stack([eye] * m)
+        return super().output_jacobian(a_out, z_out)
 
     def back_sum(self, layer: int, W_next: Array, delta_next: Array) -> Array:
         if self.local and layer + 1 in self.variant.transposed_backward:

@@ -14,6 +14,11 @@ import numpy as np
 from ..errors import SpecError
 
 
+#: what a claimed number may be: a student writes a handful of digits; these bound the checker's precision
+MAX_DIGITS = 40
+MAX_EXPONENT = 1000
+
+
 def parse_decimal(value: Any) -> Decimal | None:
     """A number as written: TOML float (already Decimal), integer, or a string with a decimal point or comma."""
     if isinstance(value, bool):
@@ -34,14 +39,17 @@ def parse_decimal(value: Any) -> Decimal | None:
             return None
     else:
         return None
-    return number if number.is_finite() else None
+    if not number.is_finite() or len(number.as_tuple().digits) > MAX_DIGITS:
+        return None
+    return number if number == 0 or abs(number.adjusted()) <= MAX_EXPONENT else None
 
 
 def _decimal_or_fail(value: Any, field_name: str) -> Decimal:
     number = parse_decimal(value)
     if number is None:
-        raise SpecError(field_name, f"expected a number as printed (such as 0.5470, -1.2e-3 or \"0,5470\"), "
-                                    f"got {show(value)}")
+        raise SpecError(field_name, f"expected a number as printed (such as 0.5470, -1.2e-3 or \"0,5470\"; at "
+                                    f"most {MAX_DIGITS} digits, between 1e-{MAX_EXPONENT} and 1e{MAX_EXPONENT} in "
+                                    f"size, or 0), got {show(value)}")
     return number
 
 
@@ -77,12 +85,12 @@ def written_numbers(value: Any, field_name: str, shape: tuple[int, ...]) -> np.n
     out = np.empty(shape, dtype=object)
     if len(shape) == 0:
         if isinstance(raw, list):
-            raise SpecError(field_name, f"expected {want}, got a list")
+            raise SpecError(field_name, f"expected {want}, got a list{_comma_hint(raw)}")
         _decimal_or_fail(raw, field_name)
         out[()] = _written(raw)
         return out
     if not isinstance(raw, list) or len(raw) != shape[0]:
-        got = f"{len(raw)} entries" if isinstance(raw, list) else show(raw)
+        got = _entries(len(raw)) + _comma_hint(raw) if isinstance(raw, list) else show(raw)
         raise SpecError(field_name, f"expected {want}, got {got}")
     for i, item in enumerate(raw):
         if len(shape) == 1:
@@ -92,12 +100,23 @@ def written_numbers(value: Any, field_name: str, shape: tuple[int, ...]) -> np.n
             out[i] = _written(item)
             continue
         if not isinstance(item, list) or len(item) != shape[1]:
-            got = f"{len(item)} entries" if isinstance(item, list) else show(item)
+            got = _entries(len(item)) + _comma_hint(item) if isinstance(item, list) else show(item)
             raise SpecError(f"{field_name}[{i}]", f"expected a row of {shape[1]} numbers ({want}), got {got}")
         for k, number in enumerate(item):
             _decimal_or_fail(number, f"{field_name}[{i}][{k}]")
             out[i, k] = _written(number)
     return out
+
+
+def _entries(count: int) -> str:
+    return "1 entry" if count == 1 else f"{count} entries"
+
+
+def _comma_hint(items: list) -> str:
+    """Whole numbers where decimals were meant: TOML reads [0,5017, 0,4983] as four integers."""
+    if len(items) >= 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+        return f" (whole numbers {show(items)}: a decimal comma must be quoted, as in \"0,5017\")"
+    return ""
 
 
 def decimal_of(written: str) -> Decimal:

@@ -54,8 +54,16 @@ class MatrixForms:
     db_expr: sp.MatrixExpr | None       # c Δ 1
 
 
+#: the δ^[L] of an activation this large (count_ops) is kept as the chain rule builds it
+MAX_CANCEL_OPS = 120
+#: ... and so is one with more than this many function nodes (each is one more generator for factor)
+MAX_CANCEL_FUNCTIONS = 4
+
+
 def _equal_forms(expr: sp.Expr) -> list[sp.Expr]:
     """The expression as built, cancelled, and factored with the lecture's sign order."""
+    if sp.count_ops(expr) > MAX_CANCEL_OPS or len(expr.atoms(sp.Function)) > MAX_CANCEL_FUNCTIONS:
+        return [expr]        # cancel and factor grow much faster than the expression: keep it as built
     cancelled = sp.cancel(expr)
     factored = sp.factor(cancelled)
     return [expr, cancelled, factored, pull_sign(factored)]

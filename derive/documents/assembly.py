@@ -14,6 +14,7 @@ import sympy as sp
 from ..derivation.backprop import LAMBDA, Derivation
 from .document import LatexDocument
 from .equations import DerivationLatex
+from .numerals import format_input
 from .tikz import tikz_network
 from .words import words
 
@@ -28,7 +29,7 @@ def derivation_document(derivation: Derivation, lang: str = "en", *, report: Pro
     has no proof section. The document never runs the proof itself.
     """
     w = words(lang)
-    eq = DerivationLatex(derivation)
+    eq = DerivationLatex(derivation, lang)
     doc = LatexDocument(w["derivation_title"].format(name=LatexDocument.code(derivation.network.name)), tikz=True)
     for section in (_network, _forward, _cost, _derivatives, _output_delta, _recurrence, _gradients, _update):
         section(doc, eq, w)
@@ -56,9 +57,9 @@ def derivation_math(derivation: Derivation) -> str:
 
 # ------------------------------------------------------------------ sections
 
-def _plain(value: float) -> str:
-    """A spec number as written (``0.01``, not ``0.0100000000000000``)."""
-    return repr(float(value)).removesuffix(".0")
+def _plain(value: float, lang: str = "en") -> str:
+    """A spec number as written (``0.01``, not ``0.0100000000000000``), with ``lang``'s decimal separator."""
+    return format_input(value, lang)
 
 
 def _network(doc: LatexDocument, eq: DerivationLatex, w: dict[str, str]) -> None:
@@ -71,7 +72,7 @@ def _network(doc: LatexDocument, eq: DerivationLatex, w: dict[str, str]) -> None
                                activation=doc.code(d.layer(layer).activation.name),
                                bias=w["with_bias"] if d.layer(layer).bias else w["without_bias"])
         for layer in d.layer_numbers)
-    l2 = w["l2_term"].format(l2=f"${sp.latex(LAMBDA)} = {_plain(net.l2)}$") if net.l2 else w["no_l2"]
+    l2 = w["l2_term"].format(l2=f"${sp.latex(LAMBDA)} = {_plain(net.l2, eq.lang)}$") if net.l2 else w["no_l2"]
     sizes = "\\text{--}".join(str(s) for s in net.sizes)
     doc.paragraph(w["network_summary"].format(sizes=f"${sizes}$", layers=layers, loss=doc.code(net.loss.name),
                                               reduction=w["reduction_" + net.reduction], l2=l2))

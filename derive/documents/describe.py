@@ -1,46 +1,90 @@
-"""A plain-text account of a derivation, for ``deltagen derive``: index and matrix forms."""
+"""A plain-text account of a derivation, for ``deltagen derive``: index and matrix forms.
+
+Every formula is printed by ``text.TextPrinter`` in the spec's notation (w[2]_11, δ[2]_1, ⊙, ᵀ);
+the lines around them are the lectures' general forms, spelled with the same letters.
+"""
 from __future__ import annotations
 
 import sympy as sp
 
+from ..derivation import symbols
 from ..derivation.backprop import Derivation
+from ..model.activations import A as GENERIC_A, Z as GENERIC_Z
+from .text import ONES, TextPrinter, text_printer
+
+#: the lectures' names of the built-in activations (a custom one is g)
+_ACTIVATION_NAMES = {"sigmoid": "σ", "tanh": "tanh", "relu": "relu", "leaky_relu": "lrelu", "softmax": "softmax"}
 
 
-def _join(exprs, limit: int = 6) -> str:
-    shown = [sp.sstr(e) for e in exprs[:limit]]
+def _join(p: TextPrinter, exprs: list[sp.Expr], limit: int = 6) -> str:
+    shown = [p.doprint(e) for e in exprs[:limit]]
     return ", ".join(shown) + (f", ... ({len(exprs)} in all)" if len(exprs) > limit else "")
 
 
+def _forward(d: Derivation, p: TextPrinter, layer: int) -> list[str]:
+    """z[l] = W[l] a[l−1] + b[l] and a[l] = g(z[l]), with g written out where its name does not say it all."""
+    sup = p.sup
+    weights = p.doprint(d.matrix(layer).W)
+    bias = f" + b{sup(layer)}" if d.layer(layer).bias else ""
+    lines = [f"  z{sup(layer)} = {weights} a{sup(layer - 1)}{bias}"]
+    activation = d.layer(layer).activation
+    if activation.name == "identity":
+        return lines + [f"  a{sup(layer)} = z{sup(layer)}"]
+    name = _ACTIVATION_NAMES.get(activation.name, "g")
+    line = f"  a{sup(layer)} = {name}(z{sup(layer)})"
+    if not activation.is_softmax and p.doprint(activation.expr) != f"{name}(z)":
+        line += f",  {name}(z) = {p.doprint(activation.expr)}"
+    return lines + [line]
+
+
+def _hidden_delta(d: Derivation, p: TextPrinter, layer: int) -> str:
+    """δ[l]_j = g'(z[l]_j) Σ_k w[l+1]_kj δ[l+1]_k, with g'(z[l]_j) in its lecture form (1 − (a[l]_j)²)."""
+    above, delta = layer + 1, p.delta_letter
+    # real, as GENERIC_A/Z are: renaming nested functions to a symbol of other assumptions re-asks them
+    # at every level (exponential in the nesting depth)
+    unit = {GENERIC_A: sp.Symbol(f"a{p.sup(layer)}_j", real=True),
+            GENERIC_Z: sp.Symbol(f"z{p.sup(layer)}_j", real=True)}
+    derivative = p.doprint(d.hidden_derivative(layer).xreplace(unit))
+    back_sum = f"Σ_k {p.weight_entry(above, 'k', 'j')} {delta}{p.sup(above)}_k"
+    return (f"  {delta}{p.sup(layer)}_j = g'(z{p.sup(layer)}_j) {back_sum},  "
+            f"g'(z{p.sup(layer)}_j) = {derivative}")
+
+
+def _batch(d: Derivation, p: TextPrinter, layer: int) -> list[str]:
+    """Δ[l] (hidden layers), ∂C/∂W[l] and ∂C/∂b[l] over a batch, as the derivation's matrix calculus gives them."""
+    forms = d.matrix(layer)
+    lines = []
+    if forms.delta_expr is not None:
+        lines.append(f"  {p.doprint(forms.Delta)} = {p.doprint(forms.delta_expr)}")
+    dW, dW_expr = symbols.matrix("dW", layer, *forms.W.shape), forms.dW_expr
+    if p.transposed:   # the displayed ∂C/∂W is the transpose of the code's
+        dW, dW_expr = dW.T, sp.Transpose(dW_expr).doit()
+    lines.append(f"  {p.doprint(dW)} = {p.doprint(dW_expr)}")
+    if forms.db_expr is not None:
+        db = symbols.matrix("db", layer, *forms.b.shape)
+        lines.append(f"  {p.doprint(db)} = {p.doprint(forms.db_expr)}")
+    return lines
+
+
 def describe(d: Derivation) -> str:
-    """Forward equations, loss, δ^[L], the δ recurrence and the gradients, as text."""
-    net = d.network
-    open_, close = ("[", "]") if net.notation.brackets == "square" else ("(", ")")
-
-    def sup(layer: int) -> str:
-        return f"{open_}{layer}{close}"
-
+    """Forward equations, loss, δ^[L], the δ recurrence and the gradients, as text in the spec's notation."""
+    net, p = d.network, text_printer(d)
+    sup, delta = p.sup, p.delta_letter
     lines = [f"{net.name}: layers {'-'.join(map(str, net.sizes))}, loss {net.loss.name} "
              f"({net.loss.formula}), reduction {net.reduction}, l2 {net.l2}", "", "Forward:"]
     lines.append(f"  a{sup(d.input_number)} = x")
     for layer in d.layer_numbers:
-        b = f" + b{sup(layer)}" if d.layer(layer).bias else ""
-        lines.append(f"  z{sup(layer)} = W{sup(layer)} a{sup(layer - 1)}{b}")
-        lines.append(f"  a{sup(layer)} = {d.layer(layer).activation.name}(z{sup(layer)})")
-    lines += ["", f"Loss per example: ℓ = {sp.sstr(d.loss)}", "", "Backward (index form):"]
-    lines.append(f"  δ{sup(d.last)}_k = ∂ℓ/∂z{sup(d.last)}_k: {_join(d.output_delta)}")
+        lines += _forward(d, p, layer)
+    lines += ["", f"Loss per example: ℓ = {p.doprint(d.loss)}", "", "Backward (index form):"]
+    lines.append(f"  {delta}{sup(d.last)}_k = ∂ℓ/∂z{sup(d.last)}_k: {_join(p, d.output_delta)}")
     for layer in reversed(d.layer_numbers[:-1]):
-        derivative = sp.sstr(d.hidden_derivative(layer))
-        lines.append(f"  δ{sup(layer)}_j = g'(z{sup(layer)}_j) Σ_k W{sup(layer + 1)}_kj δ{sup(layer + 1)}_k,"
-                     f"  g' = {derivative}")
+        lines.append(_hidden_delta(d, p, layer))
     for layer in d.layer_numbers:
-        lines.append(f"  ∂ℓ/∂W{sup(layer)}_jk = δ{sup(layer)}_j a{sup(layer - 1)}_k"
-                     + (f",  ∂ℓ/∂b{sup(layer)}_j = δ{sup(layer)}_j" if d.layer(layer).bias else ""))
-    lines += ["", "Batch (matrix form, columns are examples; G = g'(Z), ⊙ = *):"]
+        weight = p.weight_entry(layer, "j", "k")
+        lines.append(f"  ∂ℓ/∂{weight} = {delta}{sup(layer)}_j a{sup(layer - 1)}_k"
+                     + (f",  ∂ℓ/∂b{sup(layer)}_j = {delta}{sup(layer)}_j" if d.layer(layer).bias else ""))
+    lines += ["", f"Batch (matrix form, columns are examples; G{sup('l')} = g'(Z{sup('l')}) elementwise, "
+                  f"⊙ the elementwise product, {ONES} a column of m ones, {net.notation.cost_symbol} the cost):"]
     for layer in reversed(d.layer_numbers):
-        forms = d.matrix(layer)
-        if forms.delta_expr is not None:
-            lines.append(f"  {forms.Delta} = {sp.sstr(forms.delta_expr)}")
-        lines.append(f"  ∂C/∂{forms.W} = {sp.sstr(forms.dW_expr)}")
-        if forms.db_expr is not None:
-            lines.append(f"  ∂C/∂{forms.b} = {sp.sstr(forms.db_expr)}")
+        lines += _batch(d, p, layer)
     return "\n".join(lines)

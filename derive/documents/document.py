@@ -19,6 +19,11 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 """
 
 
+#: characters that are markup in TeX's text mode, as \texttt shows them
+_TEXTTT_ESCAPES = {"\\": r"\textbackslash{}", "_": r"\_", "^": r"\^{}", "{": r"\{", "}": r"\}", "$": r"\$",
+                   "&": r"\&", "#": r"\#", "%": r"\%", "~": r"\~{}"}
+
+
 class LatexDocument:
     """A complete ``article`` document; ``render()`` returns its text (deterministic: no dates)."""
 
@@ -31,7 +36,8 @@ class LatexDocument:
 
     @staticmethod
     def code(name: str) -> str:
-        return r"\texttt{" + name.replace("\\", r"\textbackslash{}").replace("_", r"\_") + "}"
+        """``name`` in typewriter type, every character TeX would read as markup escaped (a custom ``z^3``)."""
+        return r"\texttt{" + "".join(_TEXTTT_ESCAPES.get(ch, ch) for ch in name) + "}"
 
     def section(self, text: str) -> None:
         self._parts.append(r"\section*{" + text + "}")

@@ -50,12 +50,26 @@ def elementwise_matrix(expr: sp.Expr, mapping: dict[sp.Symbol, sp.MatrixExpr],
     return lift(expr)
 
 
-class DerivationLatex:
-    """The derivation's equations as LaTeX lines (``left & = right``), grouped by topic."""
+def definition(expr: sp.Expr) -> sp.Expr:
+    """What an activation's value is, written so that it says something: tanh(z) as (eᶻ − e⁻ᶻ)/(eᶻ + e⁻ᶻ).
 
-    def __init__(self, derivation: Derivation) -> None:
+    A built-in activation that is one SymPy function of z (tanh) would print as its own name, the
+    tautology tanh(z) = tanh(z); it is rewritten through exp. Any other expression (σ's
+    1/(1 + e⁻ᶻ), relu's cases) already is a definition and is kept. (A custom g_l(z) = tanh(z)
+    is not a tautology: the caller keeps the expression as the spec wrote it.)
+    """
+    if isinstance(expr, sp.Function) and len(expr.args) == 1 and expr.args[0].is_Symbol:
+        return expr.rewrite(sp.exp)
+    return expr
+
+
+class DerivationLatex:
+    """The derivation's equations as LaTeX lines (``left & = right``), grouped by topic, in ``lang``'s words."""
+
+    def __init__(self, derivation: Derivation, lang: str = "en") -> None:
         self.d = derivation
-        self.p = NotationPrinter(derivation)
+        self.lang = lang
+        self.p = NotationPrinter(derivation, lang=lang)
         self.n = self.p.names
         self.net = derivation.network
 
@@ -80,7 +94,7 @@ class DerivationLatex:
             z_name = self.tex(s.z[j])
             lines.append(f"{z_name} & = {self.tex(z_exprs[j])}")
             call = activation_call(d, layer, z_name, j + 1)
-            a_expr = self.tex(a_exprs[j])
+            a_expr = self.tex(a_exprs[j] if d.layer(layer).activation.is_custom else definition(a_exprs[j]))
             right = a_expr if call == z_name else f"{call} = {a_expr}"
             lines.append(f"{self.tex(s.a[j])} & = {right}")
         return lines

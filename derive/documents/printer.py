@@ -1,7 +1,8 @@
 """``NotationPrinter``: a SymPy ``LatexPrinter`` that prints a derivation's expressions in the spec's notation.
 
-It only decides how symbols are *named*, reading what each stands for from
-``meaning_of`` (kind, layer, units) and spelling it through ``Names``; everything
+It decides how symbols are *named*, reading what each stands for from ``meaning_of``
+(kind, layer, units) and spelling it through ``Names``, and, by language, the decimal
+separator (``0{,}5`` in Portuguese) and the words of a piecewise definition; everything
 else is SymPy's printing, with the lectures' choices for sums, ⊙ and traces.
 """
 from __future__ import annotations
@@ -14,6 +15,8 @@ from sympy.printing.precedence import PRECEDENCE
 from ..derivation.backprop import Derivation
 from ..derivation.symbols import Meaning, meaning_of
 from .notation import LOSS_ROW, Names
+from .numerals import SYMPY_DECIMAL
+from .words import words
 
 #: sums with more terms than this are shown in part: the first three, ⋯, the last two
 MAX_TERMS_SHOWN = 8
@@ -52,19 +55,23 @@ class NotationPrinter(LatexPrinter):
     ``values`` maps symbols (or matrix symbols) to LaTeX to print in their place:
     a worked solution substitutes numbers this way, and products then get an
     explicit ``\\cdot`` so two numbers never sit side by side. With ``per_example``
-    the batch matrices Z, A, Δ print as one example's vectors z, a, δ.
+    the batch matrices Z, A, Δ print as one example's vectors z, a, δ. ``lang`` sets the
+    words of a piecewise definition (for/otherwise, se/caso contrário) and the decimal
+    separator of a number in a formula (0.5, 0{,}5).
     """
 
     printmethod = "_deltagen_latex"
 
     def __init__(self, derivation: Derivation, values: dict | None = None, *, per_example: bool = False,
-                 **settings) -> None:
+                 lang: str = "en", **settings) -> None:
         if values:
             settings.setdefault("mul_symbol", "dot")
         settings.setdefault("mat_str", "bmatrix")
         settings.setdefault("mat_delim", "")
         settings.setdefault("long_frac_ratio", 1)   # ½ (a − y)², (1/m) Σ ℓ_i: the lectures' way
+        settings.setdefault("decimal_separator", SYMPY_DECIMAL[lang])
         super().__init__(settings)
+        self.words = words(lang)
         self.derivation = derivation
         self.values = values or {}
         self.per_example = per_example
@@ -102,6 +109,17 @@ class NotationPrinter(LatexPrinter):
                 term_tex = r"\left(%s\right)" % term_tex
             tex += term_tex
         return tex
+
+    def _print_Piecewise(self, expr):
+        """SymPy's cases layout (relu, leaky_relu, their derivatives), with the language's words."""
+        condition, otherwise = self.words["cases_if"], self.words["cases_otherwise"]
+        pairs = [rf"{self._print(e)} & \text{{{condition}}}\: {self._print(c)}" for e, c in expr.args[:-1]]
+        last = expr.args[-1]
+        if last.cond == sp.true:
+            pairs.append(rf"{self._print(last.expr)} & \text{{{otherwise}}}")
+        else:
+            pairs.append(rf"{self._print(last.expr)} & \text{{{condition}}}\: {self._print(last.cond)}")
+        return r"\begin{cases} %s \end{cases}" % r" \\".join(pairs)
 
     # ---------------------------------------------------------------- symbols
     def _print_Symbol(self, expr, style="plain"):

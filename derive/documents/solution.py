@@ -11,9 +11,6 @@ derivation through ``NotationPrinter``.
 """
 from __future__ import annotations
 
-import math
-from typing import Any
-
 import mpmath
 import numpy as np
 import sympy as sp
@@ -23,90 +20,10 @@ from ..derivation.backprop import LAMBDA, M, Derivation
 from .document import make_document
 from ..evaluation import GUARD_DIGITS, Trace, evaluate
 from .notation import ELL, ETA, LOSS_ROW, activation_call, as_factor
+from .numerals import DEFAULT_DIGITS, _Numbers, format_number  # noqa: F401 (format_number: re-exported)
 from .printer import NotationPrinter
+from .layout import Layout, bmatrix  # noqa: F401 (bmatrix: re-exported)
 from .words import words
-
-DEFAULT_DIGITS = 4
-
-
-def format_number(value: Any, digits: int = DEFAULT_DIGITS) -> str:
-    """``value`` to ``digits`` significant digits, as LaTeX: 0.9526, 0.9820, -5.896 \\cdot 10^{-5}.
-
-    Trailing zeros are kept when the value was rounded (0.9820 is 0.98201…) and
-    dropped when it is shown exactly (0.5, 3).
-    """
-    if isinstance(value, mpmath.mpf):
-        # the same switch to scientific notation as Python's "g": exponent < -4 or >= digits
-        full = mpmath.nstr(value, digits, strip_zeros=False, min_fixed=-5, max_fixed=digits)
-    else:
-        full = f"{float(value):#.{digits}g}"
-    mantissa, _, exponent = full.partition("e")
-    stripped = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
-    exact = _same(stripped + (f"e{exponent}" if exponent else ""), value, digits)
-    mantissa = stripped if exact else mantissa.rstrip(".")
-    if mantissa in ("-0", "", "0.", "-0."):
-        mantissa = "0"
-    if exponent:
-        return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
-    return mantissa
-
-
-def _same(text: str, value: Any, digits: int) -> bool:
-    """Whether the decimal ``text`` is ``value`` up to rounding noise (0.4 − 0.1 shows as 0.3, exactly).
-
-    mpmath values are computed with 10 digits more than the ``digits`` shown.
-    """
-    if isinstance(value, mpmath.mpf):
-        with mpmath.workdps(digits + 10):
-            return abs(mpmath.mpf(text) - value) <= mpmath.mpf(10) ** -(digits + 5) * abs(value)
-    return math.isclose(float(text), float(value), rel_tol=1e-12, abs_tol=1e-300)
-
-
-def format_input(value: Any) -> str:
-    """A number given in the spec, as written there (exactly: 0.1, -10, 0.25)."""
-    number = float(value)
-    if number == int(number) and abs(number) < 1e15:
-        return str(int(number))
-    text = repr(number)
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
-    return text
-
-
-class _Numbers:
-    """How one solution writes numbers: inputs exactly, results to ``digits`` significant digits."""
-
-    def __init__(self, digits: int) -> None:
-        self.digits = digits
-
-    def result(self, value) -> str:
-        return format_number(value, self.digits)
-
-    def is_exact(self, values) -> bool:
-        """Whether every value is shown exactly, so ``=`` rather than ``≈``."""
-        for value in np.asarray(values, dtype=object).reshape(-1):
-            shown = format_number(value, self.digits).replace(r" \cdot 10^{", "e").rstrip("}")
-            if not _same(shown, value, self.digits):
-                return False
-        return True
-
-    def relation(self, values) -> str:
-        return "=" if self.is_exact(values) else r"\approx"
-
-    @staticmethod
-    def substituted(text: str) -> str:
-        """A number inside a formula: negative ones in parentheses, so 1 − (−0.5) reads right."""
-        return rf"\left({text}\right)" if text.startswith("-") else text
-
-
-def bmatrix(array, write) -> str:
-    """A matrix (or column) of numbers as a LaTeX bmatrix, each entry written by ``write``."""
-    rows = np.asarray(array, dtype=object)
-    if rows.ndim == 1:
-        rows = rows.reshape(-1, 1)
-    body = r" \\ ".join(" & ".join(write(v) for v in row) for row in rows)
-    return rf"\begin{{bmatrix}} {body} \end{{bmatrix}}"
 
 
 class _Solution:
@@ -116,33 +33,36 @@ class _Solution:
         self.d = derivation
         self.trace = trace
         self.w = words(lang)
-        self.numbers = _Numbers(digits)
-        self.symbolic = NotationPrinter(derivation)
-        self.symbolic_one = NotationPrinter(derivation, per_example=True)
+        self.lang = lang
+        self.numbers = _Numbers(digits, lang)
+        self.symbolic = NotationPrinter(derivation, lang=lang)
+        self.symbolic_one = NotationPrinter(derivation, per_example=True, lang=lang)
         self.names = self.symbolic.names
         self.transposed = self.names.transposed
         self.doc = make_document(fmt, self.w["solution_title"].format(
             name=make_document(fmt, "").code(derivation.network.name)))
+        self.layout, self.split_told = Layout(self.w["columns_block"]), False
 
     # ------------------------------------------------------------- helpers
     def tex(self, expr, values: dict | None = None, per_example: bool = False) -> str:
         if not values:
             return (self.symbolic_one if per_example else self.symbolic).doprint(expr)
-        return NotationPrinter(self.d, values, per_example=per_example).doprint(expr)
+        return NotationPrinter(self.d, values, per_example=per_example, lang=self.lang).doprint(expr)
 
     def result(self, values) -> str:
         """``≈ result`` (or ``= result`` when exact): a matrix for arrays, a number for scalars."""
         array = np.asarray(values, dtype=object)
         shown = self.numbers.result(array.reshape(-1)[0]) if array.size == 1 and array.ndim == 0 else \
-            bmatrix(array, self.numbers.result)
+            self.layout.matrix(array, self.numbers.result)
         return f"{self.numbers.relation(array)} {shown}"
 
     def scalar_result(self, value) -> str:
         return f"{self.numbers.relation([value])} {self.numbers.result(value)}"
 
     def shown_matrix(self, matrix, computed: bool = True) -> str:
-        write = self.numbers.result if computed else format_input
-        return bmatrix(matrix, write)
+        """A placeholder for the matrix, written out (in blocks, if wide) by the layout of its line."""
+        write = self.numbers.result if computed else self.numbers.input
+        return self.layout.matrix(matrix, write)
 
     def weight_values(self, layer: int, W, computed: bool = False) -> dict:
         """Values for the matrix symbol W^[l] of layer number ``layer`` (and its transpose), as displayed."""
@@ -158,9 +78,9 @@ class _Solution:
         values: dict = {}
         put = lambda symbol, text: values.__setitem__(symbol, n.substituted(text))
         for k, x in enumerate(d.x):
-            put(x, format_input(t.X[k, i]))
+            put(x, self.numbers.input(t.X[k, i]))
         for k, y in enumerate(d.y):
-            put(y, format_input(t.Y[k, i]))
+            put(y, self.numbers.input(t.Y[k, i]))
         for layer in d.layer_numbers:
             s = d.symbols(layer)
             for j in range(len(s.z)):
@@ -168,14 +88,24 @@ class _Solution:
                 put(s.a[j], n.result(t.a[layer][j, i]))
                 put(s.delta[j], n.result(t.delta[layer][j, i]))
                 if s.b:
-                    put(s.b[j], format_input(t.b[layer][j, 0]))
+                    put(s.b[j], self.numbers.input(t.b[layer][j, 0]))
                 for k in range(s.W.cols):
-                    put(s.W[j, k], format_input(t.W[layer][j, k]))
+                    put(s.W[j, k], self.numbers.input(t.W[layer][j, k]))
         return values
 
-    def step(self, left: str, symbolic: str, substituted: str, result: str) -> list[str]:
-        """The three lines of one step: formula, numbers, result."""
-        return [f"{left} & = {symbolic}", f"& = {substituted}", f"& {result}"]
+    def step(self, left: str, symbolic, substituted, result: str, first: str = "=") -> list[str]:
+        """The lines of one step: formula, numbers, result (more when wide: ``layout.Layout.step``)."""
+        return self.layout.step(left, symbolic, substituted, result, first)
+
+    def define(self, left: str, relation: str, matrix, computed: bool = True) -> list[str]:
+        return self.layout.define(left, relation, self.shown_matrix(matrix, computed))
+
+    def equations(self, lines: list[str]) -> None:
+        """Display ``lines``; before the first that had to be split, a sentence saying how."""
+        if self.layout.take_split() and not self.split_told:
+            self.doc.paragraph(self.w["split_note"])
+            self.split_told = True
+        self.doc.equations(lines)
 
     # ------------------------------------------------------------- sections
     def given(self) -> None:
@@ -187,14 +117,13 @@ class _Solution:
             forms = d.matrix(layer)
             W = t.W[layer].T if self.transposed else t.W[layer]
             shown_W = forms.W.T if self.transposed else forms.W
-            lines.append(f"{self.tex(shown_W)} & = {self.shown_matrix(W, computed=False)}")
+            lines += self.define(self.tex(shown_W), "=", W, computed=False)
             if forms.b is not None:
-                lines.append(f"{self.tex(forms.b)} & = {self.shown_matrix(t.b[layer], computed=False)}")
-        lines.append(f"X & = {self.shown_matrix(t.X, computed=False)}")
-        lines.append(f"Y & = {self.shown_matrix(t.Y, computed=False)}")
+                lines += self.define(self.tex(forms.b), "=", t.b[layer], computed=False)
+        lines += self.define("X", "=", t.X, computed=False) + self.define("Y", "=", t.Y, computed=False)
         if t.learning_rate is not None:
-            lines.append(f"{self.tex(ETA)} & = {format_input(t.learning_rate)}")
-        doc.equations(lines)
+            lines.append(f"{self.tex(ETA)} & = {self.numbers.input(t.learning_rate)}")
+        self.equations(lines)
         if t.learning_rate is None:
             doc.paragraph(w["given_no_rate"])
         doc.paragraph(w["digits_note"].format(digits=self.numbers.digits))
@@ -203,8 +132,7 @@ class _Solution:
         d, t, doc = self.d, self.trace, self.doc
         doc.section(self.w["forward_example"].format(i=i + 1))
         input_forms = d.matrix(d.first)
-        lines = [f"{self.tex(input_forms.A_prev, per_example=True)} & = x = "
-                 f"{self.shown_matrix(t.X[:, i], computed=False)}"]
+        lines = self.define(self.tex(input_forms.A_prev, per_example=True), "= x =", t.X[:, i], computed=False)
         for layer in d.layer_numbers:
             forms = d.matrix(layer)
             values = {forms.A_prev: self.shown_matrix(t.a[layer - 1][:, i], computed=layer > d.first)}
@@ -217,9 +145,9 @@ class _Solution:
             call = activation_call(d, layer, z_name)
             numbers = activation_call(d, layer, self.shown_matrix(t.z[layer][:, i]))
             lines += self.step(self.tex(forms.A, per_example=True), call, numbers, self.result(t.a[layer][:, i]))
-        doc.equations(lines)
+        self.equations(lines)
         doc.paragraph(self.w["loss_example"].format(i=i + 1))
-        doc.equations(self.step(f"{ELL}_{{{i + 1}}}", self.tex(d.loss), self.tex(d.loss, self.example_values(i)),
+        self.equations(self.step(f"{ELL}_{{{i + 1}}}", self.tex(d.loss), self.tex(d.loss, self.example_values(i)),
                                 self.scalar_result(t.loss[i])))
 
     def cost(self) -> None:
@@ -230,11 +158,11 @@ class _Solution:
         losses = " + ".join(self.numbers.substituted(self.numbers.result(v)) for v in t.loss)
         values = {LOSS_ROW: rf"\left({losses}\right)" if m > 1 else self.numbers.result(t.loss[0]), M: str(m)}
         if d.l2 != 0:
-            values[LAMBDA] = format_input(d.network.l2)
+            values[LAMBDA] = self.numbers.input(d.network.l2)
             for layer in d.layer_numbers:
                 values.update(self.weight_values(layer, t.W[layer]))
         expr = d.cost_matrix_expr(LOSS_ROW)
-        doc.equations(self.step(self.names.cost, self.tex(expr), self.tex(expr, values),
+        self.equations(self.step(self.names.cost, self.tex(expr), self.tex(expr, values),
                                 self.scalar_result(t.cost)))
 
     def backward(self, i: int) -> None:
@@ -247,7 +175,7 @@ class _Solution:
         for k, expr in enumerate(d.output_delta):
             lines += self.step(self.tex(s.delta[k]), self.tex(expr), self.tex(expr, values),
                                self.scalar_result(t.delta[d.last][k, i]))
-        doc.equations(lines)
+        self.equations(lines)
         for layer in reversed(d.layer_numbers[:-1]):
             doc.paragraph(w["hidden_error"].format(number=layer))
             s = d.symbols(layer)
@@ -257,7 +185,7 @@ class _Solution:
                 numbers = rf"{as_factor(derivative, self.tex(derivative, values))} \cdot " \
                           rf"\left({self.tex(back_sum, values)}\right)"
                 lines += self.step(self.tex(s.delta[j]), symbolic, numbers, self.scalar_result(t.delta[layer][j, i]))
-            doc.equations(lines)
+            self.equations(lines)
         doc.paragraph(w["example_gradients"].format(i=i + 1))
         lines = []
         loss_i = f"{ELL}_{{{i + 1}}}"
@@ -266,14 +194,15 @@ class _Solution:
             if self.transposed:
                 grad, value = grad.T, value.T
             label = self.names.partial(loss_i, self.names.matrix(self.names.weight_matrix_letter, layer))
-            lines += self.step(label, self.tex(grad), self.tex(grad, values), self.result(value))
+            lines += self.step(label, lambda cols, g=grad: self.tex(g[:, cols]),   # a matrix of entries: cut
+                               lambda cols, g=grad: self.tex(g[:, cols], values), self.result(value))
             b_exprs = d.grad_b_index(layer)
             if b_exprs is not None:
                 label = self.names.partial(loss_i, self.names.matrix("b", layer))
                 column = sp.Matrix(b_exprs)
                 lines += self.step(label, self.tex(column), self.tex(column, values),
                                    self.result(t.db_example[layer][i]))
-        doc.equations(lines)
+        self.equations(lines)
 
     def batch_gradients(self) -> None:
         d, t, doc, w = self.d, self.trace, self.doc, self.w
@@ -296,48 +225,48 @@ class _Solution:
                       forms.A_prev: self.shown_matrix(previous, computed=layer > d.first),
                       # Aᵀ written out as a matrix (one row per example): narrower than A with a ᵀ
                       sp.Transpose(forms.A_prev): self.shown_matrix(previous.T, computed=layer > d.first),
-                      M: str(t.m), LAMBDA: format_input(d.network.l2)}
+                      M: str(t.m), LAMBDA: self.numbers.input(d.network.l2)}
             values.update(self.weight_values(layer, t.W[layer]))
             if single:
-                lines.append(f"{self.tex(dW)} & {self.result(value)}")
+                lines += self.define(self.tex(dW), self.numbers.relation(value), value)
             else:
                 lines += self.step(self.tex(dW), self.tex(dW_expr), self.tex(dW_expr, values), self.result(value))
             if forms.db_expr is not None:
                 db = symbols.matrix("db", layer, *forms.b.shape)
                 if single:
-                    lines.append(f"{self.tex(db)} & {self.result(t.db[layer])}")
+                    lines += self.define(self.tex(db), self.numbers.relation(t.db[layer]), t.db[layer])
                 else:
                     lines += self.step(self.tex(db), self.tex(forms.db_expr), self.tex(forms.db_expr, values),
                                        self.result(t.db[layer]))
-        doc.equations(lines)
+        self.equations(lines)
 
     def updates(self) -> None:
         d, t, doc, w = self.d, self.trace, self.doc, self.w
         if t.learning_rate is None:
             return
         doc.section(w["updated"])
-        doc.paragraph(w["updated_intro"].format(eta=f"${self.tex(ETA)} = {format_input(t.learning_rate)}$"))
+        doc.paragraph(w["updated_intro"].format(eta=f"${self.tex(ETA)} = {self.numbers.input(t.learning_rate)}$"))
         lines = []
         for layer in d.layer_numbers:
             forms = d.matrix(layer)
             dW = symbols.matrix("dW", layer, *forms.W.shape)
-            values = {ETA: format_input(t.learning_rate)}
+            values = {ETA: self.numbers.input(t.learning_rate)}
             values.update(self.weight_values(layer, t.W[layer]))
             param, grad, new, gradient = forms.W, dW, t.W_next[layer], t.dW[layer]
             if self.transposed:
                 param, grad, new, gradient = param.T, grad.T, new.T, gradient.T
             values[grad] = self.shown_matrix(gradient)
             update = d.update_expr(param, grad, ETA)
-            lines += [rf"{self.tex(param)} & \leftarrow {self.tex(update)}",
-                      f"& = {self.tex(update, values)}", f"& {self.result(new)}"]
+            lines += self.step(self.tex(param), self.tex(update), self.tex(update, values), self.result(new),
+                               first=r"\leftarrow")
             if forms.b is not None:
                 db = symbols.matrix("db", layer, *forms.b.shape)
-                values = {ETA: format_input(t.learning_rate), forms.b: self.shown_matrix(t.b[layer], computed=False),
-                          db: self.shown_matrix(t.db[layer])}
+                values = {ETA: self.numbers.input(t.learning_rate),
+                          forms.b: self.shown_matrix(t.b[layer], computed=False), db: self.shown_matrix(t.db[layer])}
                 update = d.update_expr(forms.b, db, ETA)
-                lines += [rf"{self.tex(forms.b)} & \leftarrow {self.tex(update)}",
-                          f"& = {self.tex(update, values)}", f"& {self.result(t.b_next[layer])}"]
-        doc.equations(lines)
+                lines += self.step(self.tex(forms.b), self.tex(update), self.tex(update, values),
+                                   self.result(t.b_next[layer]), first=r"\leftarrow")
+        self.equations(lines)
 
     def build(self) -> str:
         self.given()

@@ -63,6 +63,9 @@ _EN: dict[str, str] = {
     "gradients_matrix": "For the cost of a batch, with reduction factor {c} (and the L2 term, if any):",
     "update": "Gradient-descent step",
     "update_intro": "With learning rate $\\eta$:",
+    # inside a formula's cases (relu): "z for z > 0, 0 otherwise"
+    "cases_if": "for",
+    "cases_otherwise": "otherwise",
     "proof": "Proof",
     "proof_intro": "deltagen checks the derivation exactly (a symbolic zero, not a floating-point "
                    "comparison): every activation derivative, the output error against the derivative of "
@@ -95,6 +98,13 @@ _EN: dict[str, str] = {
     "batch_gradients_l2": "Each weight gradient also gets the L2 term {term}.",
     "updated": "Updated parameters",
     "updated_intro": "One gradient-descent step with {eta}:",
+    # worked solution: what is split to fit the page (layout.py)
+    "columns_block": "columns {first} to {last}:",
+    "split_note": "Some matrices are too wide for the page. Such a matrix is shown in blocks of columns, "
+                  "each marked (columns 1 to 5, then the next ones), with the numbers that give those columns; "
+                  "a product of wide matrices is written as the sum of the products of their blocks (columns "
+                  "of the left factor times the same rows of the right one: for a batch, a group of examples "
+                  "at a time); and a long line goes on in the next one.",
     # check report
     "title": "deltagen check: {answers} against {spec}",
     "order": "Claims in the order they are computed; the first wrong step is marked.",
@@ -110,6 +120,10 @@ _EN: dict[str, str] = {
     "from_rounded": "what the rounded earlier numbers give: {value}",
     "truncated": "cut off instead of rounded",
     "rounded_from": "from {what} rounded to {value}",
+    "judged_within": "yours is within {tolerance} of it",
+    "judged_carried": "yours is {distance} from it: more than {tolerance}, but within what the rounding of "
+                      "the earlier numbers it uses allows",
+    "allowed": "{tolerance} allowed",
     "cause": "likely cause: {text}",
     "causes": "likely causes: {text}",
     "or": "; or ",
@@ -147,6 +161,8 @@ _EN: dict[str, str] = {
     "misread_x": "the input x_{unit} of example {example} read as {read} instead of {actual}",
     "digit_slip": "a slip of the pen: one digit differs from {expected}",
     "derivative_left_out": "the activation's derivative g'(z) left out (layer {layers})",
+    "derivative_at_a": "the derivative evaluated at a instead of z, {written} where g'(z) belongs (layer {layers})",
+    "derivative_formula_sign": "a sign slip in the derivative's formula, {written} for {right} (layer {layers})",
     "in_example": ", in example {example} only",
 }
 
@@ -205,6 +221,9 @@ _PT: dict[str, str] = {
     "gradients_matrix": "Para o custo de um lote, com fator de redução {c} (e o termo L2, se houver):",
     "update": "Passo do gradiente descendente",
     "update_intro": "Com taxa de aprendizado $\\eta$:",
+    # dentro dos casos de uma fórmula (relu): "z se z > 0, 0 caso contrário"
+    "cases_if": "se",
+    "cases_otherwise": "caso contrário",
     "proof": "Prova",
     "proof_intro": "O deltagen verifica a derivação exatamente (um zero simbólico, não uma comparação em "
                    "ponto flutuante): cada derivada de ativação, o erro de saída contra a derivada da perda, "
@@ -238,6 +257,13 @@ _PT: dict[str, str] = {
     "batch_gradients_l2": "Cada gradiente de pesos recebe também o termo L2 {term}.",
     "updated": "Parâmetros atualizados",
     "updated_intro": "Um passo do gradiente descendente com {eta}:",
+    # solução passo a passo: o que é dividido para caber na página (layout.py)
+    "columns_block": "colunas {first} a {last}:",
+    "split_note": "Algumas matrizes são largas demais para a página. Uma matriz assim aparece em blocos de "
+                  "colunas, cada um indicado (colunas 1 a 5, depois as seguintes), com as contas que dão essas "
+                  "colunas; um produto de matrizes largas é escrito como a soma dos produtos de seus blocos "
+                  "(colunas do fator da esquerda vezes as mesmas linhas do da direita: num lote, um grupo de "
+                  "exemplos de cada vez); e uma linha longa continua na seguinte.",
     # check report
     "title": "deltagen check: {answers} contra {spec}",
     "order": "Afirmações na ordem em que são calculadas; o primeiro passo errado está marcado.",
@@ -253,6 +279,10 @@ _PT: dict[str, str] = {
     "from_rounded": "o que os valores anteriores arredondados dão: {value}",
     "truncated": "truncado em vez de arredondado",
     "rounded_from": "a partir de {what} arredondado para {value}",
+    "judged_within": "o seu está dentro de {tolerance} desse valor",
+    "judged_carried": "o seu está a {distance} desse valor: mais que {tolerance}, mas dentro do que permite o "
+                      "arredondamento dos valores anteriores que ele usa",
+    "allowed": "tolerância {tolerance}",
     "cause": "causa provável: {text}",
     "causes": "causas prováveis: {text}",
     "or": "; ou ",
@@ -290,6 +320,8 @@ _PT: dict[str, str] = {
     "misread_x": "a entrada x_{unit} do exemplo {example} lida como {read} em vez de {actual}",
     "digit_slip": "erro de cópia: um dígito difere de {expected}",
     "derivative_left_out": "faltou a derivada da ativação g'(z) (camada {layers})",
+    "derivative_at_a": "derivada calculada em a em vez de z, {written} no lugar de g'(z) (camada {layers})",
+    "derivative_formula_sign": "sinal trocado na fórmula da derivada, {written} no lugar de {right} (camada {layers})",
     "in_example": ", só no exemplo {example}",
 }
 

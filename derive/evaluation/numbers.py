@@ -20,8 +20,10 @@ GUARD_DIGITS = 30
 
 
 def to_mpf(value: Any) -> mpmath.mpf:
-    """One number as an mpf: a float (or NumPy float) is the exact binary number it is; a str, Decimal or
-    Fraction is the decimal or ratio it writes; a SymPy number is evaluated past the precision in force."""
+    """One number as an mpf. A float (or NumPy float) is the decimal it prints as (``repr``): the spec writes
+    0.3, TOML stores the nearest double, and a worked solution computes with the 0.3 written, so exact decimal
+    inputs give exact results (0.5·1 − 0.3·2 + 0.1 = 0, not 2.8·10⁻¹⁷). A str, Decimal or Fraction is the
+    decimal or ratio it writes; a SymPy number is evaluated past the precision in force."""
     if isinstance(value, mpmath.mpf):
         return value
     if isinstance(value, Fraction):
@@ -32,7 +34,7 @@ def to_mpf(value: Any) -> mpmath.mpf:
         return mpmath.mpf(str(value))
     if isinstance(value, sp.Basic):
         return mpmath.mpf(sp.N(value, mpmath.mp.dps + 10))
-    return mpmath.mpf(float(value))
+    return mpmath.mpf(repr(float(value)))
 
 
 class Numbers:

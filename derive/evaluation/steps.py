@@ -103,7 +103,27 @@ class Steps:
         self._bind_matrix(s.W, W, values)
         if s.b:
             self._bind(s.b, b[:, 0], values)
-        return self._apply(("z", layer), lambda: expressions.z(d, layer), values, a_prev.shape[1])
+        z = self._apply(("z", layer), lambda: expressions.z(d, layer), values, a_prev.shape[1])
+        return self._snap_cancellation(("z", layer), lambda: expressions.z(d, layer), values, z, a_prev.shape[1])
+
+    def _snap_cancellation(self, key: tuple, build: Callable[[], Step], values: dict, z: Array, m: int) -> Array:
+        """Exact mode: an affine sum that cancels to within rounding of its terms is the 0 it is.
+
+        Decimal inputs (0.5·1 − 0.3·2 + 0.1) cancel exactly, but 0.3 is not a binary number, so mpmath leaves
+        a residue ~2⁻ᵖʳᵉᶜ of the terms, whose sign would decide a kink (relu′(0)) differently at each
+        precision. The terms' size is the same sum over absolute values (z is linear in each input);
+        a z below 2^(16 − prec) of it is set to 0, far below any digit shown or compared."""
+        if not self.exact:
+            return z
+        magnitudes = {symbol: (abs(v) if not isinstance(v, np.ndarray) else np.array([abs(e) for e in v], dtype=object))
+                      for symbol, v in values.items()}
+        scale = self._apply(key, build, magnitudes, m)
+        tiny = mpmath.ldexp(1, 16 - mpmath.mp.prec)
+        out = z.copy()
+        for index in np.ndindex(z.shape):
+            if abs(z[index]) <= tiny * scale[index]:
+                out[index] = mpmath.mpf(0)
+        return out
 
     def a(self, layer: int, z: Array) -> Array:
         """a^[l] = g(z^[l]), from ``a_index``."""
@@ -186,6 +206,10 @@ class Steps:
     def delta_product(derivative: Array, upstream: Array) -> Array:
         """δ = g'(z) ⊙ what flows back into the layer (the back sum, or ∂ℓ/∂a at the output)."""
         return derivative * upstream
+
+    def layer_delta(self, layer: int, derivative: Array, upstream: Array) -> Array:
+        """δ^[l] of an elementwise layer from its two factors; a per-layer hook for the checker's mistake variants."""
+        return self.delta_product(derivative, upstream)
 
     @staticmethod
     def delta_through_jacobian(upstream: Array, jacobian: Array) -> Array:

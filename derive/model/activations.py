@@ -17,11 +17,13 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import mpmath
 import sympy as sp
 from sympy.parsing.sympy_parser import parse_expr, standard_transformations
 
-from .lecture_form import a_form_candidates, degree, equal_in_z, pull_sign, shortest_form
+from .lecture_form import SAMPLE_POINTS, a_form_candidates, degree, equal_in_z, numeric_value, pull_sign, shortest_form
 from .variables import A, Z
+from ..errors import did_you_mean
 
 
 #: default negative slope of leaky_relu (PyTorch's default)
@@ -48,6 +50,16 @@ CUSTOM_FUNCTIONS = {
     "cosh": sp.cosh, "sin": sp.sin, "cos": sp.cos, "atan": sp.atan,
     "Abs": sp.Abs, "pi": sp.pi, "E": sp.E,
 }
+#: activations other libraries build in that are not built in here, as the custom expression that gives them
+CUSTOM_FORMS = {"softplus": "log(1 + exp(z))", "swish": "z/(1 + exp(-z))", "silu": "z/(1 + exp(-z))",
+                "mish": "z*tanh(log(1 + exp(z)))"}
+#: other names for the built-in activations (lowercase, no separators), for "did you mean"
+_SYNONYMS = {"logistic": "sigmoid", "linear": "identity", "none": "identity", "lrelu": "leaky_relu",
+             "hyperbolictangent": "tanh", "tangentehiperbolica": "tanh", "sigmoide": "sigmoid"}
+#: other libraries' activations that are neither built in nor a custom expression away (pieces, erf,
+#: a learned slope): a "did you mean relu?" for them would mislead
+_ELSEWHERE = frozenset({"elu", "selu", "gelu", "celu", "relu6", "prelu", "rrelu", "hardtanh", "hardsigmoid",
+                        "hardswish", "softsign", "maxout"})
 _PARSER_GLOBALS = {"Integer": sp.Integer, "Float": sp.Float, "Rational": sp.Rational, "Symbol": sp.Symbol}
 _ALLOWED_TEXT = re.compile(r"^[0-9A-Za-z_+\-*/^(). ]+$")
 
@@ -147,6 +159,32 @@ def _check_bounds(text: str) -> None:
         return
 
 
+def activation_hint(name: str) -> str:
+    """``"; did you mean relu?"`` for an unknown activation name, or how to write it as an expression.
+
+    Case and separators do not matter (``ReLU``, ``Leaky-ReLU``); ``softplus`` and the like are
+    not built in but are one custom expression away.
+    """
+    plain = re.sub(r"[\s_\-]", "", name.lower())
+    if plain in CUSTOM_FORMS:
+        return (f"; {name} is not built in, but it can be given as a custom expression: "
+                f"activation = \"{CUSTOM_FORMS[plain]}\"")
+    if plain in _ELSEWHERE:
+        return f"; {name} is not built in"
+    return did_you_mean(name, BUILTIN_NAMES, _SYNONYMS)
+
+
+def _expression_hint(name: str) -> str:
+    """A hint for one unknown name inside a custom expression (``sigmoid(z)``, ``ln(z)``, ``Exp(z)``)."""
+    plain = re.sub(r"[\s_\-]", "", name.lower())
+    builtin = {re.sub(r"_", "", b): b for b in BUILTIN_NAMES}.get(plain) or _SYNONYMS.get(plain)
+    if builtin:
+        return f"; {builtin} is built in: write activation = \"{builtin}\" alone, not inside an expression"
+    if plain in CUSTOM_FORMS:
+        return f"; for {name} write its expression, {CUSTOM_FORMS[plain]}"
+    return did_you_mean(name, [*sorted(CUSTOM_FUNCTIONS), "z"], {"ln": "log", "e": "E", "abs": "Abs"})
+
+
 def parse_custom_activation(text: str) -> sp.Expr:
     """Parse a custom activation like ``"2*z"``; raise ValueError saying what is expected.
 
@@ -159,8 +197,15 @@ def parse_custom_activation(text: str) -> sp.Expr:
         raise ValueError(f"expected {expected}, got {text!r}")
     names = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text))
     unknown = sorted(names - set(CUSTOM_FUNCTIONS) - {"z"})
+    if unknown and re.fullmatch(r"\s*[A-Za-z_][A-Za-z_0-9]*\s*", text):   # a name, not an expression
+        raise ValueError(f"expected {expected}, got {text!r}{activation_hint(text.strip())}")
+    if unknown and names == set(unknown) and re.fullmatch(r"\s*[A-Za-z][A-Za-z0-9_ -]*\s*", text) \
+            and activation_hint(text.strip()):
+        # a name written with separators (Leaky-ReLU), which would otherwise read as Leaky minus ReLU
+        raise ValueError(f"expected {expected}, got {text!r}{activation_hint(text.strip())}")
     if unknown:
-        raise ValueError(f"expected {expected}, got unknown name(s) {', '.join(unknown)} in {text!r}")
+        raise ValueError(f"expected {expected}, got unknown name(s) {', '.join(unknown)} in {text!r}"
+                         f"{''.join(_expression_hint(name) for name in unknown)}")
     _check_bounds(text)
     try:
         expr = parse_expr(text.replace("^", "**"), local_dict={"z": Z, **CUSTOM_FUNCTIONS},
@@ -180,7 +225,20 @@ def parse_custom_activation(text: str) -> sp.Expr:
     derivative = sp.diff(expr, Z)
     if derivative.has(sp.Derivative, sp.Subs, sp.nan, sp.zoo, sp.oo):
         raise ValueError(f"expected an expression differentiable in z, got {text!r}")
+    if _vanishes(derivative):
+        raise ValueError(f"expected an expression that depends on z, got {text!r}, a constant (its derivative is 0)")
     return expr
+
+
+def _vanishes(derivative: sp.Expr) -> bool:
+    """Whether g' is identically 0 (cos²z + sin²z): exactly 0 at every sample point that has a value, at 192 bits.
+
+    A non-constant g of these functions is analytic, so its g' cannot vanish at seven fixed points at once."""
+    if derivative == 0:
+        return True
+    values = [numeric_value(derivative, point) for point in SAMPLE_POINTS]
+    defined = [v for v in values if v is not None]
+    return len(defined) >= 4 and all(abs(v) < mpmath.mpf(2) ** -150 for v in defined)
 
 
 @dataclass(frozen=True)

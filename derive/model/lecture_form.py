@@ -48,6 +48,9 @@ _INVERSES = {sp.exp: sp.log, sp.log: sp.exp, sp.tanh: sp.atanh, sp.sinh: sp.asin
 MAX_CANDIDATE_OPS = 200
 #: ... and falls back on ``sympy.simplify`` to prove one equal only when the difference is this small
 MAX_SIMPLIFY_OPS = 40
+#: ... and tries the rational-in-one-kernel form only when g has at most this many kernels (z and the
+#: functions of z in it: 2 for (e^z − 1)/(e^z + 1))
+MAX_KERNELS = 4
 #: exact points where a candidate must agree numerically with g' before it is proved equal
 _SAMPLE_POINTS = (sp.Rational(-7, 3), sp.Integer(-1), sp.Rational(-1, 3), sp.Integer(0),
                   sp.Rational(1, 2), sp.Rational(5, 4), sp.Integer(3))
@@ -96,10 +99,12 @@ def _kernel_roots(expr: sp.Expr, d: sp.Expr) -> list[sp.Expr]:
     if sp.count_ops(expr) > MAX_CANDIDATE_OPS // 4 or expr.has(sp.Float):
         return []   # big, or solving would divide by rounded coefficients
     kernels = {f for f in expr.atoms(sp.Function) if Z in f.free_symbols} | {Z}
+    if len(kernels) > MAX_KERNELS:
+        return []   # functions nested this deep are not rational in one of them (and each try costs more)
     found = []
     for kernel in sorted(kernels, key=sp.default_sort_key):
         u = sp.Dummy("u")
-        in_u = expr.subs(kernel, u)
+        in_u = expr.xreplace({kernel: u})     # structural: subs re-evaluates nested functions (exponential)
         if Z in in_u.free_symbols:
             continue
         numerator, denominator = sp.fraction(sp.together(in_u))
@@ -109,7 +114,7 @@ def _kernel_roots(expr: sp.Expr, d: sp.Expr) -> list[sp.Expr]:
         equation = sp.Poly(sp.expand(numerator - A * denominator), u)
         if equation.degree() < 1 or equation.degree() > 2:
             continue
-        d_in_u = d.subs(kernel, u)
+        d_in_u = d.xreplace({kernel: u})
         if Z in d_in_u.free_symbols:
             continue
         roots = sp.roots(equation, u, multiple=True)
@@ -200,3 +205,8 @@ def equal_in_z(candidate_in_z: sp.Expr, d: sp.Expr) -> bool:
     if sp.cancel(difference) == 0:
         return True
     return sp.count_ops(difference) <= MAX_SIMPLIFY_OPS and sp.simplify(difference) == 0
+
+
+#: public names for the activation checks (activations.py): the sample points and the node-by-node value
+SAMPLE_POINTS = _SAMPLE_POINTS
+numeric_value = _numeric

@@ -10,6 +10,8 @@ from typing import Callable, Sequence
 
 import sympy as sp
 
+from ..errors import did_you_mean
+
 
 def _half_sse(a: Sequence[sp.Expr], y: Sequence[sp.Expr]) -> sp.Expr:
     return sp.Rational(1, 2) * sp.Add(*[(ak - yk) ** 2 for ak, yk in zip(a, y)])
@@ -75,3 +77,14 @@ def loss_accepts(loss: Loss, activation_name: str, is_custom: bool) -> bool:
     if loss.outputs is not None and "*" in loss.outputs and is_custom:
         return True
     return loss.accepts(activation_name)
+
+
+#: other libraries' names of these losses (lowercase, no separators), for "did you mean"
+_SYNONYMS = {"meansquarederror": "mse", "mseloss": "mse", "binarycrossentropy": "bce", "bceloss": "bce",
+             "crossentropy": "cce", "crossentropyloss": "cce", "categoricalcrossentropy": "cce",
+             "hingeloss": "hinge", "halfsse": "half_sse"}
+
+
+def loss_hint(name: object) -> str:
+    """``"; did you mean mse?"`` for an unknown loss name such as ``MSE`` or ``cross_entropy``, else ``""``."""
+    return did_you_mean(name, LOSSES, _SYNONYMS) if isinstance(name, str) else ""

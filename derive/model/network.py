@@ -7,6 +7,7 @@ import numpy as np
 
 from .activations import Activation
 from .losses import Loss
+from .optimizers import PLAIN_SGD, Optimizer
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class Network:
     notation: Notation = Notation()
     example: Example | None = None
     source: str = "<dict>"         # the spec file, for messages and generated headers
+    optimizer: Optimizer = PLAIN_SGD   # [optimizer]; without it θ ← θ − η g, η given at call time
 
     def __repr__(self) -> str:
         activations = ", ".join(layer.activation.name for layer in self.layers)

@@ -8,26 +8,29 @@ No other exception type escapes this module's public functions.
 from __future__ import annotations
 
 import keyword
+from decimal import Decimal
 import math
 import numbers
 import os
 import re
+import sys
 import tomllib
 from typing import Any, Mapping
 
 import numpy as np
 
 from .activations import Activation, make_activation
-from ..errors import SpecError
-from .losses import LOSSES, Loss, loss_accepts
+from ..errors import SpecError, did_you_mean, read_capped, toml_error
+from .losses import LOSSES, Loss, loss_accepts, loss_hint
 from .network import Example, Layer, Network, Notation, count_params
+from .optimizers import PLAIN_SGD, optimizer_from_table
 
 MAX_UNITS = 100_000
 MAX_LAYERS = 64
 MAX_PARAMS = 1_000_000   # derive + prove + generate take minutes here (README, Spec)
 MAX_NAME = 64
 
-TOP_KEYS = ("name", "input", "layers", "loss", "reduction", "l2", "notation", "example")
+TOP_KEYS = ("name", "input", "layers", "loss", "reduction", "l2", "optimizer", "notation", "example")
 LAYER_KEYS = ("units", "activation", "bias", "alpha")
 NOTATION_KEYS = ("input_layer", "brackets", "weight_symbol", "delta_symbol", "cost_symbol", "weight_convention")
 #: the accepted words of each [notation] choice, with what each one means (for messages and docs)
@@ -46,6 +49,11 @@ C_KEYWORDS = frozenset(
     "inline int long register restrict return short signed sizeof static struct switch typedef "
     "union unsigned void volatile while _Bool _Complex _Imaginary".split())
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: a generated NAME.py on the import path hides the module of the same name: the standard library's, and
+#: those the generated module or deltagen import
+SHADOWING_NAMES = frozenset(sys.stdlib_module_names) | {"numpy", "sympy", "mpmath", "jinja2", "deltagen"}
+#: the generated C's own identifiers that contain '_', by the spec name that would clash with them (NAME_real ...)
+GENERATED_LOCALS = {"m": "m_real", "loss": "loss_sum", "learning": "learning_rate"}
 
 
 # ---------------------------------------------------------------- public API
@@ -56,17 +64,23 @@ def load_spec(path: str | os.PathLike) -> Network:
         source = str(os.fspath(path))
     except TypeError:
         raise SpecError("", f"expected a file path, got {_show(path)}") from None
+    text = None
     try:
         with open(source, "rb") as handle:
-            data = tomllib.load(handle)
+            text = read_capped(handle, source, "a spec file").decode("utf-8-sig")   # a BOM (Windows editors) is not TOML
+        data = tomllib.loads(text)
+    except SpecError:
+        raise
     except FileNotFoundError:
         raise SpecError("", "expected an existing spec file, got no such file", source) from None
+    except IsADirectoryError:
+        raise SpecError("", "expected a spec file, got a directory", source) from None
     except OSError as exc:
         raise SpecError("", f"expected a readable spec file ({exc.strerror or exc})", source) from None
     except UnicodeDecodeError as exc:
         raise SpecError("", f"expected a UTF-8 text file ({exc.reason} at byte {exc.start})", source) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError("", f"expected valid TOML ({exc})", source) from None
+    except tomllib.TOMLDecodeError as exc:   # with its line, and a hint for an unquoted decimal comma
+        raise toml_error(str(exc), text, source) from None
     except RecursionError:  # absurdly nested arrays
         raise SpecError("", "expected valid TOML (arrays or tables nested too deeply to read)", source) from None
     except Exception as exc:
@@ -104,12 +118,17 @@ def _build(data: Any, source: str) -> Network:
     loss = _loss(data["loss"], layers[-1])
     reduction = data.get("reduction", "mean")
     if not isinstance(reduction, str) or reduction not in ("mean", "sum"):
-        raise SpecError("reduction", f"expected 'mean' or 'sum', got {_show(reduction)}")
+        hint = did_you_mean(reduction, ("mean", "sum"), {"average": "mean", "avg": "mean", "total": "sum"},
+                            quote=True)
+        raise SpecError("reduction", f"expected 'mean' or 'sum', got {_show(reduction)}{hint}")
     l2 = _number(data.get("l2", 0.0), "l2", lo=0.0)
     notation = _notation(data.get("notation", {}))
     example = _example(data["example"], sizes, layers, notation) if "example" in data else None
+    if example is not None and loss.targets_sum_to_one and sizes[-1] > 1:
+        _targets_sum_to_one(example.Y, loss.name)
     return Network(name=name, n_in=n_in, layers=layers, loss=loss, reduction=reduction, l2=l2,
-                   notation=notation, example=example, source=source)
+                   notation=notation, example=example, source=source,
+                   optimizer=optimizer_from_table(data["optimizer"]) if "optimizer" in data else PLAIN_SGD)
 
 
 def _name(value: Any) -> str:
@@ -121,9 +140,16 @@ def _name(value: Any) -> str:
         raise SpecError("name", f"expected {rule} that is not a Python keyword, got {value!r}")
     if value in C_KEYWORDS:
         raise SpecError("name", f"expected {rule} that is not a C keyword, got {value!r}")
-    if value.startswith("__") or re.match(r"_[A-Z]", value):
-        raise SpecError("name", f"expected {rule} not starting with '__' or '_' and a capital "
-                                f"(reserved in C and Python), got {value!r}")
+    if value.startswith("_"):
+        raise SpecError("name", f"expected {rule} not starting with '_' (reserved in C at file scope: "
+                                f"'_math' would take <math.h>'s header guard), got {value!r}")
+    if value in SHADOWING_NAMES:
+        raise SpecError("name", f"expected {rule} that is not the name of a Python module (the generated "
+                                f"{value}.py would hide the module {value!r} from every import), got {value!r}")
+    if value in GENERATED_LOCALS:
+        raise SpecError("name", f"expected {rule} other than {value!r} (the generated C names its symbols "
+                                f"{value}_..., and its own variable {GENERATED_LOCALS[value]} would clash), "
+                                f"got {value!r}")
     return value
 
 
@@ -185,7 +211,7 @@ def _real_and_differentiable(activation: Activation, field: str) -> None:
 
 def _loss(value: Any, output: Layer) -> Loss:
     if not isinstance(value, str) or value not in LOSSES:
-        raise SpecError("loss", f"expected one of {', '.join(LOSSES)}, got {_show(value)}")
+        raise SpecError("loss", f"expected one of {', '.join(LOSSES)}, got {_show(value)}{loss_hint(value)}")
     loss = LOSSES[value]
     act = output.activation
     if not loss_accepts(loss, act.name, act.is_custom):
@@ -213,8 +239,21 @@ def _choice(value: Any, key: str) -> str:
     choices = NOTATION_CHOICES[key]
     if not isinstance(value, str) or value not in choices:
         accepted = ", ".join(f"'{word}' ({meaning})" for word, meaning in choices.items())
-        raise SpecError(f"notation.{key}", f"expected one of {accepted}, got {_show(value)}")
+        hint = did_you_mean(value, choices, quote=True) if isinstance(value, str) else ""
+        raise SpecError(f"notation.{key}", f"expected one of {accepted}, got {_show(value)}{hint}")
     return value
+
+
+def _targets_sum_to_one(Y: np.ndarray, loss: str) -> None:
+    """softmax + cce's δ = a − y holds for targets that sum to 1 (one-hot, or a distribution); others are refused.
+
+    Summed as the decimals the spec writes (0.2 + 0.8 is 1), so a written distribution is never refused."""
+    for column in range(Y.shape[1]):
+        total = sum(Decimal(repr(float(v))) for v in Y[:, column])
+        if total != 1:
+            raise SpecError("example.Y", f"expected each example's targets to sum to 1 for {loss} after softmax "
+                                         f"(one-hot or a distribution), got a sum of {total} in column {column + 1} "
+                                         f"(example {column + 1})")
 
 
 def _example(value: Any, sizes: tuple[int, ...], layers: tuple[Layer, ...], notation: Notation) -> Example:
@@ -291,10 +330,26 @@ def _int(value: Any, field: str, lo: int, hi: int) -> int:
     return int(value)
 
 
+#: a number written as a string: "0,5" (decimal comma, as Portuguese writes it), "-0.25", "1e-3", "−1,5"
+_WRITTEN_NUMBER = re.compile(r"[+-]?(\d+[.,]?\d*|[.,]\d+)([eE][+-]?\d+)?")
+
+
 def _number(value: Any, field: str, lo: float | None = None, lo_open: bool = False) -> float:
-    """A finite real number (int or float, not bool), optionally ``>= lo`` (or ``> lo``)."""
+    """A finite real number (int or float, not bool), optionally ``>= lo`` (or ``> lo``).
+
+    In ``[example]`` (fields ``example.…``) a string is read as the number it writes, with a decimal point
+    or a decimal comma ("0,5"), as an answers file's strings are. It becomes the float whose shortest
+    decimal (``repr``) is the one written, and a worked solution computes with that decimal
+    (``evaluation.numbers.to_mpf``), so "0,1" is 0.1 exactly.
+    """
     bound = "" if lo is None else f" {'>' if lo_open else '>='} {lo:g}"
     expected = f"expected a finite number{bound}, got {_show(value)}"
+    if isinstance(value, str) and field.startswith("example."):
+        text = value.strip().replace("−", "-")
+        if not _WRITTEN_NUMBER.fullmatch(text):
+            raise SpecError(field, f"expected a finite number{bound} (such as 0.5, or \"0,5\" with a decimal "
+                                   f"comma), got {_show(value)}")
+        value = float(text.replace(",", "."))
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise SpecError(field, expected)
     try:
@@ -307,7 +362,8 @@ def _number(value: Any, field: str, lo: float | None = None, lo_open: bool = Fal
 
 
 def _matrix(value: Any, field: str, rows: int, cols: int | None, note: str) -> np.ndarray:
-    """A list of ``rows`` lists of ``cols`` finite numbers as a float64 array; ``cols=None``: any m >= 1."""
+    """A list of ``rows`` lists of ``cols`` finite numbers (or strings such as "0,5", see ``_number``) as a
+    float64 array; ``cols=None``: any m >= 1."""
     want = f"({rows}, {cols})" if cols is not None else f"({rows}, m) with m >= 1"
     expected = f"expected a matrix of shape {want} as a list of rows ({note})"
     if not isinstance(value, (list, tuple)) or not all(isinstance(row, (list, tuple)) for row in value):

@@ -31,7 +31,7 @@ static void lecture_and_forward_pass(const lecture_and_params *p, const lecture_
 {
     /* z[1] = W[1] a[0] + b[1] (unrolled, 2 weights <= 16) */
     t->z1[0] = p->W1[0][0]*a0[0] + p->W1[0][1]*a0[1] + p->b1[0];
-    /* a[1] = g(z[1]), g(z) = 1/(1 + exp(-z)) (unrolled, 2 weights <= 16) */
+    /* a[1] = g(z[1]), g(z) = 1/(1 + e^(−z)) (unrolled, 2 weights <= 16) */
     const lecture_and_real u0 = lecture_and_exp(-lecture_and_fabs(t->z1[0]));
     t->a1[0] = ((t->z1[0] >= 0) ? 1 : u0)/(u0 + 1);
 }
@@ -39,7 +39,7 @@ static void lecture_and_forward_pass(const lecture_and_params *p, const lecture_
 /* Output-layer delta of one example with target y. */
 static void lecture_and_output_delta(lecture_and_trace *t, const lecture_and_real *y)
 {
-    /* δ[1] = ∂ℓ/∂z[1] = a_k - y_k (unrolled, 2 weights <= 16) */
+    /* δ[1] = ∂ℓ/∂z[1] = a_k − y_k (unrolled, 2 weights <= 16) */
     t->d1[0] = t->a1[0] - y[0];
 }
 
@@ -89,7 +89,7 @@ void lecture_and_gradients(const lecture_and_params *p, int m, const lecture_and
         grad->b1[0] += t->d1[0];
     }
     const lecture_and_real m_real = (lecture_and_real)m;
-    /* ∂C/∂W[1] = 1/m Σ_i ∂ℓ/∂W[1] (unrolled, 2 weights <= 16) */
+    /* ∂C/∂W[1] = (1/m) Σ_i ∂ℓ/∂W[1] (unrolled, 2 weights <= 16) */
     const lecture_and_real u1 = 1/m_real;
     grad->W1[0][0] = grad->W1[0][0]*u1;
     grad->W1[0][1] = grad->W1[0][1]*u1;

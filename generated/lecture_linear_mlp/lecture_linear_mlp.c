@@ -29,19 +29,19 @@ static void lecture_linear_mlp_forward_pass(const lecture_linear_mlp_params *p, 
     /* z[1] = W[1] a[0] + b[1] (unrolled, 4 weights <= 16) */
     t->z1[0] = p->W1[0][0]*a0[0] + p->W1[0][1]*a0[1] + p->b1[0];
     t->z1[1] = p->W1[1][0]*a0[0] + p->W1[1][1]*a0[1] + p->b1[1];
-    /* a[1] = g(z[1]), g(z) = 2*z (unrolled, 4 weights <= 16) */
+    /* a[1] = g(z[1]), g(z) = 2 z (unrolled, 4 weights <= 16) */
     t->a1[0] = 2*t->z1[0];
     t->a1[1] = 2*t->z1[1];
     /* z[2] = W[2] a[1] + b[2] (unrolled, 2 weights <= 16) */
     t->z2[0] = p->W2[0][0]*t->a1[0] + p->W2[0][1]*t->a1[1] + p->b2[0];
-    /* a[2] = g(z[2]), g(z) = 2*z (unrolled, 2 weights <= 16) */
+    /* a[2] = g(z[2]), g(z) = 2 z (unrolled, 2 weights <= 16) */
     t->a2[0] = 2*t->z2[0];
 }
 
 /* Output-layer delta of one example with target y. */
 static void lecture_linear_mlp_output_delta(lecture_linear_mlp_trace *t, const lecture_linear_mlp_real *y)
 {
-    /* δ[2] = ∂ℓ/∂z[2] = 2*a_k - 2*y_k (unrolled, 2 weights <= 16) */
+    /* δ[2] = ∂ℓ/∂z[2] = 2 a_k − 2 y_k (unrolled, 2 weights <= 16) */
     t->d2[0] = 2*t->a2[0] - 2*y[0];
 }
 
@@ -111,7 +111,7 @@ void lecture_linear_mlp_gradients(const lecture_linear_mlp_params *p, int m, con
         grad->b2[0] += t->d2[0];
     }
     const lecture_linear_mlp_real m_real = (lecture_linear_mlp_real)m;
-    /* ∂C/∂W[1] = 1/m Σ_i ∂ℓ/∂W[1] (unrolled, 4 weights <= 16) */
+    /* ∂C/∂W[1] = (1/m) Σ_i ∂ℓ/∂W[1] (unrolled, 4 weights <= 16) */
     const lecture_linear_mlp_real u1 = 1/m_real;
     grad->W1[0][0] = grad->W1[0][0]*u1;
     grad->W1[0][1] = grad->W1[0][1]*u1;
@@ -119,7 +119,7 @@ void lecture_linear_mlp_gradients(const lecture_linear_mlp_params *p, int m, con
     grad->W1[1][1] = grad->W1[1][1]*u1;
     grad->b1[0] = grad->b1[0]*u1;
     grad->b1[1] = grad->b1[1]*u1;
-    /* ∂C/∂W[2] = 1/m Σ_i ∂ℓ/∂W[2] (unrolled, 2 weights <= 16) */
+    /* ∂C/∂W[2] = (1/m) Σ_i ∂ℓ/∂W[2] (unrolled, 2 weights <= 16) */
     const lecture_linear_mlp_real u2 = 1/m_real;
     grad->W2[0][0] = grad->W2[0][0]*u2;
     grad->W2[0][1] = grad->W2[0][1]*u2;

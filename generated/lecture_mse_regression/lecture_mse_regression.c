@@ -33,7 +33,7 @@ static void lecture_mse_regression_forward_pass(const lecture_mse_regression_par
     t->z1[0] = p->W1[0][0]*a0[0] + p->W1[0][1]*a0[1] + p->b1[0];
     t->z1[1] = p->W1[1][0]*a0[0] + p->W1[1][1]*a0[1] + p->b1[1];
     t->z1[2] = p->W1[2][0]*a0[0] + p->W1[2][1]*a0[1] + p->b1[2];
-    /* a[1] = g(z[1]), g(z) = 1/(1 + exp(-z)) (unrolled, 6 weights <= 16) */
+    /* a[1] = g(z[1]), g(z) = 1/(1 + e^(−z)) (unrolled, 6 weights <= 16) */
     const lecture_mse_regression_real u0 = lecture_mse_regression_exp(-lecture_mse_regression_fabs(t->z1[0]));
     const lecture_mse_regression_real u1 = lecture_mse_regression_exp(-lecture_mse_regression_fabs(t->z1[1]));
     const lecture_mse_regression_real u2 = lecture_mse_regression_exp(-lecture_mse_regression_fabs(t->z1[2]));
@@ -43,7 +43,7 @@ static void lecture_mse_regression_forward_pass(const lecture_mse_regression_par
     /* z[2] = W[2] a[1] + b[2] (unrolled, 6 weights <= 16) */
     t->z2[0] = p->W2[0][0]*t->a1[0] + p->W2[0][1]*t->a1[1] + p->W2[0][2]*t->a1[2] + p->b2[0];
     t->z2[1] = p->W2[1][0]*t->a1[0] + p->W2[1][1]*t->a1[1] + p->W2[1][2]*t->a1[2] + p->b2[1];
-    /* a[2] = g(z[2]), g(z) = 1/(1 + exp(-z)) (unrolled, 6 weights <= 16) */
+    /* a[2] = g(z[2]), g(z) = 1/(1 + e^(−z)) (unrolled, 6 weights <= 16) */
     const lecture_mse_regression_real u3 = lecture_mse_regression_exp(-lecture_mse_regression_fabs(t->z2[0]));
     const lecture_mse_regression_real u4 = lecture_mse_regression_exp(-lecture_mse_regression_fabs(t->z2[1]));
     t->a2[0] = ((t->z2[0] >= 0) ? 1 : u3)/(u3 + 1);
@@ -57,14 +57,14 @@ static void lecture_mse_regression_forward_pass(const lecture_mse_regression_par
 /* Output-layer delta of one example with target y. */
 static void lecture_mse_regression_output_delta(lecture_mse_regression_trace *t, const lecture_mse_regression_real *y)
 {
-    /* δ[3] = ∂ℓ/∂z[3] = a_k - y_k (unrolled, 2 weights <= 16) */
+    /* δ[3] = ∂ℓ/∂z[3] = a_k − y_k (unrolled, 2 weights <= 16) */
     t->d3[0] = t->a3[0] - y[0];
 }
 
 /* Hidden-layer delta of layer 2, from the layer above. */
 static void lecture_mse_regression_delta2(const lecture_mse_regression_params *p, lecture_mse_regression_trace *t)
 {
-    /* δ[2] = g'(z[2]) ⊙ (W[3]ᵀ δ[3]), g' = a*(1 - a) (unrolled) */
+    /* δ[2] = g'(z[2]) ⊙ (W[3]ᵀ δ[3]), g' = a (1 − a) (unrolled) */
     t->d2[0] = p->W3[0][0]*t->a2[0]*t->d3[0]*(1 - t->a2[0]);
     t->d2[1] = p->W3[0][1]*t->a2[1]*t->d3[0]*(1 - t->a2[1]);
 }
@@ -72,7 +72,7 @@ static void lecture_mse_regression_delta2(const lecture_mse_regression_params *p
 /* Hidden-layer delta of layer 1, from the layer above. */
 static void lecture_mse_regression_delta1(const lecture_mse_regression_params *p, lecture_mse_regression_trace *t)
 {
-    /* δ[1] = g'(z[1]) ⊙ (W[2]ᵀ δ[2]), g' = a*(1 - a) (unrolled) */
+    /* δ[1] = g'(z[1]) ⊙ (W[2]ᵀ δ[2]), g' = a (1 − a) (unrolled) */
     t->d1[0] = t->a1[0]*(1 - t->a1[0])*(p->W2[0][0]*t->d2[0] + p->W2[1][0]*t->d2[1]);
     t->d1[1] = t->a1[1]*(1 - t->a1[1])*(p->W2[0][1]*t->d2[0] + p->W2[1][1]*t->d2[1]);
     t->d1[2] = t->a1[2]*(1 - t->a1[2])*(p->W2[0][2]*t->d2[0] + p->W2[1][2]*t->d2[1]);
@@ -152,7 +152,7 @@ void lecture_mse_regression_gradients(const lecture_mse_regression_params *p, in
         grad->b3[0] += t->d3[0];
     }
     const lecture_mse_regression_real m_real = (lecture_mse_regression_real)m;
-    /* ∂C/∂W[1] = 1/m Σ_i ∂ℓ/∂W[1] (unrolled, 6 weights <= 16) */
+    /* ∂C/∂W[1] = (1/m) Σ_i ∂ℓ/∂W[1] (unrolled, 6 weights <= 16) */
     const lecture_mse_regression_real u5 = 1/m_real;
     grad->W1[0][0] = grad->W1[0][0]*u5;
     grad->W1[0][1] = grad->W1[0][1]*u5;
@@ -163,7 +163,7 @@ void lecture_mse_regression_gradients(const lecture_mse_regression_params *p, in
     grad->b1[0] = grad->b1[0]*u5;
     grad->b1[1] = grad->b1[1]*u5;
     grad->b1[2] = grad->b1[2]*u5;
-    /* ∂C/∂W[2] = 1/m Σ_i ∂ℓ/∂W[2] (unrolled, 6 weights <= 16) */
+    /* ∂C/∂W[2] = (1/m) Σ_i ∂ℓ/∂W[2] (unrolled, 6 weights <= 16) */
     const lecture_mse_regression_real u6 = 1/m_real;
     grad->W2[0][0] = grad->W2[0][0]*u6;
     grad->W2[0][1] = grad->W2[0][1]*u6;
@@ -173,7 +173,7 @@ void lecture_mse_regression_gradients(const lecture_mse_regression_params *p, in
     grad->W2[1][2] = grad->W2[1][2]*u6;
     grad->b2[0] = grad->b2[0]*u6;
     grad->b2[1] = grad->b2[1]*u6;
-    /* ∂C/∂W[3] = 1/m Σ_i ∂ℓ/∂W[3] (unrolled, 2 weights <= 16) */
+    /* ∂C/∂W[3] = (1/m) Σ_i ∂ℓ/∂W[3] (unrolled, 2 weights <= 16) */
     const lecture_mse_regression_real u7 = 1/m_real;
     grad->W3[0][0] = grad->W3[0][0]*u7;
     grad->W3[0][1] = grad->W3[0][1]*u7;

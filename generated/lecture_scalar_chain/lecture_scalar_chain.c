@@ -30,12 +30,12 @@ static void lecture_scalar_chain_forward_pass(const lecture_scalar_chain_params 
 {
     /* z[1] = W[1] a[0] (unrolled, 1 weights <= 16) */
     t->z1[0] = p->W1[0][0]*a0[0];
-    /* a[1] = g(z[1]), g(z) = 1/(1 + exp(-z)) (unrolled, 1 weights <= 16) */
+    /* a[1] = g(z[1]), g(z) = 1/(1 + e^(−z)) (unrolled, 1 weights <= 16) */
     const lecture_scalar_chain_real u0 = lecture_scalar_chain_exp(-lecture_scalar_chain_fabs(t->z1[0]));
     t->a1[0] = ((t->z1[0] >= 0) ? 1 : u0)/(u0 + 1);
     /* z[2] = W[2] a[1] (unrolled, 1 weights <= 16) */
     t->z2[0] = p->W2[0][0]*t->a1[0];
-    /* a[2] = g(z[2]), g(z) = 1/(1 + exp(-z)) (unrolled, 1 weights <= 16) */
+    /* a[2] = g(z[2]), g(z) = 1/(1 + e^(−z)) (unrolled, 1 weights <= 16) */
     const lecture_scalar_chain_real u1 = lecture_scalar_chain_exp(-lecture_scalar_chain_fabs(t->z2[0]));
     t->a2[0] = ((t->z2[0] >= 0) ? 1 : u1)/(u1 + 1);
 }
@@ -43,14 +43,14 @@ static void lecture_scalar_chain_forward_pass(const lecture_scalar_chain_params 
 /* Output-layer delta of one example with target y. */
 static void lecture_scalar_chain_output_delta(lecture_scalar_chain_trace *t, const lecture_scalar_chain_real *y)
 {
-    /* δ[2] = ∂ℓ/∂z[2] = a_k*(1 - a_k)*(a_k - y_k) (unrolled, 1 weights <= 16) */
+    /* δ[2] = ∂ℓ/∂z[2] = a_k (1 − a_k) (a_k − y_k) (unrolled, 1 weights <= 16) */
     t->d2[0] = t->a2[0]*(1 - t->a2[0])*(t->a2[0] - y[0]);
 }
 
 /* Hidden-layer delta of layer 1, from the layer above. */
 static void lecture_scalar_chain_delta1(const lecture_scalar_chain_params *p, lecture_scalar_chain_trace *t)
 {
-    /* δ[1] = g'(z[1]) ⊙ (W[2]ᵀ δ[2]), g' = a*(1 - a) (unrolled) */
+    /* δ[1] = g'(z[1]) ⊙ (W[2]ᵀ δ[2]), g' = a (1 − a) (unrolled) */
     t->d1[0] = p->W2[0][0]*t->a1[0]*t->d2[0]*(1 - t->a1[0]);
 }
 
@@ -102,9 +102,9 @@ void lecture_scalar_chain_gradients(const lecture_scalar_chain_params *p, int m,
         grad->W2[0][0] += t->a1[0]*t->d2[0];
     }
     const lecture_scalar_chain_real m_real = (lecture_scalar_chain_real)m;
-    /* ∂C/∂W[1] = 1/m Σ_i ∂ℓ/∂W[1] (unrolled, 1 weights <= 16) */
+    /* ∂C/∂W[1] = (1/m) Σ_i ∂ℓ/∂W[1] (unrolled, 1 weights <= 16) */
     grad->W1[0][0] = grad->W1[0][0]/m_real;
-    /* ∂C/∂W[2] = 1/m Σ_i ∂ℓ/∂W[2] (unrolled, 1 weights <= 16) */
+    /* ∂C/∂W[2] = (1/m) Σ_i ∂ℓ/∂W[2] (unrolled, 1 weights <= 16) */
     grad->W2[0][0] = grad->W2[0][0]/m_real;
 }
 

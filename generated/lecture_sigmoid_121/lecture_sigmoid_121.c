@@ -31,14 +31,14 @@ static void lecture_sigmoid_121_forward_pass(const lecture_sigmoid_121_params *p
     /* z[2] = W[2] a[1] + b[2] (unrolled, 2 weights <= 16) */
     t->z2[0] = p->W2[0][0]*a0[0] + p->b2[0];
     t->z2[1] = p->W2[1][0]*a0[0] + p->b2[1];
-    /* a[2] = g(z[2]), g(z) = 1/(1 + exp(-z)) (unrolled, 2 weights <= 16) */
+    /* a[2] = g(z[2]), g(z) = 1/(1 + e^(−z)) (unrolled, 2 weights <= 16) */
     const lecture_sigmoid_121_real u0 = lecture_sigmoid_121_exp(-lecture_sigmoid_121_fabs(t->z2[0]));
     const lecture_sigmoid_121_real u1 = lecture_sigmoid_121_exp(-lecture_sigmoid_121_fabs(t->z2[1]));
     t->a2[0] = ((t->z2[0] >= 0) ? 1 : u0)/(u0 + 1);
     t->a2[1] = ((t->z2[1] >= 0) ? 1 : u1)/(u1 + 1);
     /* z[3] = W[3] a[2] + b[3] (unrolled, 2 weights <= 16) */
     t->z3[0] = p->W3[0][0]*t->a2[0] + p->W3[0][1]*t->a2[1] + p->b3[0];
-    /* a[3] = g(z[3]), g(z) = 1/(1 + exp(-z)) (unrolled, 2 weights <= 16) */
+    /* a[3] = g(z[3]), g(z) = 1/(1 + e^(−z)) (unrolled, 2 weights <= 16) */
     const lecture_sigmoid_121_real u2 = lecture_sigmoid_121_exp(-lecture_sigmoid_121_fabs(t->z3[0]));
     t->a3[0] = ((t->z3[0] >= 0) ? 1 : u2)/(u2 + 1);
 }
@@ -46,14 +46,14 @@ static void lecture_sigmoid_121_forward_pass(const lecture_sigmoid_121_params *p
 /* Output-layer delta of one example with target y. */
 static void lecture_sigmoid_121_output_delta(lecture_sigmoid_121_trace *t, const lecture_sigmoid_121_real *y)
 {
-    /* δ[3] = ∂ℓ/∂z[3] = a_k*(1 - a_k)*(a_k - y_k) (unrolled, 2 weights <= 16) */
+    /* δ[3] = ∂ℓ/∂z[3] = a_k (1 − a_k) (a_k − y_k) (unrolled, 2 weights <= 16) */
     t->d3[0] = t->a3[0]*(1 - t->a3[0])*(t->a3[0] - y[0]);
 }
 
 /* Hidden-layer delta of layer 2, from the layer above. */
 static void lecture_sigmoid_121_delta2(const lecture_sigmoid_121_params *p, lecture_sigmoid_121_trace *t)
 {
-    /* δ[2] = g'(z[2]) ⊙ (W[3]ᵀ δ[3]), g' = a*(1 - a) (unrolled) */
+    /* δ[2] = g'(z[2]) ⊙ (W[3]ᵀ δ[3]), g' = a (1 − a) (unrolled) */
     t->d2[0] = p->W3[0][0]*t->a2[0]*t->d3[0]*(1 - t->a2[0]);
     t->d2[1] = p->W3[0][1]*t->a2[1]*t->d3[0]*(1 - t->a2[1]);
 }
@@ -113,13 +113,13 @@ void lecture_sigmoid_121_gradients(const lecture_sigmoid_121_params *p, int m, c
         grad->b3[0] += t->d3[0];
     }
     const lecture_sigmoid_121_real m_real = (lecture_sigmoid_121_real)m;
-    /* ∂C/∂W[2] = 1/m Σ_i ∂ℓ/∂W[2] (unrolled, 2 weights <= 16) */
+    /* ∂C/∂W[2] = (1/m) Σ_i ∂ℓ/∂W[2] (unrolled, 2 weights <= 16) */
     const lecture_sigmoid_121_real u3 = 1/m_real;
     grad->W2[0][0] = grad->W2[0][0]*u3;
     grad->W2[1][0] = grad->W2[1][0]*u3;
     grad->b2[0] = grad->b2[0]*u3;
     grad->b2[1] = grad->b2[1]*u3;
-    /* ∂C/∂W[3] = 1/m Σ_i ∂ℓ/∂W[3] (unrolled, 2 weights <= 16) */
+    /* ∂C/∂W[3] = (1/m) Σ_i ∂ℓ/∂W[3] (unrolled, 2 weights <= 16) */
     const lecture_sigmoid_121_real u4 = 1/m_real;
     grad->W3[0][0] = grad->W3[0][0]*u4;
     grad->W3[0][1] = grad->W3[0][1]*u4;

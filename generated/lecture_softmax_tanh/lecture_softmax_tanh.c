@@ -56,7 +56,7 @@ static void lecture_softmax_tanh_forward_pass(const lecture_softmax_tanh_params 
 /* Output-layer delta of one example with target y. */
 static void lecture_softmax_tanh_output_delta(lecture_softmax_tanh_trace *t, const lecture_softmax_tanh_real *y)
 {
-    /* δ[2] = ∂ℓ/∂z[2] = a_k - y_k (unrolled, 9 weights <= 16) */
+    /* δ[2] = ∂ℓ/∂z[2] = a_k − y_k (unrolled, 9 weights <= 16) */
     t->d2[0] = t->a2[0] - y[0];
     t->d2[1] = t->a2[1] - y[1];
     t->d2[2] = t->a2[2] - y[2];
@@ -65,7 +65,7 @@ static void lecture_softmax_tanh_output_delta(lecture_softmax_tanh_trace *t, con
 /* Hidden-layer delta of layer 1, from the layer above. */
 static void lecture_softmax_tanh_delta1(const lecture_softmax_tanh_params *p, lecture_softmax_tanh_trace *t)
 {
-    /* δ[1] = g'(z[1]) ⊙ (W[2]ᵀ δ[2]), g' = 1 - a^2 (unrolled) */
+    /* δ[1] = g'(z[1]) ⊙ (W[2]ᵀ δ[2]), g' = 1 − a² (unrolled) */
     t->d1[0] = (1 - (t->a1[0]*t->a1[0]))*(p->W2[0][0]*t->d2[0] + p->W2[1][0]*t->d2[1] + p->W2[2][0]*t->d2[2]);
     t->d1[1] = (1 - (t->a1[1]*t->a1[1]))*(p->W2[0][1]*t->d2[0] + p->W2[1][1]*t->d2[1] + p->W2[2][1]*t->d2[2]);
     t->d1[2] = (1 - (t->a1[2]*t->a1[2]))*(p->W2[0][2]*t->d2[0] + p->W2[1][2]*t->d2[1] + p->W2[2][2]*t->d2[2]);
@@ -143,7 +143,7 @@ void lecture_softmax_tanh_gradients(const lecture_softmax_tanh_params *p, int m,
         grad->b2[2] += t->d2[2];
     }
     const lecture_softmax_tanh_real m_real = (lecture_softmax_tanh_real)m;
-    /* ∂C/∂W[1] = 1/m Σ_i ∂ℓ/∂W[1] (unrolled, 6 weights <= 16) */
+    /* ∂C/∂W[1] = (1/m) Σ_i ∂ℓ/∂W[1] (unrolled, 6 weights <= 16) */
     const lecture_softmax_tanh_real u5 = 1/m_real;
     grad->W1[0][0] = grad->W1[0][0]*u5;
     grad->W1[0][1] = grad->W1[0][1]*u5;
@@ -154,7 +154,7 @@ void lecture_softmax_tanh_gradients(const lecture_softmax_tanh_params *p, int m,
     grad->b1[0] = grad->b1[0]*u5;
     grad->b1[1] = grad->b1[1]*u5;
     grad->b1[2] = grad->b1[2]*u5;
-    /* ∂C/∂W[2] = 1/m Σ_i ∂ℓ/∂W[2] (unrolled, 9 weights <= 16) */
+    /* ∂C/∂W[2] = (1/m) Σ_i ∂ℓ/∂W[2] (unrolled, 9 weights <= 16) */
     const lecture_softmax_tanh_real u6 = 1/m_real;
     grad->W2[0][0] = grad->W2[0][0]*u6;
     grad->W2[0][1] = grad->W2[0][1]*u6;

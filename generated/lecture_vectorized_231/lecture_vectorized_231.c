@@ -32,7 +32,7 @@ static void lecture_vectorized_231_forward_pass(const lecture_vectorized_231_par
     t->z1[0] = p->W1[0][0]*a0[0] + p->W1[0][1]*a0[1];
     t->z1[1] = p->W1[1][0]*a0[0] + p->W1[1][1]*a0[1];
     t->z1[2] = p->W1[2][0]*a0[0] + p->W1[2][1]*a0[1];
-    /* a[1] = g(z[1]), g(z) = 1/(1 + exp(-z)) (unrolled, 6 weights <= 16) */
+    /* a[1] = g(z[1]), g(z) = 1/(1 + e^(−z)) (unrolled, 6 weights <= 16) */
     const lecture_vectorized_231_real u0 = lecture_vectorized_231_exp(-lecture_vectorized_231_fabs(t->z1[0]));
     const lecture_vectorized_231_real u1 = lecture_vectorized_231_exp(-lecture_vectorized_231_fabs(t->z1[1]));
     const lecture_vectorized_231_real u2 = lecture_vectorized_231_exp(-lecture_vectorized_231_fabs(t->z1[2]));
@@ -41,7 +41,7 @@ static void lecture_vectorized_231_forward_pass(const lecture_vectorized_231_par
     t->a1[2] = ((t->z1[2] >= 0) ? 1 : u2)/(u2 + 1);
     /* z[2] = W[2] a[1] (unrolled, 3 weights <= 16) */
     t->z2[0] = p->W2[0][0]*t->a1[0] + p->W2[0][1]*t->a1[1] + p->W2[0][2]*t->a1[2];
-    /* a[2] = g(z[2]), g(z) = 1/(1 + exp(-z)) (unrolled, 3 weights <= 16) */
+    /* a[2] = g(z[2]), g(z) = 1/(1 + e^(−z)) (unrolled, 3 weights <= 16) */
     const lecture_vectorized_231_real u3 = lecture_vectorized_231_exp(-lecture_vectorized_231_fabs(t->z2[0]));
     t->a2[0] = ((t->z2[0] >= 0) ? 1 : u3)/(u3 + 1);
 }
@@ -49,14 +49,14 @@ static void lecture_vectorized_231_forward_pass(const lecture_vectorized_231_par
 /* Output-layer delta of one example with target y. */
 static void lecture_vectorized_231_output_delta(lecture_vectorized_231_trace *t, const lecture_vectorized_231_real *y)
 {
-    /* δ[2] = ∂ℓ/∂z[2] = a_k*(1 - a_k)*(a_k - y_k) (unrolled, 3 weights <= 16) */
+    /* δ[2] = ∂ℓ/∂z[2] = a_k (1 − a_k) (a_k − y_k) (unrolled, 3 weights <= 16) */
     t->d2[0] = t->a2[0]*(1 - t->a2[0])*(t->a2[0] - y[0]);
 }
 
 /* Hidden-layer delta of layer 1, from the layer above. */
 static void lecture_vectorized_231_delta1(const lecture_vectorized_231_params *p, lecture_vectorized_231_trace *t)
 {
-    /* δ[1] = g'(z[1]) ⊙ (W[2]ᵀ δ[2]), g' = a*(1 - a) (unrolled) */
+    /* δ[1] = g'(z[1]) ⊙ (W[2]ᵀ δ[2]), g' = a (1 − a) (unrolled) */
     t->d1[0] = p->W2[0][0]*t->a1[0]*t->d2[0]*(1 - t->a1[0]);
     t->d1[1] = p->W2[0][1]*t->a1[1]*t->d2[0]*(1 - t->a1[1]);
     t->d1[2] = p->W2[0][2]*t->a1[2]*t->d2[0]*(1 - t->a1[2]);
@@ -117,7 +117,7 @@ void lecture_vectorized_231_gradients(const lecture_vectorized_231_params *p, in
         grad->W2[0][2] += t->a1[2]*t->d2[0];
     }
     const lecture_vectorized_231_real m_real = (lecture_vectorized_231_real)m;
-    /* ∂C/∂W[1] = 1/m Σ_i ∂ℓ/∂W[1] (unrolled, 6 weights <= 16) */
+    /* ∂C/∂W[1] = (1/m) Σ_i ∂ℓ/∂W[1] (unrolled, 6 weights <= 16) */
     const lecture_vectorized_231_real u4 = 1/m_real;
     grad->W1[0][0] = grad->W1[0][0]*u4;
     grad->W1[0][1] = grad->W1[0][1]*u4;
@@ -125,7 +125,7 @@ void lecture_vectorized_231_gradients(const lecture_vectorized_231_params *p, in
     grad->W1[1][1] = grad->W1[1][1]*u4;
     grad->W1[2][0] = grad->W1[2][0]*u4;
     grad->W1[2][1] = grad->W1[2][1]*u4;
-    /* ∂C/∂W[2] = 1/m Σ_i ∂ℓ/∂W[2] (unrolled, 3 weights <= 16) */
+    /* ∂C/∂W[2] = (1/m) Σ_i ∂ℓ/∂W[2] (unrolled, 3 weights <= 16) */
     const lecture_vectorized_231_real u5 = 1/m_real;
     grad->W2[0][0] = grad->W2[0][0]*u5;
     grad->W2[0][1] = grad->W2[0][1]*u5;

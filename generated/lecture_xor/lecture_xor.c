@@ -31,14 +31,14 @@ static void lecture_xor_forward_pass(const lecture_xor_params *p, const lecture_
     /* z[1] = W[1] a[0] + b[1] (unrolled, 4 weights <= 16) */
     t->z1[0] = p->W1[0][0]*a0[0] + p->W1[0][1]*a0[1] + p->b1[0];
     t->z1[1] = p->W1[1][0]*a0[0] + p->W1[1][1]*a0[1] + p->b1[1];
-    /* a[1] = g(z[1]), g(z) = 1/(1 + exp(-z)) (unrolled, 4 weights <= 16) */
+    /* a[1] = g(z[1]), g(z) = 1/(1 + e^(−z)) (unrolled, 4 weights <= 16) */
     const lecture_xor_real u0 = lecture_xor_exp(-lecture_xor_fabs(t->z1[0]));
     const lecture_xor_real u1 = lecture_xor_exp(-lecture_xor_fabs(t->z1[1]));
     t->a1[0] = ((t->z1[0] >= 0) ? 1 : u0)/(u0 + 1);
     t->a1[1] = ((t->z1[1] >= 0) ? 1 : u1)/(u1 + 1);
     /* z[2] = W[2] a[1] + b[2] (unrolled, 2 weights <= 16) */
     t->z2[0] = p->W2[0][0]*t->a1[0] + p->W2[0][1]*t->a1[1] + p->b2[0];
-    /* a[2] = g(z[2]), g(z) = 1/(1 + exp(-z)) (unrolled, 2 weights <= 16) */
+    /* a[2] = g(z[2]), g(z) = 1/(1 + e^(−z)) (unrolled, 2 weights <= 16) */
     const lecture_xor_real u2 = lecture_xor_exp(-lecture_xor_fabs(t->z2[0]));
     t->a2[0] = ((t->z2[0] >= 0) ? 1 : u2)/(u2 + 1);
 }
@@ -46,14 +46,14 @@ static void lecture_xor_forward_pass(const lecture_xor_params *p, const lecture_
 /* Output-layer delta of one example with target y. */
 static void lecture_xor_output_delta(lecture_xor_trace *t, const lecture_xor_real *y)
 {
-    /* δ[2] = ∂ℓ/∂z[2] = a_k*(1 - a_k)*(a_k - y_k) (unrolled, 2 weights <= 16) */
+    /* δ[2] = ∂ℓ/∂z[2] = a_k (1 − a_k) (a_k − y_k) (unrolled, 2 weights <= 16) */
     t->d2[0] = t->a2[0]*(1 - t->a2[0])*(t->a2[0] - y[0]);
 }
 
 /* Hidden-layer delta of layer 1, from the layer above. */
 static void lecture_xor_delta1(const lecture_xor_params *p, lecture_xor_trace *t)
 {
-    /* δ[1] = g'(z[1]) ⊙ (W[2]ᵀ δ[2]), g' = a*(1 - a) (unrolled) */
+    /* δ[1] = g'(z[1]) ⊙ (W[2]ᵀ δ[2]), g' = a (1 − a) (unrolled) */
     t->d1[0] = p->W2[0][0]*t->a1[0]*t->d2[0]*(1 - t->a1[0]);
     t->d1[1] = p->W2[0][1]*t->a1[1]*t->d2[0]*(1 - t->a1[1]);
 }
@@ -115,7 +115,7 @@ void lecture_xor_gradients(const lecture_xor_params *p, int m, const lecture_xor
         grad->b2[0] += t->d2[0];
     }
     const lecture_xor_real m_real = (lecture_xor_real)m;
-    /* ∂C/∂W[1] = 1/m Σ_i ∂ℓ/∂W[1] (unrolled, 4 weights <= 16) */
+    /* ∂C/∂W[1] = (1/m) Σ_i ∂ℓ/∂W[1] (unrolled, 4 weights <= 16) */
     const lecture_xor_real u3 = 1/m_real;
     grad->W1[0][0] = grad->W1[0][0]*u3;
     grad->W1[0][1] = grad->W1[0][1]*u3;
@@ -123,7 +123,7 @@ void lecture_xor_gradients(const lecture_xor_params *p, int m, const lecture_xor
     grad->W1[1][1] = grad->W1[1][1]*u3;
     grad->b1[0] = grad->b1[0]*u3;
     grad->b1[1] = grad->b1[1]*u3;
-    /* ∂C/∂W[2] = 1/m Σ_i ∂ℓ/∂W[2] (unrolled, 2 weights <= 16) */
+    /* ∂C/∂W[2] = (1/m) Σ_i ∂ℓ/∂W[2] (unrolled, 2 weights <= 16) */
     const lecture_xor_real u4 = 1/m_real;
     grad->W2[0][0] = grad->W2[0][0]*u4;
     grad->W2[0][1] = grad->W2[0][1]*u4;

@@ -8,6 +8,8 @@ Layers (input is layer 0):
     1: 2 units, sigmoid
     2: 1 units, sigmoid
 Loss per example: half_sse = ½ Σ_k (a_k − y_k)²; reduction over examples: mean; l2 = 0.0.
+Optimizer: sgd (no [optimizer] table: the learning rate is given at call time), per parameter entry:
+    θ ← θ − η g
 
 Conventions: a batch X has one example per column, shape (2, m), and Y is
 (1, m); a single example may be given as a 1-D array. params is a dict
@@ -26,6 +28,7 @@ PARAM_SHAPES = {
     "W2": (1, 2),
     "b2": (1, 1),
 }
+OPTIMIZER = {'kind': 'sgd', 'learning_rate': None, 'decay': None}
 
 
 def _batch(values, rows, what):
@@ -38,17 +41,17 @@ def _batch(values, rows, what):
     return array
 
 
-def _params(params):
+def _params(params, what="params"):
     """params checked against PARAM_SHAPES, as float arrays (biases may be given 1-D)."""
     checked = {}
     for key, shape in PARAM_SHAPES.items():
         if key not in params:
-            raise KeyError(f"params has no {key!r}; expected keys {list(PARAM_SHAPES)}")
+            raise KeyError(f"{what} has no {key!r}; expected keys {list(PARAM_SHAPES)}")
         value = numpy.asarray(params[key], dtype=numpy.float64)
         if key.startswith("b") and value.shape == shape[:1]:
             value = value.reshape(shape)
         if value.shape != shape:
-            raise ValueError(f"params[{key!r}] must have shape {shape}, got {value.shape}")
+            raise ValueError(f"{what}[{key!r}] must have shape {shape}, got {value.shape}")
         checked[key] = value
     return checked
 
@@ -153,12 +156,82 @@ def sgd_step(params, X, Y, learning_rate):
     }
 
 
-def train(params, X, Y, learning_rate, epochs, batch_size=None):
-    """Mini-batch gradient descent; returns (params, costs).
+def init_state(params, learning_rate=None):
+    """Optimizer state for params: step 0, and the learning rate.
+
+    learning_rate=None takes OPTIMIZER["learning_rate"] (None when the spec has no [optimizer] table).
+    """
+    p = _params(params)
+    return {
+        "step": 0,
+        "learning_rate": OPTIMIZER["learning_rate"] if learning_rate is None else float(learning_rate),
+    }
+
+
+def _state(state):
+    """The step, the learning rate and the buffers of state, checked."""
+    for key in ("step", "learning_rate"):
+        if key not in state:
+            raise KeyError(f"state has no {key!r}; make one with init_state(params)")
+    if state["learning_rate"] is None:
+        raise ValueError("state['learning_rate'] is None: the spec has no [optimizer] learning_rate; "
+                         "give one to init_state(params, learning_rate)")
+    return (int(state["step"]), float(state["learning_rate"]))
+
+
+def update(params, grads, state):
+    """One sgd step from given gradients: returns (new params, new state); neither input is modified.
+
+    Per parameter entry (torch.optim's rule):
+    θ ← θ − η g
+    """
+    p, g = _params(params), _params(grads, "grads")
+    step, learning_rate = _state(state)
+    new_params = {}
+    new_state = {"step": step, "learning_rate": state["learning_rate"]}
+    for key in PARAM_SHAPES:
+        theta, grad, t = p[key], g[key], step
+        t = t + 1
+        theta = theta - learning_rate*grad
+        new_params[key] = theta
+        new_state["step"] = t
+    return new_params, new_state
+
+
+def train_step(params, state, X, Y, masks=None):
+    """Gradients on the batch, then update: returns (new params, new state)."""
+    if masks:
+        raise ValueError("masks: this network has no dropout layer")
+    return update(params, gradients(params, X, Y), state)
+
+
+def learning_rate_at(epoch, learning_rate=None):
+    """The learning rate of epoch `epoch` (0 is the first); learning_rate=None takes OPTIMIZER["learning_rate"].
+
+    No decay: every epoch has the same learning rate.
+    """
+    if learning_rate is None:
+        learning_rate = OPTIMIZER["learning_rate"]
+    if learning_rate is None:
+        raise ValueError("learning_rate: the spec has no [optimizer] table, so give one")
+    if int(epoch) != epoch or epoch < 0:
+        raise ValueError(f"epoch must be a non-negative integer, got {epoch!r}")
+    learning_rate, epoch = float(learning_rate), int(epoch)
+    return float(learning_rate)
+
+
+def train(params, X, Y, learning_rate, epochs, batch_size=None, seed=None):
+    """Mini-batch training with the sgd optimizer; returns (params, costs).
 
     Each epoch takes the columns in order, batch_size at a time (all of them when
-    None), so a run repeats exactly. costs[e] is the cost on all of X, Y after epoch e.
+    None), so a run repeats exactly; epoch e uses learning_rate_at(e, learning_rate)
+    (learning_rate=None takes the spec's). The optimizer state starts at zero and
+    carries across batches and epochs. costs[e] is the cost on all of X, Y after epoch e.
+    With sgd each batch is one sgd_step.
     """
+    if seed is not None:
+        raise ValueError("seed: shuffling the examples is not available yet in this version of deltagen; "
+                         "use seed=None (the columns in order)")
     A0, Y = _data(X, Y)
     m = A0.shape[1]
     size = m if batch_size is None else int(batch_size)
@@ -166,11 +239,13 @@ def train(params, X, Y, learning_rate, epochs, batch_size=None):
         raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
     if int(epochs) < 0:
         raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+    learning_rate_at(0, learning_rate)   # a missing learning rate fails before any work
     current = {key: value.copy() for key, value in _params(params).items()}
     costs = []
-    for _ in range(int(epochs)):
+    for epoch in range(int(epochs)):
+        rate = learning_rate_at(epoch, learning_rate)
         for start in range(0, m, size):
-            current = sgd_step(current, A0[:, start:start + size], Y[:, start:start + size], learning_rate)
+            current = sgd_step(current, A0[:, start:start + size], Y[:, start:start + size], rate)
         costs.append(cost(current, A0, Y))
     return current, costs
 

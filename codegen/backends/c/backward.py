@@ -13,7 +13,9 @@ from .writer import CWriter, plain_formula
 def _generic_output_unit(w: CWriter, expr: sp.Expr) -> sp.Expr:
     """Unit 0's symbols of the output layer written as a_k, z_k, y_k (for comments)."""
     s = w.d.symbols(w.d.last)
-    return expr.xreplace({s.a[0]: sp.Symbol("a_k"), s.z[0]: sp.Symbol("z_k"), w.d.y[0]: sp.Symbol("y_k")})
+    unit = {s.a[0]: sp.Symbol("a_k", real=True), s.z[0]: sp.Symbol("z_k", real=True),
+            w.d.y[0]: sp.Symbol("y_k", real=True)}     # real like the symbols they replace (see describe.py)
+    return expr.xreplace(unit)
 
 
 def output_delta_block(w: CWriter) -> Block:

@@ -77,7 +77,9 @@ def scale_blocks(w: CWriter) -> list[Block]:
     blocks = []
     weight_grad, bias_grad = batch_gradient(w, True), batch_gradient(w, False)
     for layer in w.d.layer_numbers:
-        comment = f"∂C/∂W[{layer}] = {plain_formula(w.d.reduction_factor)} Σ_i ∂ℓ/∂W[{layer}]" \
+        factor = w.d.reduction_factor
+        scale = "" if factor == 1 else f"({plain_formula(factor)}) "    # a sum over the batch has no factor
+        comment = f"∂C/∂W[{layer}] = {scale}Σ_i ∂ℓ/∂W[{layer}]" \
             + (f" + λ W[{layer}]" if w.net.l2 else "")
         blocks.append(per_parameter(
             w, layer,

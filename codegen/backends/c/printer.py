@@ -18,6 +18,10 @@ MATH_FUNCTIONS = ("exp", "log", "log1p", "sqrt", "pow", "fabs", "fmax", "fmin", 
                   "sin", "cos", "atan")
 
 
+#: integers up to this size print as C integer constants (exact in float and double); larger as real literals
+SMALL_INTEGER = 2 ** 24
+
+
 class CCodePrinter(C99CodePrinter):
     """C99 printer with renamed symbols, type-generic math and literals, and compact branches."""
 
@@ -34,6 +38,12 @@ class CCodePrinter(C99CodePrinter):
     # --------------------------------------------------------- literals
     def _literal(self, text: str) -> str:
         return f"{self.prefix}_LIT({text})"
+
+    def _print_Integer(self, expr: sp.Integer) -> str:
+        # an int literal beyond 2**24 is not exact in float, and beyond 2**63 not even a C integer constant
+        if abs(int(expr)) <= SMALL_INTEGER:
+            return super()._print_Integer(expr)
+        return self._literal(repr(float(expr)))
 
     def _print_Float(self, flt: sp.Float) -> str:
         return self._literal(repr(float(flt)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sympy as sp
 
 from deltagen.derive.derivation.backprop import Derivation
+from deltagen.derive.documents.text import TextPrinter
 
 from .config import CConfig
 from .names import concrete_names, loop_names
@@ -18,8 +19,12 @@ from .printer import CCodePrinter
 
 
 def plain_formula(expr: sp.Expr) -> str:
-    """A formula for a comment: SymPy's plain string, never containing a comment terminator."""
-    return sp.sstr(expr).replace("*/", "* /").replace("**", "^")
+    """A formula for a comment, as the lectures write it (1 − a², max(0, z)); never a comment terminator.
+
+    The comments are UTF-8 like the rest of the file's (δ, ⊙, ᵀ); symbols keep the code's names
+    and order (W[2], not the spec's display convention), as the statements below them do.
+    """
+    return TextPrinter().doprint(expr)
 
 
 class CWriter:
@@ -73,13 +78,15 @@ class CWriter:
         """f if exprs[j] is f of unit j's own symbols for every j (written with unit 0's symbols), else None."""
         s = self.d.symbols(layer)
         groups = [s.z, s.a, s.delta] + ([self.d.y] if layer == self.d.last else [])
+        units: dict[sp.Symbol, set[int]] = {}        # symbol -> the units it belongs to (one pass: linear in width)
+        for g in groups:
+            for i, sym in enumerate(g):
+                units.setdefault(sym, set()).add(i)
         forms = []
         for j, e in enumerate(exprs):
-            to_unit0 = {g[j]: g[0] for g in groups}
-            others = {sym for g in groups for i, sym in enumerate(g) if i != j}
-            if e.free_symbols & others - set(to_unit0):
-                return None
-            forms.append(e.xreplace(to_unit0))
+            if any(j not in units[sym] for sym in e.free_symbols if sym in units):
+                return None          # unit j's formula reads another unit's z, a, δ or y
+            forms.append(e.xreplace({g[j]: g[0] for g in groups}))
         return forms[0] if all(f == forms[0] for f in forms) else None
 
     def unit_block(self, comment: str, layer: int, array: str, exprs: list[sp.Expr]) -> Block:

@@ -17,6 +17,7 @@ from deltagen.derive.derivation.stable import stabilize, stabilize_branched
 from .config import NumpyConfig
 from .parts import Assignment
 from .printer import NumpyCodePrinter
+from .training import optimizer_context
 from .vectorize import UnitGroups, Vectorizer
 
 LEARNING_RATE = sp.Symbol("learning_rate", positive=True)
@@ -173,4 +174,5 @@ class NumpyModule:
             "gradient_lines": self.gradient_lines(),
             "update_lines": self.update_lines(),
             "dtype": self.config.dtype,
+            **optimizer_context(net.optimizer),
         }

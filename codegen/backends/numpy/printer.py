@@ -29,6 +29,12 @@ class NumpyCodePrinter(NumPyPrinter):
     def _print_MatrixSymbol(self, expr: sp.MatrixSymbol) -> str:
         return self.names.get(expr, expr.name)
 
+    def _print_Integer(self, expr: sp.Integer) -> str:
+        # beyond int64, NumPy raises OverflowError on int * array; beyond 2**53 a double is what is computed anyway
+        if abs(int(expr)) <= 2 ** 53:
+            return super()._print_Integer(expr)
+        return repr(float(expr))
+
     def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
         if expr.exp == -1:
             return f"(1/{self.parenthesize(expr.base, sp.printing.precedence.PRECEDENCE['Pow'])})"
