@@ -13,6 +13,7 @@ from deltagen.derive.derivation.backprop import Derivation
 
 from .backends import TARGETS, Backend, backend_named
 from .files import write_files
+from .stability import check_generated_stability
 
 
 def _tuple_literal(values) -> str:
@@ -77,6 +78,7 @@ def render(derivation: Derivation, target: str = "numpy", config: Any = None) ->
     config = backend.config_type() if config is None else config
     if not isinstance(config, backend.config_type):
         raise TypeError(f"config: expected a {backend.config_type.__name__} for target {target!r}")
+    check_generated_stability(derivation, target)
     spec_file, spec_sha = _spec_identity(derivation)
     context = {"version": __version__, "spec_file": spec_file, "spec_sha": spec_sha,
                "spec_command_name": shell_safe_name(spec_file)}

@@ -35,8 +35,9 @@ HAVE_GCC = shutil.which("gcc") is not None
 needs_gcc = pytest.mark.skipif(not HAVE_GCC, reason="gcc is not installed")
 
 BUILTIN = ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "softmax"]
-#: custom activations: linear (lecture 002), softplus (needs the stable log(1 + e^u)), softsign (bounded, no exp)
-CUSTOM = ["2*z", "log(1 + exp(z))", "z/(1 + Abs(z))"]
+#: custom activations: linear (lecture 002), softplus (needs the stable log(1 + e^u)), softsign (bounded, no exp),
+#: swish written out (its derivative's z e^−z/(1 + e^−z)² was inf · 0 = NaN in C at z = −1000)
+CUSTOM = ["2*z", "log(1 + exp(z))", "z/(1 + Abs(z))", "z/(1 + exp(-z))"]
 ACTIVATIONS = BUILTIN + CUSTOM
 LOSSES = ["half_sse", "mse", "bce", "cce", "logistic", "hinge"]
 
@@ -207,6 +208,8 @@ SATURATED = {
     "sat_softplus_softsign_logistic": {"input": 2, "loss": "logistic", "layers": [
         {"units": 3, "activation": "log(1 + exp(z))"}, {"units": 2, "activation": "z/(1 + Abs(z))"},
         {"units": 1, "activation": "identity"}]},
+    "sat_swish_tanh_mse": {"input": 2, "loss": "mse", "layers": [
+        {"units": 3, "activation": "z/(1 + exp(-z))"}, {"units": 2, "activation": "tanh"}]},
     "sat_sigmoid_tanh_hinge_l2": {"input": 2, "loss": "hinge", "l2": 0.01, "layers": [
         {"units": 4, "activation": "sigmoid"}, {"units": 1, "activation": "tanh"}]},
     "sat_sigmoid_identity_mse_nobias": {"input": 2, "loss": "mse", "layers": [
@@ -267,3 +270,42 @@ def test_saturated_hidden_layers_match_mpmath(builds, which, key):
             assert np.isfinite(got).all(), (seed, name, got)
             error = float(np.max(np.abs(got - want)))
             assert error <= allowed_error(scale, real, largest), (seed, name, error, scale, got, want)
+
+
+# ------------------------------------------------------------------ activations the rewrites cannot make stable
+
+UNSTABLE = "log(exp(z) + exp(-z))"      # its derivative (e^z − e^−z)/(e^z + e^−z) is inf/inf at |z| = 1000
+
+
+def test_an_activation_the_rewrites_cannot_make_stable_is_refused_at_generation(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    render_module = sys.modules["deltagen.codegen.render"]     # (the package exports a function of that name)
+    spec = {"name": "unstable", "input": 1, "loss": "half_sse",
+            "layers": [{"units": 1, "activation": UNSTABLE}, {"units": 1, "activation": "identity"}]}
+    path = tmp_path / "unstable.toml"
+    path.write_text(f'name = "unstable"\ninput = 1\nloss = "half_sse"\nlayers = [ {{ units = 1, activation = '
+                    f'"{UNSTABLE}" }}, {{ units = 1, activation = "identity" }} ]\n')
+    for target in ("numpy", "c"):
+        result = subprocess.run([sys.executable, "-m", "deltagen.cli", "generate", str(path), "--target", target,
+                                 "--out", str(tmp_path / target)], capture_output=True, text=True, timeout=300)
+        assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+        assert "layers[0].activation" in result.stderr and "z = -1000" in result.stderr
+        assert not (tmp_path / target).exists()
+    # the refusal is right: generated anyway, the module's gradient is NaN where the true one is −1000·…
+    monkeypatch.setattr(render_module, "check_generated_stability", lambda derivation, target: None)
+    write_files(render(derive(spec_from_dict(spec)), "numpy"), tmp_path / "anyway")
+    module = import_file(tmp_path / "anyway" / "unstable.py")
+    params = {"W1": np.array([[1.0]]), "b1": np.array([[0.0]]), "W2": np.array([[1.0]]), "b2": np.array([[0.0]])}
+    with np.errstate(all="ignore"):
+        grads = module.gradients(params, np.array([[-1000.0]]), np.array([[0.0]]))
+    assert np.isnan(grads["b1"]).any()
+
+
+def test_the_custom_activations_the_rewrites_make_stable_are_not_refused():
+    for activation in CUSTOM + ["z*tanh(log(1 + exp(z)))", "exp(z)/(1 + exp(z))"]:
+        spec = {"name": "fine", "input": 1, "loss": "half_sse",
+                "layers": [{"units": 1, "activation": activation}, {"units": 1, "activation": "identity"}]}
+        for target in ("numpy", "c"):
+            assert render(derive(spec_from_dict(spec)), target)

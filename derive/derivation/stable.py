@@ -187,8 +187,14 @@ def _exp_branched(arg: sp.Expr, visit) -> sp.Expr | None:
             a, b = node.args
             if a == 0 or b == 0:
                 u = b if a == 0 else a
-                factor = logistic_branched(visit(u)) ** (-coefficient)
-                return factor if rest == 0 else sp.exp(visit(rest)) * factor
+                if rest == 0:
+                    return logistic_branched(visit(u)) ** (-coefficient)
+                # e^r (1/(1 + e^u))^c with e^r inside each branch: e^r / (1 + t)^c for u ≤ 0, and
+                # e^r t^c / (1 + t)^c = e^(r − c·u) / (1 + t)^c otherwise (t = e^−|u|). Apart, e^r (inf
+                # for swish's z e^−z at z = −1000) would meet t^c (0): inf · 0.
+                u, r, c = visit(u), visit(rest), -coefficient
+                t = sp.exp(-sp.Abs(u))
+                return sp.Piecewise((sp.exp(r), u <= 0), (sp.exp(r - c * u), True)) / (1 + t) ** c
         if isinstance(node, (logaddexp, LogSumExp)) and coefficient == -1:
             args = tuple(visit(u) for u in node.args)
             shift = _shift(args)
