@@ -57,7 +57,10 @@ def check_generated_stability(derivation: Derivation, target: str) -> None:
         output = number == derivation.last
         if output:      # δ^[L] of the first unit, as the loss makes it (the units are alike)
             s = derivation.symbols(number)
-            delta, unit = derivation.output_delta[0], (s.a[0], s.z[0], derivation.y[0])
+            unit = (s.a[0], s.z[0], derivation.y[0])
+            alike = {symbol: first for group, first in ((s.a, s.a[0]), (s.z, s.z[0]), (derivation.y, unit[2]))
+                     for symbol in group}          # every unit at the same z (a loss may couple the units)
+            delta = derivation.output_delta[0].xreplace(alike)
             delta_form = sp.lambdify(unit, rewrite(delta), modules="numpy")
         for dtype in DTYPES[target]:
             for z in PROBES:
