@@ -34,7 +34,8 @@ def compile_c(sources: list[Path], output: Path, name: str, real: str = "double"
 class CNet:
     """A compiled generated network, called like the generated NumPy module."""
 
-    def __init__(self, library: Path, name: str, param_shapes: dict[str, tuple[int, ...]], real: str = "double"):
+    def __init__(self, library: Path, name: str, param_shapes: dict[str, tuple[int, ...]], real: str = "double",
+                 state_buffers: tuple[str, ...] = ()):
         self.lib = ctypes.CDLL(str(library))
         self.name = name
         self.shapes = param_shapes
@@ -55,6 +56,19 @@ class CNet:
         self._gradients = self._fn("gradients", None, [pointer, ctypes.c_int, real_p, real_p, pointer])
         self._sgd_step = self._fn("sgd_step", None, [pointer, ctypes.c_int, real_p, real_p, self.ctype])
         self._init = self._fn("init_params", None, [pointer, ctypes.c_ulong])
+        # the optimizer: NAME_state's buffers are the spec's kind's (torch.optim's state keys, in its order)
+        self.state_buffers = tuple(state_buffers)
+        self.State = type(f"{name}_state", (ctypes.Structure,), {"_fields_": [
+            ("step", ctypes.c_long), ("learning_rate", self.ctype), *((b, self.Params) for b in self.state_buffers)]})
+        # NAME_trace is z, a and δ of every layer: 3 Σ n_l reals, one array after another (no padding)
+        trace_reals = 3 * sum(shape[0] for key, shape in param_shapes.items() if key.startswith("W"))
+        self.Workspace = type(f"{name}_workspace", (ctypes.Structure,), {"_fields_": [
+            ("grad", self.Params), ("trace", self.ctype * trace_reals)]})
+        state_p = ctypes.POINTER(self.State)
+        self._state_init = self._fn("state_init", None, [state_p])
+        self._update = self._fn("update", None, [pointer, pointer, state_p])
+        self._train_step = self._fn("train_step", None, [pointer, state_p, ctypes.POINTER(self.Workspace),
+                                                         ctypes.c_int, real_p, real_p])
 
     def _fn(self, suffix, restype, argtypes):
         fn = getattr(self.lib, f"{self.name}_{suffix}")
@@ -108,3 +122,34 @@ class CNet:
         struct = self.Params()
         self._init(ctypes.byref(struct), seed)
         return self.from_struct(struct)
+
+    # ------------------------------------------------------------ the optimizer
+    def to_state(self, state: dict) -> ctypes.Structure:
+        struct = self.State()
+        struct.step, struct.learning_rate = int(state["step"]), float(state["learning_rate"])
+        for buffer in self.state_buffers:
+            setattr(struct, buffer, self.to_struct(state[buffer]))
+        return struct
+
+    def from_state(self, struct: ctypes.Structure) -> dict:
+        return {"step": int(struct.step), "learning_rate": float(struct.learning_rate),
+                **{buffer: self.from_struct(getattr(struct, buffer)) for buffer in self.state_buffers}}
+
+    def init_state(self) -> dict:
+        """NAME_state_init on a state first filled with 0xAB bytes (so a field it leaves alone shows)."""
+        struct = self.State()
+        ctypes.memset(ctypes.byref(struct), 0xAB, ctypes.sizeof(struct))
+        self._state_init(ctypes.byref(struct))
+        return self.from_state(struct)
+
+    def update(self, params: dict, grads: dict, state: dict) -> tuple[dict, dict]:
+        struct, s = self.to_struct(params), self.to_state(state)
+        self._update(ctypes.byref(struct), ctypes.byref(self.to_struct(grads)), ctypes.byref(s))
+        return self.from_struct(struct), self.from_state(s)
+
+    def train_step(self, params: dict, state: dict, X, Y) -> tuple[dict, dict]:
+        fx, px, m = self._examples(X, self.n_in)
+        fy, py, _ = self._examples(Y, self.n_out)
+        struct, s, work = self.to_struct(params), self.to_state(state), self.Workspace()
+        self._train_step(ctypes.byref(struct), ctypes.byref(s), ctypes.byref(work), m, px, py)
+        return self.from_struct(struct), self.from_state(s)

@@ -68,7 +68,9 @@ def test_numpy_context_keys(derivation):
         "delta_lines", "gradient_lines", "update_lines", "dtype",
         # the optimizer (codegen/backends/numpy/training.py)
         "optimizer_kind", "optimizer_given", "optimizer_formula", "optimizer_literal", "optimizer_constants",
-        "buffers", "update_rule_lines", "schedule_expr", "decay_formula"}
+        "buffers", "update_rule_lines", "schedule_expr", "decay_formula",
+        # backward() and the initialisation (codegen/backends/numpy/module.py)
+        "backward_lines", "backward_columns", "init_name", "init_distribution", "init_formula", "init_draws"}
 
 
 def test_numpy_params_have_the_layer_shapes_and_glorot_bounds(derivation):
@@ -130,8 +132,9 @@ def test_c_context_describes_the_net(derivation):
 
 def test_c_params_have_the_layer_shapes_and_glorot_bounds(derivation):
     ctx = context(derivation, "c")
-    assert ctx["params"] == [CParam("W1", 3, 2, False, f"{NAME}_LIT({math.sqrt(6 / 5)!r})"),
-                             CParam("W2", 1, 3, False, f"{NAME}_LIT({math.sqrt(6 / 4)!r})")]
+    # the Glorot-uniform limits, printed as double literals (the init is computed in double, then cast)
+    assert ctx["params"] == [CParam("W1", 3, 2, False, repr(math.sqrt(6 / 5))),
+                             CParam("W2", 1, 3, False, repr(math.sqrt(6 / 4)))]
     assert [p.declarator for p in ctx["params"]] == ["W1[3][2]", "W2[1][3]"]
     assert [name for name, _, _ in ctx["weight_square_sums"]] == ["weight_sq1", "weight_sq2"]
 
@@ -166,10 +169,11 @@ def test_c_loops_form_is_parts_not_text(derivation):
                                            Loop("k", 2, (Assign("s", "p->W1[j][k]*a0[k]", "+="),), inline=True),
                                            Assign("t->z1[j]", "s"))),)
     _, delta1 = ctx["hidden_delta_functions"][0]
+    # Σ_k W_kj δ_k is summed in the δ array itself (no stack array as wide as the layer), then scaled by g'
     assert delta1.statements == (
-        ZeroedArray("back", 3),
-        Loop("k", 1, (Loop("j", 3, (Assign("back[j]", "p->W2[k][j]*t->d2[k]", "+="),), inline=True),)),
-        Loop("j", 3, (Assign("t->d1[j]", "t->a1[j]*back[j]*(1 - t->a1[j])"),)))
+        Loop("j", 3, (Assign("t->d1[j]", "0"),), inline=True),
+        Loop("k", 1, (Loop("j", 3, (Assign("t->d1[j]", "p->W2[k][j]*t->d2[k]", "+="),), inline=True),)),
+        Loop("j", 3, (Assign("t->d1[j]", "t->a1[j]*t->d1[j]*(1 - t->a1[j])"),)))
     accumulate = ctx["accumulate_blocks"][0].statements
     assert accumulate == (Loop("j", 3, (Loop("k", 2, (Assign("grad->W1[j][k]", "t->d1[j]*a0[k]", "+="),),
                                              inline=True),)),)
@@ -193,7 +197,7 @@ def test_both_backends_name_the_layers_by_the_specs_numbers():
     assert [step.delta_below for step in ctx["fused_steps"]] == [2, None]
     assert [name for name, _, _ in ctx["weight_square_sums"]] == ["weight_sq2", "weight_sq3"]
     _, delta2 = ctx["hidden_delta_functions"][0]
-    assert delta2.statements[1] == Loop("k", 1, (Loop("j", 2, (Assign("back[j]", "p->W3[k][j]*t->d3[k]", "+="),),
+    assert delta2.statements[1] == Loop("k", 1, (Loop("j", 2, (Assign("t->d2[j]", "p->W3[k][j]*t->d3[k]", "+="),),
                                                       inline=True),))
     accumulate = ctx["accumulate_blocks"][0].statements   # the input is a0 whatever its number
     assert accumulate[0].body[0] == Loop("k", 1, (Assign("grad->W2[j][k]", "t->d2[j]*a0[k]", "+="),), inline=True)

@@ -426,13 +426,6 @@ def test_without_the_table_training_is_plain_gradient_descent_with_a_given_rate(
         assert np.array_equal(trained[key], stepped[key]), key
 
 
-def test_train_refuses_a_seed_until_the_shared_generator(modules):
-    module = modules["adam"]
-    params = spec_from_dict(XOR_SPEC).example.params(spec_from_dict(XOR_SPEC).notation)
-    with pytest.raises(ValueError, match="seed: shuffling the examples is not available yet"):
-        module.train(params, X_XOR, Y_XOR, None, epochs=1, seed=3)
-
-
 def test_torch_first_momentum_step_with_dampening_is_the_documented_difference(modules):
     torch = pytest.importorskip("torch", reason="torch is not installed (pip install torch to run this comparison)")
     module, hyper = modules["momentum"], KINDS["momentum"]          # dampening 0.3

@@ -16,6 +16,7 @@ from .document import LatexDocument
 from .equations import DerivationLatex
 from .numerals import format_input
 from .tikz import tikz_network
+from .updates import latex_fields, settings
 from .words import words
 
 if TYPE_CHECKING:
@@ -152,9 +153,39 @@ def _gradients(doc: LatexDocument, eq: DerivationLatex, w: dict[str, str]) -> No
 
 
 def _update(doc: LatexDocument, eq: DerivationLatex, w: dict[str, str]) -> None:
-    doc.section(w["update"])
-    doc.paragraph(w["update_intro"])
-    doc.equations(eq.updates())
+    """θ ← θ − η ∂C/∂θ by layer; with an [optimizer] table, its rule step by step, its values and its decay."""
+    optimizer = eq.net.optimizer
+    if not optimizer.given or optimizer.kind == "sgd":
+        doc.section(w["update"])
+        if optimizer.given:
+            doc.paragraph(w["optimizer_sgd"].format(kind=doc.code(optimizer.kind)))
+        doc.paragraph(w["update_intro"])
+        doc.equations(eq.updates())
+    else:
+        form = eq.step_form()
+        fields = latex_fields(optimizer, form)
+        n = eq.n
+        params = ", ".join(f"${n.matrix(letter, layer)}$" for layer in eq.d.layer_numbers
+                           for letter in (n.weight_matrix_letter, "b") if letter != "b" or eq.d.layer(layer).bias)
+        doc.section(w["optimizer_update"].format(kind=doc.code(optimizer.kind)))
+        doc.paragraph(w["optimizer_intro"].format(kind=doc.code(optimizer.kind), params=params,
+                                                  steps=r"$t = 1, 2, \ldots$", **fields))
+        doc.equations(eq.optimizer_step())
+        doc.paragraph(w[f"optimizer_state_{optimizer.kind}"].format(**fields))
+    if optimizer.given:
+        _optimizer_values(doc, eq, w)
+
+
+def _optimizer_values(doc: LatexDocument, eq: DerivationLatex, w: dict[str, str]) -> None:
+    """The decay (η_e = …) and the spec's numbers: η, the rule's hyperparameters, the decay's r and k."""
+    optimizer, form = eq.net.optimizer, eq.step_form()
+    fields = latex_fields(optimizer, form)
+    if optimizer.decay is not None:
+        doc.paragraph(w["optimizer_decay"].format(decay=w[f"decay_{optimizer.decay.kind}"], **fields))
+        doc.equations(eq.schedule())
+    values = ", ".join(f"${form.latex[symbol]} = {_plain(number, eq.lang)}$ ({doc.code(key)})"
+                       for key, symbol, number in settings(optimizer, form))
+    doc.paragraph(w["optimizer_values"].format(values=values))
 
 
 def _proof(doc: LatexDocument, report: ProofReport, w: dict[str, str]) -> None:

@@ -11,6 +11,7 @@ from ..derivation import symbols
 from ..derivation.backprop import Derivation
 from ..model.activations import A as GENERIC_A, Z as GENERIC_Z
 from .text import ONES, TextPrinter, text_printer
+from .updates import schedule_line, settings, step_form, text_lines
 
 #: the lectures' names of the built-in activations (a custom one is g)
 _ACTIVATION_NAMES = {"sigmoid": "σ", "tanh": "tanh", "relu": "relu", "leaky_relu": "lrelu", "softmax": "softmax"}
@@ -66,6 +67,24 @@ def _batch(d: Derivation, p: TextPrinter, layer: int) -> list[str]:
     return lines
 
 
+def _optimizer(d: Derivation, p: TextPrinter) -> list[str]:
+    """The [optimizer] table's rule as one step (θ_t = θ_(t−1) − η g_t …), its decay and its numbers."""
+    optimizer = d.network.optimizer
+    form = step_form(optimizer)
+    params = ", ".join(f"{letter}{p.sup(layer)}" for layer in d.layer_numbers
+                       for letter in (p.weight_matrix_letter, "b") if letter != "b" or d.layer(layer).bias)
+    zeros = " = ".join(form.text[s] for s in form.state)
+    lines = [f"Update (optimizer {optimizer.kind}, torch.optim's rule), for each entry θ of {params} on its own; "
+             f"g_t = ∂{p.cost}/∂θ at θ_(t−1), t = 1, 2, ...{f', {zeros} = 0' if zeros else ''}:"]
+    lines += [f"  {line}" for line in text_lines(d.network.notation, form, form.lines)]
+    schedule = schedule_line(optimizer, form)
+    if schedule is not None:
+        (line,) = text_lines(d.network.notation, form, [schedule])
+        lines.append(f"  {line}  ({optimizer.decay.kind} decay; η_e is η in epoch e = 0, 1, ...)")
+    lines.append("  " + ", ".join(f"{form.text[s]} = {number!r} ({key})" for key, s, number in settings(optimizer, form)))
+    return lines
+
+
 def describe(d: Derivation) -> str:
     """Forward equations, loss, δ^[L], the δ recurrence and the gradients, as text in the spec's notation."""
     net, p = d.network, text_printer(d)
@@ -87,4 +106,6 @@ def describe(d: Derivation) -> str:
                   f"⊙ the elementwise product, {ONES} a column of m ones, {net.notation.cost_symbol} the cost):"]
     for layer in reversed(d.layer_numbers):
         lines += _batch(d, p, layer)
+    if net.optimizer.given:   # without an [optimizer] table the update is the caller's (η given at call time)
+        lines += [""] + _optimizer(d, p)
     return "\n".join(lines)

@@ -13,6 +13,7 @@ from ..derivation.backprop import M, Derivation
 from ..model.activations import A as GENERIC_A, Z as GENERIC_Z
 from .notation import ELL, ETA, LOSS_ROW, activation_call, as_factor
 from .printer import NotationPrinter
+from .updates import StepForm, latex_lines, schedule_line, step_form
 
 #: layers with more units than this are shown in part: the first two, ⋮, the last
 MAX_UNITS_SHOWN = 4
@@ -259,3 +260,18 @@ class DerivationLatex:
                     param, grad = param.T, grad.T
                 lines.append(rf"{self.tex(param)} & \leftarrow {self.tex(self.d.update_expr(param, grad, ETA))}")
         return lines
+
+    # -- the optimizer (only with an [optimizer] table; see updates.py)
+    def step_form(self) -> StepForm:
+        return step_form(self.net.optimizer)
+
+    def optimizer_step(self) -> list[str]:
+        """The spec's optimizer rule as one step in the lecture's notation: m_t = β₁ m_{t−1} + …, θ_t = θ_{t−1} − …"""
+        form = self.step_form()
+        return latex_lines(self.d, form, form.lines, self.lang)
+
+    def schedule(self) -> list[str]:
+        """η_e = … of the spec's learning-rate decay, or no line without one."""
+        form = self.step_form()
+        line = schedule_line(self.net.optimizer, form)
+        return latex_lines(self.d, form, [line], self.lang) if line is not None else []

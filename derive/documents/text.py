@@ -163,7 +163,8 @@ class TextPrinter(StrPrinter):
         if coeff < 0:
             return MINUS + self.parenthesize(_keep_coeff(-coeff, rest), PRECEDENCE["Mul"], strict=True)
         numerator, denominator = [], []
-        for factor in expr.as_ordered_factors():
+        # order "none": the factors as the expression holds them (an unevaluated Mul arranged by the caller)
+        for factor in (expr.args if self._settings.get("order") == "none" else expr.as_ordered_factors()):
             if factor.is_commutative and factor.is_Pow and factor.exp.as_coeff_Mul()[0] < 0:
                 exponent = -factor.exp
                 denominator.append(factor.base if exponent == 1 else sp.Pow(factor.base, exponent, evaluate=False))

@@ -63,6 +63,30 @@ _EN: dict[str, str] = {
     "gradients_matrix": "For the cost of a batch, with reduction factor {c} (and the L2 term, if any):",
     "update": "Gradient-descent step",
     "update_intro": "With learning rate $\\eta$:",
+    # the update rule of a spec's [optimizer] (documents/updates.py); {kind} is the spec's name, in \texttt
+    "optimizer_update": "Update rule: {kind}",
+    "optimizer_intro": "The spec trains with {kind}, whose rule is that of torch.optim. It acts on each entry "
+                       "{theta} of the parameters ({params}) on its own: {g} is that entry's gradient from the "
+                       "previous section, taken at {theta_before}, the steps are numbered {steps}, and the state "
+                       "starts at zero ({zeros}).",
+    "optimizer_state_momentum": "{b} is the entry's momentum buffer (its velocity), not a bias; {mu} is the "
+                                "momentum and {tau} the dampening ({tau} equal to {mu} gives the moving-average "
+                                "form).",
+    "optimizer_state_nesterov": "{b} is the entry's momentum buffer (its velocity), not a bias, and {mu} is the "
+                                "momentum; Nesterov's step looks ahead along the new buffer.",
+    "optimizer_state_adagrad": "{G} is the sum of the squares of the entry's gradients so far (not a matrix of "
+                               "activation derivatives); {eps} is added outside the square root.",
+    "optimizer_state_rmsprop": "{v} is the moving average of the entry's squared gradient, with decay {alpha}; "
+                               "{eps} is added outside the square root.",
+    "optimizer_state_adam": "{m} is the moving average of the gradient (first moment) and {v} that of its square "
+                            "(second moment); {mhat} and {vhat} are their bias corrections, which undo the start at "
+                            "zero ({t} is the step's number); {eps} is added outside the square root.",
+    "optimizer_sgd": "The spec trains with {kind}: plain gradient descent, one step per batch.",
+    "optimizer_values": "The spec's values: {values}.",
+    "optimizer_decay": "The learning rate decays per epoch ({decay}): every step of epoch {e} (counted from 0) uses "
+                       "{eta_e} in place of {eta}:",
+    "decay_inverse_time": "inverse time",
+    "decay_exponential": "exponential",
     # inside a formula's cases (relu): "z for z > 0, 0 otherwise"
     "cases_if": "for",
     "cases_otherwise": "otherwise",
@@ -221,6 +245,29 @@ _PT: dict[str, str] = {
     "gradients_matrix": "Para o custo de um lote, com fator de redução {c} (e o termo L2, se houver):",
     "update": "Passo do gradiente descendente",
     "update_intro": "Com taxa de aprendizado $\\eta$:",
+    # a regra de atualização do [optimizer] da especificação (documents/updates.py)
+    "optimizer_update": "Regra de atualização: {kind}",
+    "optimizer_intro": "A especificação treina com {kind}, cuja regra é a do torch.optim. Ela age sobre cada "
+                       "entrada {theta} dos parâmetros ({params}) separadamente: {g} é o gradiente dessa entrada, "
+                       "da seção anterior, calculado em {theta_before}, os passos são numerados {steps}, e o estado "
+                       "começa em zero ({zeros}).",
+    "optimizer_state_momentum": "{b} é o buffer de momento da entrada (sua velocidade), não um viés; {mu} é o "
+                                "momento e {tau} o amortecimento ({tau} igual a {mu} dá a forma de média móvel).",
+    "optimizer_state_nesterov": "{b} é o buffer de momento da entrada (sua velocidade), não um viés, e {mu} é o "
+                                "momento; o passo de Nesterov olha adiante ao longo do novo buffer.",
+    "optimizer_state_adagrad": "{G} é a soma dos quadrados dos gradientes da entrada até aqui (não uma matriz de "
+                               "derivadas de ativação); {eps} é somado fora da raiz quadrada.",
+    "optimizer_state_rmsprop": "{v} é a média móvel do quadrado do gradiente da entrada, com decaimento {alpha}; "
+                               "{eps} é somado fora da raiz quadrada.",
+    "optimizer_state_adam": "{m} é a média móvel do gradiente (primeiro momento) e {v} a do seu quadrado (segundo "
+                            "momento); {mhat} e {vhat} são suas correções de viés, que desfazem o início em zero "
+                            "({t} é o número do passo); {eps} é somado fora da raiz quadrada.",
+    "optimizer_sgd": "A especificação treina com {kind}: o gradiente descendente simples, um passo por lote.",
+    "optimizer_values": "Os valores da especificação: {values}.",
+    "optimizer_decay": "A taxa de aprendizado decai por época ({decay}): cada passo da época {e} (contada a partir "
+                       "de 0) usa {eta_e} no lugar de {eta}:",
+    "decay_inverse_time": "inverso do tempo",
+    "decay_exponential": "exponencial",
     # dentro dos casos de uma fórmula (relu): "z se z > 0, 0 caso contrário"
     "cases_if": "se",
     "cases_otherwise": "caso contrário",

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .activations import Activation
+from .initialization import DEFAULT_INIT, Initialization
 from .losses import Loss
 from .optimizers import PLAIN_SGD, Optimizer
 
@@ -74,6 +75,7 @@ class Network:
     example: Example | None = None
     source: str = "<dict>"         # the spec file, for messages and generated headers
     optimizer: Optimizer = PLAIN_SGD   # [optimizer]; without it θ ← θ − η g, η given at call time
+    init: Initialization = DEFAULT_INIT   # init and init_scale: how init_params draws the weights
 
     def __repr__(self) -> str:
         activations = ", ".join(layer.activation.name for layer in self.layers)

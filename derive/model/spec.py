@@ -21,6 +21,7 @@ import numpy as np
 
 from .activations import Activation, make_activation
 from ..errors import SpecError, did_you_mean, read_capped, toml_error
+from .initialization import initialization_from_spec
 from .losses import LOSSES, Loss, loss_accepts, loss_hint
 from .network import Example, Layer, Network, Notation, count_params
 from .optimizers import PLAIN_SGD, optimizer_from_table
@@ -30,7 +31,8 @@ MAX_LAYERS = 64
 MAX_PARAMS = 1_000_000   # derive + prove + generate take minutes here (README, Spec)
 MAX_NAME = 64
 
-TOP_KEYS = ("name", "input", "layers", "loss", "reduction", "l2", "optimizer", "notation", "example")
+TOP_KEYS = ("name", "input", "layers", "loss", "reduction", "l2", "init", "init_scale", "optimizer", "notation",
+            "example")
 LAYER_KEYS = ("units", "activation", "bias", "alpha")
 NOTATION_KEYS = ("input_layer", "brackets", "weight_symbol", "delta_symbol", "cost_symbol", "weight_convention")
 #: the accepted words of each [notation] choice, with what each one means (for messages and docs)
@@ -122,12 +124,13 @@ def _build(data: Any, source: str) -> Network:
                             quote=True)
         raise SpecError("reduction", f"expected 'mean' or 'sum', got {_show(reduction)}{hint}")
     l2 = _number(data.get("l2", 0.0), "l2", lo=0.0)
+    init = initialization_from_spec(data)   # init and init_scale
     notation = _notation(data.get("notation", {}))
     example = _example(data["example"], sizes, layers, notation) if "example" in data else None
     if example is not None and loss.targets_sum_to_one and sizes[-1] > 1:
         _targets_sum_to_one(example.Y, loss.name)
     return Network(name=name, n_in=n_in, layers=layers, loss=loss, reduction=reduction, l2=l2,
-                   notation=notation, example=example, source=source,
+                   notation=notation, example=example, source=source, init=init,
                    optimizer=optimizer_from_table(data["optimizer"]) if "optimizer" in data else PLAIN_SGD)
 
 

@@ -21,11 +21,6 @@
 #define lecture_and_fmax lecture_and_MATH(fmax)
 #define lecture_and_LIT(x) ((lecture_and_real)(x))
 
-/* Every intermediate quantity of one example: z, a and delta of each layer. */
-typedef struct {
-    lecture_and_real z1[1], a1[1], d1[1];
-} lecture_and_trace;
-
 /* Forward pass of one example a0 (the input x). */
 static void lecture_and_forward_pass(const lecture_and_params *p, const lecture_and_real *a0, lecture_and_trace *t)
 {
@@ -69,8 +64,9 @@ lecture_and_real lecture_and_cost(const lecture_and_params *p, int m, const lect
     return loss_sum/m_real;
 }
 
-void lecture_and_gradients(const lecture_and_params *p, int m, const lecture_and_real *X, const lecture_and_real *Y,
-        lecture_and_params *grad)
+/* dC/dtheta into grad, with t holding one example's trace at a time (the caller's memory). */
+static void lecture_and_gradients_with(const lecture_and_params *p, int m, const lecture_and_real *X,
+        const lecture_and_real *Y, lecture_and_params *grad, lecture_and_trace *t)
 {
     for (int j = 0; j < 1; ++j) {
         for (int k = 0; k < 2; ++k) grad->W1[j][k] = 0;
@@ -79,8 +75,6 @@ void lecture_and_gradients(const lecture_and_params *p, int m, const lecture_and
     if (m < 1) return;
     for (int i = 0; i < m; ++i) {
         const lecture_and_real *a0 = X + (long)i * lecture_and_N_IN;
-        lecture_and_trace trace;
-        lecture_and_trace *t = &trace;
         lecture_and_forward_pass(p, a0, t);
         lecture_and_output_delta(t, Y + (long)i * lecture_and_N_OUT);
         /* Σ_i ∂ℓ/∂W[1] += δ[1] a[0]ᵀ, Σ_i ∂ℓ/∂b[1] += δ[1] (unrolled, 2 weights <= 16) */
@@ -94,6 +88,13 @@ void lecture_and_gradients(const lecture_and_params *p, int m, const lecture_and
     grad->W1[0][0] = grad->W1[0][0]*u1;
     grad->W1[0][1] = grad->W1[0][1]*u1;
     grad->b1[0] = grad->b1[0]*u1;
+}
+
+void lecture_and_gradients(const lecture_and_params *p, int m, const lecture_and_real *X, const lecture_and_real *Y,
+        lecture_and_params *grad)
+{
+    lecture_and_trace trace;
+    lecture_and_gradients_with(p, m, X, Y, grad, &trace);
 }
 
 void lecture_and_sgd_step(lecture_and_params *p, int m, const lecture_and_real *X, const lecture_and_real *Y,
@@ -123,14 +124,71 @@ void lecture_and_sgd_step(lecture_and_params *p, int m, const lecture_and_real *
     p->b1[0] = p->b1[0] - grad.b1[0]*learning_rate;
 }
 
-void lecture_and_init_params(lecture_and_params *p, unsigned long seed)
+void lecture_and_state_init(lecture_and_state *s)
 {
-    unsigned long state = seed & 0xFFFFFFFFUL;
+    s->step = 0;
+    s->learning_rate = lecture_and_LIT(0.1);
+}
+
+/* One sgd step of one parameter entry, theta = *entry with gradient g (t is already incremented):
+ *     θ ← θ − η g */
+static void lecture_and_update_entry(lecture_and_real *entry, lecture_and_real g, lecture_and_real learning_rate)
+{
+    lecture_and_real theta = *entry;
+    theta = theta - learning_rate*g;
+    *entry = theta;
+}
+
+void lecture_and_update(lecture_and_params *p, const lecture_and_params *grad, lecture_and_state *s)
+{
+    /* t <- t + 1, once per update */
+    s->step = s->step + 1;
+    const lecture_and_real learning_rate = s->learning_rate;
     for (int j = 0; j < 1; ++j) {
         for (int k = 0; k < 2; ++k) {
-            state = (1664525UL * state + 1013904223UL) & 0xFFFFFFFFUL;
-            const lecture_and_real u = (lecture_and_real)(state >> 8) / lecture_and_LIT(16777216.0);
-            p->W1[j][k] = lecture_and_LIT(1.4142135623730951) * (2 * u - 1);
+            lecture_and_update_entry(&p->W1[j][k], grad->W1[j][k], learning_rate);
+        }
+    }
+    for (int j = 0; j < 1; ++j) {
+        lecture_and_update_entry(&p->b1[j], grad->b1[j], learning_rate);
+    }
+}
+
+void lecture_and_train_step(lecture_and_params *p, lecture_and_state *s, lecture_and_workspace *w, int m,
+        const lecture_and_real *X, const lecture_and_real *Y)
+{
+    if (m < 1) return;
+    lecture_and_gradients_with(p, m, X, Y, &w->grad, &w->trace);
+    lecture_and_update(p, &w->grad, s);
+}
+
+/* The README's generator (SplitMix64), the same as the NumPy module's: unsigned long long has at
+ * least 64 bits (C99) and every step is masked to 64, so a wider type gives the same numbers. */
+#define lecture_and_MASK64 0xFFFFFFFFFFFFFFFFULL
+
+/* s <- s + 0x9E3779B97F4A7C15 mod 2^64; the draw is s mixed. */
+static unsigned long long lecture_and_next_u64(unsigned long long *state)
+{
+    unsigned long long z;
+    *state = (*state + 0x9E3779B97F4A7C15ULL) & lecture_and_MASK64;
+    z = *state;
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL) & lecture_and_MASK64;
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EBULL) & lecture_and_MASK64;
+    return z ^ (z >> 31);
+}
+
+/* A double in [0, 1): the draw's top 53 bits times 2^-53 (exact). */
+static double lecture_and_uniform(unsigned long long *state)
+{
+    return (double)(lecture_and_next_u64(state) >> 11) / 9007199254740992.0;
+}
+
+void lecture_and_init_params(lecture_and_params *p, unsigned long seed)
+{
+    unsigned long long state = (unsigned long long)seed & lecture_and_MASK64;
+    for (int j = 0; j < 1; ++j) {
+        for (int k = 0; k < 2; ++k) {
+            p->W1[j][k] = (lecture_and_real)(1.4142135623730951 * (2.0 * lecture_and_uniform(&state) - 1.0));
         }
     }
     for (int j = 0; j < 1; ++j) p->b1[j] = 0;

@@ -16,7 +16,7 @@
  * Conventions: z = W a + b, W{l} has shape (n_l, n_{l-1}); the m examples of a
  * batch are contiguous, X[i * lecture_and_N_IN + k] is feature k of example i and
  * Y[i * lecture_and_N_OUT + k] is its target k. m < 1 is an empty batch: the
- * cost is 0, the gradients are 0 and sgd_step changes nothing.
+ * cost is 0, the gradients are 0 and sgd_step and train_step change nothing.
  */
 #ifndef LECTURE_AND_H
 #define LECTURE_AND_H
@@ -39,30 +39,71 @@ typedef struct lecture_and_params {
     lecture_and_real b1[1];
 } lecture_and_params;
 
+/* Every intermediate quantity of one example: z, a and delta of each layer (3 reals). */
+typedef struct lecture_and_trace {
+    lecture_and_real z1[1], a1[1], d1[1];
+} lecture_and_trace;
+
+/* The optimizer state. Optimizer: sgd (no [optimizer] table), per parameter entry (torch.optim's rule):
+ *     θ ← θ − η g
+ * step is t, the number of updates done; learning_rate is the eta of the next update: the
+ * caller may change it between updates (a schedule is per epoch, and C has no epoch loop).
+ */
+typedef struct lecture_and_state {
+    long step;
+    lecture_and_real learning_rate;
+} lecture_and_state;
+
+/* All the working memory of lecture_and_train_step, so that its stack use is small for any net.
+ * The caller places it (static, on the stack, in its own arena); it holds nothing between calls. */
+typedef struct lecture_and_workspace {
+    lecture_and_params grad;    /* dC/dtheta of the batch */
+    lecture_and_trace trace;    /* one example at a time */
+} lecture_and_workspace;
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* a[1] for one example x (lecture_and_N_IN reals) into out (lecture_and_N_OUT reals). */
+/* a[1] for one example x (lecture_and_N_IN reals) into out (lecture_and_N_OUT reals).
+ * Stack: one lecture_and_trace. */
 void lecture_and_forward(const lecture_and_params *p, const lecture_and_real *x, lecture_and_real *out);
 
-/* The cost C over m examples: mean of the per-example losses. */
+/* The cost C over m examples: mean of the per-example losses.
+ * Stack: one lecture_and_trace. */
 lecture_and_real lecture_and_cost(const lecture_and_params *p, int m, const lecture_and_real *X, const lecture_and_real *Y);
 
-/* dC/dtheta for every parameter, by backpropagation, into grad (which must not alias p). */
+/* dC/dtheta for every parameter, by backpropagation, into grad (which must not alias p).
+ * Stack: one lecture_and_trace. */
 void lecture_and_gradients(const lecture_and_params *p, int m, const lecture_and_real *X, const lecture_and_real *Y,
         lecture_and_params *grad);
 
 /* One gradient-descent step on the batch, in place: theta <- theta - learning_rate * dC/dtheta.
- * m == 1 needs no gradient buffer; m > 1 uses one lecture_and_params on the stack. */
+ * Stack: one lecture_and_trace; m > 1 also one lecture_and_params (lecture_and_N_PARAMS reals) for the
+ * gradient (lecture_and_train_step keeps both in a lecture_and_workspace instead). */
 void lecture_and_sgd_step(lecture_and_params *p, int m, const lecture_and_real *X, const lecture_and_real *Y,
         lecture_and_real learning_rate);
 
-/* Deterministic initial parameters: weights uniform in (-r, r), r = sqrt(6 / (n_l + n_{l-1}))
- * (Glorot), biases 0. The generator is the 32-bit LCG s <- (1664525 s + 1013904223) mod 2^32
- * starting from s = seed mod 2^32; each weight, in declaration order, takes the next s and
- * u = (s >> 8) / 2^24 in [0, 1), and is r * (2u - 1). */
+/* Deterministic initial parameters: weights glorot_uniform, U[-r, r], r = sqrt(6 / (fan_in + fan_out)); biases 0.
+ * The generator is the README's SplitMix64 with state seed (see "Random numbers"); the weights
+ * take its draws in declaration order, row by row, each r * (2u - 1) with u = (draw >> 11) / 2^53, in double, then cast to lecture_and_real.
+ * The NumPy module's init_params(seed) gives the same doubles. */
 void lecture_and_init_params(lecture_and_params *p, unsigned long seed);
+
+/* The initial optimizer state: step 0, learning_rate 0.1
+ * (from the [example]: the spec has no [optimizer] table). */
+void lecture_and_state_init(lecture_and_state *s);
+
+/* One optimizer step from given gradients, in place: s->step += 1, then every parameter entry
+ * (and its state) by the rule above with eta = s->learning_rate. grad must not alias p or s.
+ * Stack: a few scalars, for any net. */
+void lecture_and_update(lecture_and_params *p, const lecture_and_params *grad, lecture_and_state *s);
+
+/* One training step on the batch: dC/dtheta into w->grad, then lecture_and_update(p, &w->grad, s).
+ * m < 1 changes nothing (not even s->step). Stack: a few scalars, for any net (the working
+ * memory is w). */
+void lecture_and_train_step(lecture_and_params *p, lecture_and_state *s, lecture_and_workspace *w, int m,
+        const lecture_and_real *X, const lecture_and_real *Y);
 
 #ifdef __cplusplus
 }

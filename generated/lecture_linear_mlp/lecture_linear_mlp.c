@@ -17,12 +17,6 @@
 #define lecture_linear_mlp_MATH(fn) lecture_linear_mlp_PASTE(fn, lecture_linear_mlp_SUFFIX(lecture_linear_mlp_REAL))
 #define lecture_linear_mlp_LIT(x) ((lecture_linear_mlp_real)(x))
 
-/* Every intermediate quantity of one example: z, a and delta of each layer. */
-typedef struct {
-    lecture_linear_mlp_real z1[2], a1[2], d1[2];
-    lecture_linear_mlp_real z2[1], a2[1], d2[1];
-} lecture_linear_mlp_trace;
-
 /* Forward pass of one example a0 (the input x). */
 static void lecture_linear_mlp_forward_pass(const lecture_linear_mlp_params *p, const lecture_linear_mlp_real *a0, lecture_linear_mlp_trace *t)
 {
@@ -79,8 +73,9 @@ lecture_linear_mlp_real lecture_linear_mlp_cost(const lecture_linear_mlp_params 
     return loss_sum/m_real;
 }
 
-void lecture_linear_mlp_gradients(const lecture_linear_mlp_params *p, int m, const lecture_linear_mlp_real *X, const lecture_linear_mlp_real *Y,
-        lecture_linear_mlp_params *grad)
+/* dC/dtheta into grad, with t holding one example's trace at a time (the caller's memory). */
+static void lecture_linear_mlp_gradients_with(const lecture_linear_mlp_params *p, int m, const lecture_linear_mlp_real *X,
+        const lecture_linear_mlp_real *Y, lecture_linear_mlp_params *grad, lecture_linear_mlp_trace *t)
 {
     for (int j = 0; j < 2; ++j) {
         for (int k = 0; k < 2; ++k) grad->W1[j][k] = 0;
@@ -93,8 +88,6 @@ void lecture_linear_mlp_gradients(const lecture_linear_mlp_params *p, int m, con
     if (m < 1) return;
     for (int i = 0; i < m; ++i) {
         const lecture_linear_mlp_real *a0 = X + (long)i * lecture_linear_mlp_N_IN;
-        lecture_linear_mlp_trace trace;
-        lecture_linear_mlp_trace *t = &trace;
         lecture_linear_mlp_forward_pass(p, a0, t);
         lecture_linear_mlp_output_delta(t, Y + (long)i * lecture_linear_mlp_N_OUT);
         lecture_linear_mlp_delta1(p, t);
@@ -124,6 +117,13 @@ void lecture_linear_mlp_gradients(const lecture_linear_mlp_params *p, int m, con
     grad->W2[0][0] = grad->W2[0][0]*u2;
     grad->W2[0][1] = grad->W2[0][1]*u2;
     grad->b2[0] = grad->b2[0]*u2;
+}
+
+void lecture_linear_mlp_gradients(const lecture_linear_mlp_params *p, int m, const lecture_linear_mlp_real *X, const lecture_linear_mlp_real *Y,
+        lecture_linear_mlp_params *grad)
+{
+    lecture_linear_mlp_trace trace;
+    lecture_linear_mlp_gradients_with(p, m, X, Y, grad, &trace);
 }
 
 void lecture_linear_mlp_sgd_step(lecture_linear_mlp_params *p, int m, const lecture_linear_mlp_real *X, const lecture_linear_mlp_real *Y,
@@ -170,22 +170,85 @@ void lecture_linear_mlp_sgd_step(lecture_linear_mlp_params *p, int m, const lect
     p->b2[0] = p->b2[0] - grad.b2[0]*learning_rate;
 }
 
-void lecture_linear_mlp_init_params(lecture_linear_mlp_params *p, unsigned long seed)
+void lecture_linear_mlp_state_init(lecture_linear_mlp_state *s)
 {
-    unsigned long state = seed & 0xFFFFFFFFUL;
+    s->step = 0;
+    s->learning_rate = lecture_linear_mlp_LIT(0.1);
+}
+
+/* One sgd step of one parameter entry, theta = *entry with gradient g (t is already incremented):
+ *     θ ← θ − η g */
+static void lecture_linear_mlp_update_entry(lecture_linear_mlp_real *entry, lecture_linear_mlp_real g, lecture_linear_mlp_real learning_rate)
+{
+    lecture_linear_mlp_real theta = *entry;
+    theta = theta - learning_rate*g;
+    *entry = theta;
+}
+
+void lecture_linear_mlp_update(lecture_linear_mlp_params *p, const lecture_linear_mlp_params *grad, lecture_linear_mlp_state *s)
+{
+    /* t <- t + 1, once per update */
+    s->step = s->step + 1;
+    const lecture_linear_mlp_real learning_rate = s->learning_rate;
     for (int j = 0; j < 2; ++j) {
         for (int k = 0; k < 2; ++k) {
-            state = (1664525UL * state + 1013904223UL) & 0xFFFFFFFFUL;
-            const lecture_linear_mlp_real u = (lecture_linear_mlp_real)(state >> 8) / lecture_linear_mlp_LIT(16777216.0);
-            p->W1[j][k] = lecture_linear_mlp_LIT(1.224744871391589) * (2 * u - 1);
+            lecture_linear_mlp_update_entry(&p->W1[j][k], grad->W1[j][k], learning_rate);
+        }
+    }
+    for (int j = 0; j < 2; ++j) {
+        lecture_linear_mlp_update_entry(&p->b1[j], grad->b1[j], learning_rate);
+    }
+    for (int j = 0; j < 1; ++j) {
+        for (int k = 0; k < 2; ++k) {
+            lecture_linear_mlp_update_entry(&p->W2[j][k], grad->W2[j][k], learning_rate);
+        }
+    }
+    for (int j = 0; j < 1; ++j) {
+        lecture_linear_mlp_update_entry(&p->b2[j], grad->b2[j], learning_rate);
+    }
+}
+
+void lecture_linear_mlp_train_step(lecture_linear_mlp_params *p, lecture_linear_mlp_state *s, lecture_linear_mlp_workspace *w, int m,
+        const lecture_linear_mlp_real *X, const lecture_linear_mlp_real *Y)
+{
+    if (m < 1) return;
+    lecture_linear_mlp_gradients_with(p, m, X, Y, &w->grad, &w->trace);
+    lecture_linear_mlp_update(p, &w->grad, s);
+}
+
+/* The README's generator (SplitMix64), the same as the NumPy module's: unsigned long long has at
+ * least 64 bits (C99) and every step is masked to 64, so a wider type gives the same numbers. */
+#define lecture_linear_mlp_MASK64 0xFFFFFFFFFFFFFFFFULL
+
+/* s <- s + 0x9E3779B97F4A7C15 mod 2^64; the draw is s mixed. */
+static unsigned long long lecture_linear_mlp_next_u64(unsigned long long *state)
+{
+    unsigned long long z;
+    *state = (*state + 0x9E3779B97F4A7C15ULL) & lecture_linear_mlp_MASK64;
+    z = *state;
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL) & lecture_linear_mlp_MASK64;
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EBULL) & lecture_linear_mlp_MASK64;
+    return z ^ (z >> 31);
+}
+
+/* A double in [0, 1): the draw's top 53 bits times 2^-53 (exact). */
+static double lecture_linear_mlp_uniform(unsigned long long *state)
+{
+    return (double)(lecture_linear_mlp_next_u64(state) >> 11) / 9007199254740992.0;
+}
+
+void lecture_linear_mlp_init_params(lecture_linear_mlp_params *p, unsigned long seed)
+{
+    unsigned long long state = (unsigned long long)seed & lecture_linear_mlp_MASK64;
+    for (int j = 0; j < 2; ++j) {
+        for (int k = 0; k < 2; ++k) {
+            p->W1[j][k] = (lecture_linear_mlp_real)(1.224744871391589 * (2.0 * lecture_linear_mlp_uniform(&state) - 1.0));
         }
     }
     for (int j = 0; j < 2; ++j) p->b1[j] = 0;
     for (int j = 0; j < 1; ++j) {
         for (int k = 0; k < 2; ++k) {
-            state = (1664525UL * state + 1013904223UL) & 0xFFFFFFFFUL;
-            const lecture_linear_mlp_real u = (lecture_linear_mlp_real)(state >> 8) / lecture_linear_mlp_LIT(16777216.0);
-            p->W2[j][k] = lecture_linear_mlp_LIT(1.4142135623730951) * (2 * u - 1);
+            p->W2[j][k] = (lecture_linear_mlp_real)(1.4142135623730951 * (2.0 * lecture_linear_mlp_uniform(&state) - 1.0));
         }
     }
     for (int j = 0; j < 1; ++j) p->b2[j] = 0;

@@ -19,13 +19,6 @@
 #define lecture_mse_regression_fabs lecture_mse_regression_MATH(fabs)
 #define lecture_mse_regression_LIT(x) ((lecture_mse_regression_real)(x))
 
-/* Every intermediate quantity of one example: z, a and delta of each layer. */
-typedef struct {
-    lecture_mse_regression_real z1[3], a1[3], d1[3];
-    lecture_mse_regression_real z2[2], a2[2], d2[2];
-    lecture_mse_regression_real z3[1], a3[1], d3[1];
-} lecture_mse_regression_trace;
-
 /* Forward pass of one example a0 (the input x). */
 static void lecture_mse_regression_forward_pass(const lecture_mse_regression_params *p, const lecture_mse_regression_real *a0, lecture_mse_regression_trace *t)
 {
@@ -103,8 +96,9 @@ lecture_mse_regression_real lecture_mse_regression_cost(const lecture_mse_regres
     return loss_sum/m_real;
 }
 
-void lecture_mse_regression_gradients(const lecture_mse_regression_params *p, int m, const lecture_mse_regression_real *X, const lecture_mse_regression_real *Y,
-        lecture_mse_regression_params *grad)
+/* dC/dtheta into grad, with t holding one example's trace at a time (the caller's memory). */
+static void lecture_mse_regression_gradients_with(const lecture_mse_regression_params *p, int m, const lecture_mse_regression_real *X,
+        const lecture_mse_regression_real *Y, lecture_mse_regression_params *grad, lecture_mse_regression_trace *t)
 {
     for (int j = 0; j < 3; ++j) {
         for (int k = 0; k < 2; ++k) grad->W1[j][k] = 0;
@@ -121,8 +115,6 @@ void lecture_mse_regression_gradients(const lecture_mse_regression_params *p, in
     if (m < 1) return;
     for (int i = 0; i < m; ++i) {
         const lecture_mse_regression_real *a0 = X + (long)i * lecture_mse_regression_N_IN;
-        lecture_mse_regression_trace trace;
-        lecture_mse_regression_trace *t = &trace;
         lecture_mse_regression_forward_pass(p, a0, t);
         lecture_mse_regression_output_delta(t, Y + (long)i * lecture_mse_regression_N_OUT);
         lecture_mse_regression_delta2(p, t);
@@ -178,6 +170,13 @@ void lecture_mse_regression_gradients(const lecture_mse_regression_params *p, in
     grad->W3[0][0] = grad->W3[0][0]*u7;
     grad->W3[0][1] = grad->W3[0][1]*u7;
     grad->b3[0] = grad->b3[0]*u7;
+}
+
+void lecture_mse_regression_gradients(const lecture_mse_regression_params *p, int m, const lecture_mse_regression_real *X, const lecture_mse_regression_real *Y,
+        lecture_mse_regression_params *grad)
+{
+    lecture_mse_regression_trace trace;
+    lecture_mse_regression_gradients_with(p, m, X, Y, grad, &trace);
 }
 
 void lecture_mse_regression_sgd_step(lecture_mse_regression_params *p, int m, const lecture_mse_regression_real *X, const lecture_mse_regression_real *Y,
@@ -252,30 +251,99 @@ void lecture_mse_regression_sgd_step(lecture_mse_regression_params *p, int m, co
     p->b3[0] = p->b3[0] - grad.b3[0]*learning_rate;
 }
 
-void lecture_mse_regression_init_params(lecture_mse_regression_params *p, unsigned long seed)
+void lecture_mse_regression_state_init(lecture_mse_regression_state *s)
 {
-    unsigned long state = seed & 0xFFFFFFFFUL;
+    s->step = 0;
+    s->learning_rate = lecture_mse_regression_LIT(0.1);
+}
+
+/* One sgd step of one parameter entry, theta = *entry with gradient g (t is already incremented):
+ *     θ ← θ − η g */
+static void lecture_mse_regression_update_entry(lecture_mse_regression_real *entry, lecture_mse_regression_real g, lecture_mse_regression_real learning_rate)
+{
+    lecture_mse_regression_real theta = *entry;
+    theta = theta - learning_rate*g;
+    *entry = theta;
+}
+
+void lecture_mse_regression_update(lecture_mse_regression_params *p, const lecture_mse_regression_params *grad, lecture_mse_regression_state *s)
+{
+    /* t <- t + 1, once per update */
+    s->step = s->step + 1;
+    const lecture_mse_regression_real learning_rate = s->learning_rate;
     for (int j = 0; j < 3; ++j) {
         for (int k = 0; k < 2; ++k) {
-            state = (1664525UL * state + 1013904223UL) & 0xFFFFFFFFUL;
-            const lecture_mse_regression_real u = (lecture_mse_regression_real)(state >> 8) / lecture_mse_regression_LIT(16777216.0);
-            p->W1[j][k] = lecture_mse_regression_LIT(1.0954451150103321) * (2 * u - 1);
+            lecture_mse_regression_update_entry(&p->W1[j][k], grad->W1[j][k], learning_rate);
+        }
+    }
+    for (int j = 0; j < 3; ++j) {
+        lecture_mse_regression_update_entry(&p->b1[j], grad->b1[j], learning_rate);
+    }
+    for (int j = 0; j < 2; ++j) {
+        for (int k = 0; k < 3; ++k) {
+            lecture_mse_regression_update_entry(&p->W2[j][k], grad->W2[j][k], learning_rate);
+        }
+    }
+    for (int j = 0; j < 2; ++j) {
+        lecture_mse_regression_update_entry(&p->b2[j], grad->b2[j], learning_rate);
+    }
+    for (int j = 0; j < 1; ++j) {
+        for (int k = 0; k < 2; ++k) {
+            lecture_mse_regression_update_entry(&p->W3[j][k], grad->W3[j][k], learning_rate);
+        }
+    }
+    for (int j = 0; j < 1; ++j) {
+        lecture_mse_regression_update_entry(&p->b3[j], grad->b3[j], learning_rate);
+    }
+}
+
+void lecture_mse_regression_train_step(lecture_mse_regression_params *p, lecture_mse_regression_state *s, lecture_mse_regression_workspace *w, int m,
+        const lecture_mse_regression_real *X, const lecture_mse_regression_real *Y)
+{
+    if (m < 1) return;
+    lecture_mse_regression_gradients_with(p, m, X, Y, &w->grad, &w->trace);
+    lecture_mse_regression_update(p, &w->grad, s);
+}
+
+/* The README's generator (SplitMix64), the same as the NumPy module's: unsigned long long has at
+ * least 64 bits (C99) and every step is masked to 64, so a wider type gives the same numbers. */
+#define lecture_mse_regression_MASK64 0xFFFFFFFFFFFFFFFFULL
+
+/* s <- s + 0x9E3779B97F4A7C15 mod 2^64; the draw is s mixed. */
+static unsigned long long lecture_mse_regression_next_u64(unsigned long long *state)
+{
+    unsigned long long z;
+    *state = (*state + 0x9E3779B97F4A7C15ULL) & lecture_mse_regression_MASK64;
+    z = *state;
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL) & lecture_mse_regression_MASK64;
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EBULL) & lecture_mse_regression_MASK64;
+    return z ^ (z >> 31);
+}
+
+/* A double in [0, 1): the draw's top 53 bits times 2^-53 (exact). */
+static double lecture_mse_regression_uniform(unsigned long long *state)
+{
+    return (double)(lecture_mse_regression_next_u64(state) >> 11) / 9007199254740992.0;
+}
+
+void lecture_mse_regression_init_params(lecture_mse_regression_params *p, unsigned long seed)
+{
+    unsigned long long state = (unsigned long long)seed & lecture_mse_regression_MASK64;
+    for (int j = 0; j < 3; ++j) {
+        for (int k = 0; k < 2; ++k) {
+            p->W1[j][k] = (lecture_mse_regression_real)(1.0954451150103321 * (2.0 * lecture_mse_regression_uniform(&state) - 1.0));
         }
     }
     for (int j = 0; j < 3; ++j) p->b1[j] = 0;
     for (int j = 0; j < 2; ++j) {
         for (int k = 0; k < 3; ++k) {
-            state = (1664525UL * state + 1013904223UL) & 0xFFFFFFFFUL;
-            const lecture_mse_regression_real u = (lecture_mse_regression_real)(state >> 8) / lecture_mse_regression_LIT(16777216.0);
-            p->W2[j][k] = lecture_mse_regression_LIT(1.0954451150103321) * (2 * u - 1);
+            p->W2[j][k] = (lecture_mse_regression_real)(1.0954451150103321 * (2.0 * lecture_mse_regression_uniform(&state) - 1.0));
         }
     }
     for (int j = 0; j < 2; ++j) p->b2[j] = 0;
     for (int j = 0; j < 1; ++j) {
         for (int k = 0; k < 2; ++k) {
-            state = (1664525UL * state + 1013904223UL) & 0xFFFFFFFFUL;
-            const lecture_mse_regression_real u = (lecture_mse_regression_real)(state >> 8) / lecture_mse_regression_LIT(16777216.0);
-            p->W3[j][k] = lecture_mse_regression_LIT(1.4142135623730951) * (2 * u - 1);
+            p->W3[j][k] = (lecture_mse_regression_real)(1.4142135623730951 * (2.0 * lecture_mse_regression_uniform(&state) - 1.0));
         }
     }
     for (int j = 0; j < 1; ++j) p->b3[j] = 0;

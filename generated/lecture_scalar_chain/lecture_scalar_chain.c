@@ -19,12 +19,6 @@
 #define lecture_scalar_chain_fabs lecture_scalar_chain_MATH(fabs)
 #define lecture_scalar_chain_LIT(x) ((lecture_scalar_chain_real)(x))
 
-/* Every intermediate quantity of one example: z, a and delta of each layer. */
-typedef struct {
-    lecture_scalar_chain_real z1[1], a1[1], d1[1];
-    lecture_scalar_chain_real z2[1], a2[1], d2[1];
-} lecture_scalar_chain_trace;
-
 /* Forward pass of one example a0 (the input x). */
 static void lecture_scalar_chain_forward_pass(const lecture_scalar_chain_params *p, const lecture_scalar_chain_real *a0, lecture_scalar_chain_trace *t)
 {
@@ -79,8 +73,9 @@ lecture_scalar_chain_real lecture_scalar_chain_cost(const lecture_scalar_chain_p
     return loss_sum/m_real;
 }
 
-void lecture_scalar_chain_gradients(const lecture_scalar_chain_params *p, int m, const lecture_scalar_chain_real *X, const lecture_scalar_chain_real *Y,
-        lecture_scalar_chain_params *grad)
+/* dC/dtheta into grad, with t holding one example's trace at a time (the caller's memory). */
+static void lecture_scalar_chain_gradients_with(const lecture_scalar_chain_params *p, int m, const lecture_scalar_chain_real *X,
+        const lecture_scalar_chain_real *Y, lecture_scalar_chain_params *grad, lecture_scalar_chain_trace *t)
 {
     for (int j = 0; j < 1; ++j) {
         for (int k = 0; k < 1; ++k) grad->W1[j][k] = 0;
@@ -91,8 +86,6 @@ void lecture_scalar_chain_gradients(const lecture_scalar_chain_params *p, int m,
     if (m < 1) return;
     for (int i = 0; i < m; ++i) {
         const lecture_scalar_chain_real *a0 = X + (long)i * lecture_scalar_chain_N_IN;
-        lecture_scalar_chain_trace trace;
-        lecture_scalar_chain_trace *t = &trace;
         lecture_scalar_chain_forward_pass(p, a0, t);
         lecture_scalar_chain_output_delta(t, Y + (long)i * lecture_scalar_chain_N_OUT);
         lecture_scalar_chain_delta1(p, t);
@@ -106,6 +99,13 @@ void lecture_scalar_chain_gradients(const lecture_scalar_chain_params *p, int m,
     grad->W1[0][0] = grad->W1[0][0]/m_real;
     /* ∂C/∂W[2] = (1/m) Σ_i ∂ℓ/∂W[2] (unrolled, 1 weights <= 16) */
     grad->W2[0][0] = grad->W2[0][0]/m_real;
+}
+
+void lecture_scalar_chain_gradients(const lecture_scalar_chain_params *p, int m, const lecture_scalar_chain_real *X, const lecture_scalar_chain_real *Y,
+        lecture_scalar_chain_params *grad)
+{
+    lecture_scalar_chain_trace trace;
+    lecture_scalar_chain_gradients_with(p, m, X, Y, grad, &trace);
 }
 
 void lecture_scalar_chain_sgd_step(lecture_scalar_chain_params *p, int m, const lecture_scalar_chain_real *X, const lecture_scalar_chain_real *Y,
@@ -135,21 +135,78 @@ void lecture_scalar_chain_sgd_step(lecture_scalar_chain_params *p, int m, const 
     p->W2[0][0] = p->W2[0][0] - grad.W2[0][0]*learning_rate;
 }
 
-void lecture_scalar_chain_init_params(lecture_scalar_chain_params *p, unsigned long seed)
+void lecture_scalar_chain_state_init(lecture_scalar_chain_state *s)
 {
-    unsigned long state = seed & 0xFFFFFFFFUL;
+    s->step = 0;
+    s->learning_rate = lecture_scalar_chain_LIT(0.1);
+}
+
+/* One sgd step of one parameter entry, theta = *entry with gradient g (t is already incremented):
+ *     θ ← θ − η g */
+static void lecture_scalar_chain_update_entry(lecture_scalar_chain_real *entry, lecture_scalar_chain_real g, lecture_scalar_chain_real learning_rate)
+{
+    lecture_scalar_chain_real theta = *entry;
+    theta = theta - learning_rate*g;
+    *entry = theta;
+}
+
+void lecture_scalar_chain_update(lecture_scalar_chain_params *p, const lecture_scalar_chain_params *grad, lecture_scalar_chain_state *s)
+{
+    /* t <- t + 1, once per update */
+    s->step = s->step + 1;
+    const lecture_scalar_chain_real learning_rate = s->learning_rate;
     for (int j = 0; j < 1; ++j) {
         for (int k = 0; k < 1; ++k) {
-            state = (1664525UL * state + 1013904223UL) & 0xFFFFFFFFUL;
-            const lecture_scalar_chain_real u = (lecture_scalar_chain_real)(state >> 8) / lecture_scalar_chain_LIT(16777216.0);
-            p->W1[j][k] = lecture_scalar_chain_LIT(1.7320508075688772) * (2 * u - 1);
+            lecture_scalar_chain_update_entry(&p->W1[j][k], grad->W1[j][k], learning_rate);
         }
     }
     for (int j = 0; j < 1; ++j) {
         for (int k = 0; k < 1; ++k) {
-            state = (1664525UL * state + 1013904223UL) & 0xFFFFFFFFUL;
-            const lecture_scalar_chain_real u = (lecture_scalar_chain_real)(state >> 8) / lecture_scalar_chain_LIT(16777216.0);
-            p->W2[j][k] = lecture_scalar_chain_LIT(1.7320508075688772) * (2 * u - 1);
+            lecture_scalar_chain_update_entry(&p->W2[j][k], grad->W2[j][k], learning_rate);
+        }
+    }
+}
+
+void lecture_scalar_chain_train_step(lecture_scalar_chain_params *p, lecture_scalar_chain_state *s, lecture_scalar_chain_workspace *w, int m,
+        const lecture_scalar_chain_real *X, const lecture_scalar_chain_real *Y)
+{
+    if (m < 1) return;
+    lecture_scalar_chain_gradients_with(p, m, X, Y, &w->grad, &w->trace);
+    lecture_scalar_chain_update(p, &w->grad, s);
+}
+
+/* The README's generator (SplitMix64), the same as the NumPy module's: unsigned long long has at
+ * least 64 bits (C99) and every step is masked to 64, so a wider type gives the same numbers. */
+#define lecture_scalar_chain_MASK64 0xFFFFFFFFFFFFFFFFULL
+
+/* s <- s + 0x9E3779B97F4A7C15 mod 2^64; the draw is s mixed. */
+static unsigned long long lecture_scalar_chain_next_u64(unsigned long long *state)
+{
+    unsigned long long z;
+    *state = (*state + 0x9E3779B97F4A7C15ULL) & lecture_scalar_chain_MASK64;
+    z = *state;
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL) & lecture_scalar_chain_MASK64;
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EBULL) & lecture_scalar_chain_MASK64;
+    return z ^ (z >> 31);
+}
+
+/* A double in [0, 1): the draw's top 53 bits times 2^-53 (exact). */
+static double lecture_scalar_chain_uniform(unsigned long long *state)
+{
+    return (double)(lecture_scalar_chain_next_u64(state) >> 11) / 9007199254740992.0;
+}
+
+void lecture_scalar_chain_init_params(lecture_scalar_chain_params *p, unsigned long seed)
+{
+    unsigned long long state = (unsigned long long)seed & lecture_scalar_chain_MASK64;
+    for (int j = 0; j < 1; ++j) {
+        for (int k = 0; k < 1; ++k) {
+            p->W1[j][k] = (lecture_scalar_chain_real)(1.7320508075688772 * (2.0 * lecture_scalar_chain_uniform(&state) - 1.0));
+        }
+    }
+    for (int j = 0; j < 1; ++j) {
+        for (int k = 0; k < 1; ++k) {
+            p->W2[j][k] = (lecture_scalar_chain_real)(1.7320508075688772 * (2.0 * lecture_scalar_chain_uniform(&state) - 1.0));
         }
     }
 }

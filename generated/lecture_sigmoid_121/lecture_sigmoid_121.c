@@ -19,12 +19,6 @@
 #define lecture_sigmoid_121_fabs lecture_sigmoid_121_MATH(fabs)
 #define lecture_sigmoid_121_LIT(x) ((lecture_sigmoid_121_real)(x))
 
-/* Every intermediate quantity of one example: z, a and delta of each layer. */
-typedef struct {
-    lecture_sigmoid_121_real z2[2], a2[2], d2[2];
-    lecture_sigmoid_121_real z3[1], a3[1], d3[1];
-} lecture_sigmoid_121_trace;
-
 /* Forward pass of one example a0 (the input x). */
 static void lecture_sigmoid_121_forward_pass(const lecture_sigmoid_121_params *p, const lecture_sigmoid_121_real *a0, lecture_sigmoid_121_trace *t)
 {
@@ -83,8 +77,9 @@ lecture_sigmoid_121_real lecture_sigmoid_121_cost(const lecture_sigmoid_121_para
     return loss_sum/m_real;
 }
 
-void lecture_sigmoid_121_gradients(const lecture_sigmoid_121_params *p, int m, const lecture_sigmoid_121_real *X, const lecture_sigmoid_121_real *Y,
-        lecture_sigmoid_121_params *grad)
+/* dC/dtheta into grad, with t holding one example's trace at a time (the caller's memory). */
+static void lecture_sigmoid_121_gradients_with(const lecture_sigmoid_121_params *p, int m, const lecture_sigmoid_121_real *X,
+        const lecture_sigmoid_121_real *Y, lecture_sigmoid_121_params *grad, lecture_sigmoid_121_trace *t)
 {
     for (int j = 0; j < 2; ++j) {
         for (int k = 0; k < 1; ++k) grad->W2[j][k] = 0;
@@ -97,8 +92,6 @@ void lecture_sigmoid_121_gradients(const lecture_sigmoid_121_params *p, int m, c
     if (m < 1) return;
     for (int i = 0; i < m; ++i) {
         const lecture_sigmoid_121_real *a0 = X + (long)i * lecture_sigmoid_121_N_IN;
-        lecture_sigmoid_121_trace trace;
-        lecture_sigmoid_121_trace *t = &trace;
         lecture_sigmoid_121_forward_pass(p, a0, t);
         lecture_sigmoid_121_output_delta(t, Y + (long)i * lecture_sigmoid_121_N_OUT);
         lecture_sigmoid_121_delta2(p, t);
@@ -124,6 +117,13 @@ void lecture_sigmoid_121_gradients(const lecture_sigmoid_121_params *p, int m, c
     grad->W3[0][0] = grad->W3[0][0]*u4;
     grad->W3[0][1] = grad->W3[0][1]*u4;
     grad->b3[0] = grad->b3[0]*u4;
+}
+
+void lecture_sigmoid_121_gradients(const lecture_sigmoid_121_params *p, int m, const lecture_sigmoid_121_real *X, const lecture_sigmoid_121_real *Y,
+        lecture_sigmoid_121_params *grad)
+{
+    lecture_sigmoid_121_trace trace;
+    lecture_sigmoid_121_gradients_with(p, m, X, Y, grad, &trace);
 }
 
 void lecture_sigmoid_121_sgd_step(lecture_sigmoid_121_params *p, int m, const lecture_sigmoid_121_real *X, const lecture_sigmoid_121_real *Y,
@@ -166,22 +166,85 @@ void lecture_sigmoid_121_sgd_step(lecture_sigmoid_121_params *p, int m, const le
     p->b3[0] = p->b3[0] - grad.b3[0]*learning_rate;
 }
 
-void lecture_sigmoid_121_init_params(lecture_sigmoid_121_params *p, unsigned long seed)
+void lecture_sigmoid_121_state_init(lecture_sigmoid_121_state *s)
 {
-    unsigned long state = seed & 0xFFFFFFFFUL;
+    s->step = 0;
+    s->learning_rate = lecture_sigmoid_121_LIT(0.001);
+}
+
+/* One sgd step of one parameter entry, theta = *entry with gradient g (t is already incremented):
+ *     θ ← θ − η g */
+static void lecture_sigmoid_121_update_entry(lecture_sigmoid_121_real *entry, lecture_sigmoid_121_real g, lecture_sigmoid_121_real learning_rate)
+{
+    lecture_sigmoid_121_real theta = *entry;
+    theta = theta - learning_rate*g;
+    *entry = theta;
+}
+
+void lecture_sigmoid_121_update(lecture_sigmoid_121_params *p, const lecture_sigmoid_121_params *grad, lecture_sigmoid_121_state *s)
+{
+    /* t <- t + 1, once per update */
+    s->step = s->step + 1;
+    const lecture_sigmoid_121_real learning_rate = s->learning_rate;
     for (int j = 0; j < 2; ++j) {
         for (int k = 0; k < 1; ++k) {
-            state = (1664525UL * state + 1013904223UL) & 0xFFFFFFFFUL;
-            const lecture_sigmoid_121_real u = (lecture_sigmoid_121_real)(state >> 8) / lecture_sigmoid_121_LIT(16777216.0);
-            p->W2[j][k] = lecture_sigmoid_121_LIT(1.4142135623730951) * (2 * u - 1);
+            lecture_sigmoid_121_update_entry(&p->W2[j][k], grad->W2[j][k], learning_rate);
+        }
+    }
+    for (int j = 0; j < 2; ++j) {
+        lecture_sigmoid_121_update_entry(&p->b2[j], grad->b2[j], learning_rate);
+    }
+    for (int j = 0; j < 1; ++j) {
+        for (int k = 0; k < 2; ++k) {
+            lecture_sigmoid_121_update_entry(&p->W3[j][k], grad->W3[j][k], learning_rate);
+        }
+    }
+    for (int j = 0; j < 1; ++j) {
+        lecture_sigmoid_121_update_entry(&p->b3[j], grad->b3[j], learning_rate);
+    }
+}
+
+void lecture_sigmoid_121_train_step(lecture_sigmoid_121_params *p, lecture_sigmoid_121_state *s, lecture_sigmoid_121_workspace *w, int m,
+        const lecture_sigmoid_121_real *X, const lecture_sigmoid_121_real *Y)
+{
+    if (m < 1) return;
+    lecture_sigmoid_121_gradients_with(p, m, X, Y, &w->grad, &w->trace);
+    lecture_sigmoid_121_update(p, &w->grad, s);
+}
+
+/* The README's generator (SplitMix64), the same as the NumPy module's: unsigned long long has at
+ * least 64 bits (C99) and every step is masked to 64, so a wider type gives the same numbers. */
+#define lecture_sigmoid_121_MASK64 0xFFFFFFFFFFFFFFFFULL
+
+/* s <- s + 0x9E3779B97F4A7C15 mod 2^64; the draw is s mixed. */
+static unsigned long long lecture_sigmoid_121_next_u64(unsigned long long *state)
+{
+    unsigned long long z;
+    *state = (*state + 0x9E3779B97F4A7C15ULL) & lecture_sigmoid_121_MASK64;
+    z = *state;
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL) & lecture_sigmoid_121_MASK64;
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EBULL) & lecture_sigmoid_121_MASK64;
+    return z ^ (z >> 31);
+}
+
+/* A double in [0, 1): the draw's top 53 bits times 2^-53 (exact). */
+static double lecture_sigmoid_121_uniform(unsigned long long *state)
+{
+    return (double)(lecture_sigmoid_121_next_u64(state) >> 11) / 9007199254740992.0;
+}
+
+void lecture_sigmoid_121_init_params(lecture_sigmoid_121_params *p, unsigned long seed)
+{
+    unsigned long long state = (unsigned long long)seed & lecture_sigmoid_121_MASK64;
+    for (int j = 0; j < 2; ++j) {
+        for (int k = 0; k < 1; ++k) {
+            p->W2[j][k] = (lecture_sigmoid_121_real)(1.4142135623730951 * (2.0 * lecture_sigmoid_121_uniform(&state) - 1.0));
         }
     }
     for (int j = 0; j < 2; ++j) p->b2[j] = 0;
     for (int j = 0; j < 1; ++j) {
         for (int k = 0; k < 2; ++k) {
-            state = (1664525UL * state + 1013904223UL) & 0xFFFFFFFFUL;
-            const lecture_sigmoid_121_real u = (lecture_sigmoid_121_real)(state >> 8) / lecture_sigmoid_121_LIT(16777216.0);
-            p->W3[j][k] = lecture_sigmoid_121_LIT(1.4142135623730951) * (2 * u - 1);
+            p->W3[j][k] = (lecture_sigmoid_121_real)(1.4142135623730951 * (2.0 * lecture_sigmoid_121_uniform(&state) - 1.0));
         }
     }
     for (int j = 0; j < 1; ++j) p->b3[j] = 0;

@@ -21,12 +21,6 @@
 #define lecture_softmax_tanh_tanh lecture_softmax_tanh_MATH(tanh)
 #define lecture_softmax_tanh_LIT(x) ((lecture_softmax_tanh_real)(x))
 
-/* Every intermediate quantity of one example: z, a and delta of each layer. */
-typedef struct {
-    lecture_softmax_tanh_real z1[3], a1[3], d1[3];
-    lecture_softmax_tanh_real z2[3], a2[3], d2[3];
-} lecture_softmax_tanh_trace;
-
 /* Forward pass of one example a0 (the input x). */
 static void lecture_softmax_tanh_forward_pass(const lecture_softmax_tanh_params *p, const lecture_softmax_tanh_real *a0, lecture_softmax_tanh_trace *t)
 {
@@ -99,8 +93,9 @@ lecture_softmax_tanh_real lecture_softmax_tanh_cost(const lecture_softmax_tanh_p
     return loss_sum/m_real;
 }
 
-void lecture_softmax_tanh_gradients(const lecture_softmax_tanh_params *p, int m, const lecture_softmax_tanh_real *X, const lecture_softmax_tanh_real *Y,
-        lecture_softmax_tanh_params *grad)
+/* dC/dtheta into grad, with t holding one example's trace at a time (the caller's memory). */
+static void lecture_softmax_tanh_gradients_with(const lecture_softmax_tanh_params *p, int m, const lecture_softmax_tanh_real *X,
+        const lecture_softmax_tanh_real *Y, lecture_softmax_tanh_params *grad, lecture_softmax_tanh_trace *t)
 {
     for (int j = 0; j < 3; ++j) {
         for (int k = 0; k < 2; ++k) grad->W1[j][k] = 0;
@@ -113,8 +108,6 @@ void lecture_softmax_tanh_gradients(const lecture_softmax_tanh_params *p, int m,
     if (m < 1) return;
     for (int i = 0; i < m; ++i) {
         const lecture_softmax_tanh_real *a0 = X + (long)i * lecture_softmax_tanh_N_IN;
-        lecture_softmax_tanh_trace trace;
-        lecture_softmax_tanh_trace *t = &trace;
         lecture_softmax_tanh_forward_pass(p, a0, t);
         lecture_softmax_tanh_output_delta(t, Y + (long)i * lecture_softmax_tanh_N_OUT);
         lecture_softmax_tanh_delta1(p, t);
@@ -168,6 +161,13 @@ void lecture_softmax_tanh_gradients(const lecture_softmax_tanh_params *p, int m,
     grad->b2[0] = grad->b2[0]*u6;
     grad->b2[1] = grad->b2[1]*u6;
     grad->b2[2] = grad->b2[2]*u6;
+}
+
+void lecture_softmax_tanh_gradients(const lecture_softmax_tanh_params *p, int m, const lecture_softmax_tanh_real *X, const lecture_softmax_tanh_real *Y,
+        lecture_softmax_tanh_params *grad)
+{
+    lecture_softmax_tanh_trace trace;
+    lecture_softmax_tanh_gradients_with(p, m, X, Y, grad, &trace);
 }
 
 void lecture_softmax_tanh_sgd_step(lecture_softmax_tanh_params *p, int m, const lecture_softmax_tanh_real *X, const lecture_softmax_tanh_real *Y,
@@ -241,22 +241,85 @@ void lecture_softmax_tanh_sgd_step(lecture_softmax_tanh_params *p, int m, const 
     p->b2[2] = p->b2[2] - grad.b2[2]*learning_rate;
 }
 
-void lecture_softmax_tanh_init_params(lecture_softmax_tanh_params *p, unsigned long seed)
+void lecture_softmax_tanh_state_init(lecture_softmax_tanh_state *s)
 {
-    unsigned long state = seed & 0xFFFFFFFFUL;
+    s->step = 0;
+    s->learning_rate = lecture_softmax_tanh_LIT(0.1);
+}
+
+/* One sgd step of one parameter entry, theta = *entry with gradient g (t is already incremented):
+ *     θ ← θ − η g */
+static void lecture_softmax_tanh_update_entry(lecture_softmax_tanh_real *entry, lecture_softmax_tanh_real g, lecture_softmax_tanh_real learning_rate)
+{
+    lecture_softmax_tanh_real theta = *entry;
+    theta = theta - learning_rate*g;
+    *entry = theta;
+}
+
+void lecture_softmax_tanh_update(lecture_softmax_tanh_params *p, const lecture_softmax_tanh_params *grad, lecture_softmax_tanh_state *s)
+{
+    /* t <- t + 1, once per update */
+    s->step = s->step + 1;
+    const lecture_softmax_tanh_real learning_rate = s->learning_rate;
     for (int j = 0; j < 3; ++j) {
         for (int k = 0; k < 2; ++k) {
-            state = (1664525UL * state + 1013904223UL) & 0xFFFFFFFFUL;
-            const lecture_softmax_tanh_real u = (lecture_softmax_tanh_real)(state >> 8) / lecture_softmax_tanh_LIT(16777216.0);
-            p->W1[j][k] = lecture_softmax_tanh_LIT(1.0954451150103321) * (2 * u - 1);
+            lecture_softmax_tanh_update_entry(&p->W1[j][k], grad->W1[j][k], learning_rate);
+        }
+    }
+    for (int j = 0; j < 3; ++j) {
+        lecture_softmax_tanh_update_entry(&p->b1[j], grad->b1[j], learning_rate);
+    }
+    for (int j = 0; j < 3; ++j) {
+        for (int k = 0; k < 3; ++k) {
+            lecture_softmax_tanh_update_entry(&p->W2[j][k], grad->W2[j][k], learning_rate);
+        }
+    }
+    for (int j = 0; j < 3; ++j) {
+        lecture_softmax_tanh_update_entry(&p->b2[j], grad->b2[j], learning_rate);
+    }
+}
+
+void lecture_softmax_tanh_train_step(lecture_softmax_tanh_params *p, lecture_softmax_tanh_state *s, lecture_softmax_tanh_workspace *w, int m,
+        const lecture_softmax_tanh_real *X, const lecture_softmax_tanh_real *Y)
+{
+    if (m < 1) return;
+    lecture_softmax_tanh_gradients_with(p, m, X, Y, &w->grad, &w->trace);
+    lecture_softmax_tanh_update(p, &w->grad, s);
+}
+
+/* The README's generator (SplitMix64), the same as the NumPy module's: unsigned long long has at
+ * least 64 bits (C99) and every step is masked to 64, so a wider type gives the same numbers. */
+#define lecture_softmax_tanh_MASK64 0xFFFFFFFFFFFFFFFFULL
+
+/* s <- s + 0x9E3779B97F4A7C15 mod 2^64; the draw is s mixed. */
+static unsigned long long lecture_softmax_tanh_next_u64(unsigned long long *state)
+{
+    unsigned long long z;
+    *state = (*state + 0x9E3779B97F4A7C15ULL) & lecture_softmax_tanh_MASK64;
+    z = *state;
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL) & lecture_softmax_tanh_MASK64;
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EBULL) & lecture_softmax_tanh_MASK64;
+    return z ^ (z >> 31);
+}
+
+/* A double in [0, 1): the draw's top 53 bits times 2^-53 (exact). */
+static double lecture_softmax_tanh_uniform(unsigned long long *state)
+{
+    return (double)(lecture_softmax_tanh_next_u64(state) >> 11) / 9007199254740992.0;
+}
+
+void lecture_softmax_tanh_init_params(lecture_softmax_tanh_params *p, unsigned long seed)
+{
+    unsigned long long state = (unsigned long long)seed & lecture_softmax_tanh_MASK64;
+    for (int j = 0; j < 3; ++j) {
+        for (int k = 0; k < 2; ++k) {
+            p->W1[j][k] = (lecture_softmax_tanh_real)(1.0954451150103321 * (2.0 * lecture_softmax_tanh_uniform(&state) - 1.0));
         }
     }
     for (int j = 0; j < 3; ++j) p->b1[j] = 0;
     for (int j = 0; j < 3; ++j) {
         for (int k = 0; k < 3; ++k) {
-            state = (1664525UL * state + 1013904223UL) & 0xFFFFFFFFUL;
-            const lecture_softmax_tanh_real u = (lecture_softmax_tanh_real)(state >> 8) / lecture_softmax_tanh_LIT(16777216.0);
-            p->W2[j][k] = lecture_softmax_tanh_LIT(1.0) * (2 * u - 1);
+            p->W2[j][k] = (lecture_softmax_tanh_real)(1.0 * (2.0 * lecture_softmax_tanh_uniform(&state) - 1.0));
         }
     }
     for (int j = 0; j < 3; ++j) p->b2[j] = 0;

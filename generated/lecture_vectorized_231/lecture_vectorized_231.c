@@ -19,12 +19,6 @@
 #define lecture_vectorized_231_fabs lecture_vectorized_231_MATH(fabs)
 #define lecture_vectorized_231_LIT(x) ((lecture_vectorized_231_real)(x))
 
-/* Every intermediate quantity of one example: z, a and delta of each layer. */
-typedef struct {
-    lecture_vectorized_231_real z1[3], a1[3], d1[3];
-    lecture_vectorized_231_real z2[1], a2[1], d2[1];
-} lecture_vectorized_231_trace;
-
 /* Forward pass of one example a0 (the input x). */
 static void lecture_vectorized_231_forward_pass(const lecture_vectorized_231_params *p, const lecture_vectorized_231_real *a0, lecture_vectorized_231_trace *t)
 {
@@ -87,8 +81,9 @@ lecture_vectorized_231_real lecture_vectorized_231_cost(const lecture_vectorized
     return loss_sum/m_real;
 }
 
-void lecture_vectorized_231_gradients(const lecture_vectorized_231_params *p, int m, const lecture_vectorized_231_real *X, const lecture_vectorized_231_real *Y,
-        lecture_vectorized_231_params *grad)
+/* dC/dtheta into grad, with t holding one example's trace at a time (the caller's memory). */
+static void lecture_vectorized_231_gradients_with(const lecture_vectorized_231_params *p, int m, const lecture_vectorized_231_real *X,
+        const lecture_vectorized_231_real *Y, lecture_vectorized_231_params *grad, lecture_vectorized_231_trace *t)
 {
     for (int j = 0; j < 3; ++j) {
         for (int k = 0; k < 2; ++k) grad->W1[j][k] = 0;
@@ -99,8 +94,6 @@ void lecture_vectorized_231_gradients(const lecture_vectorized_231_params *p, in
     if (m < 1) return;
     for (int i = 0; i < m; ++i) {
         const lecture_vectorized_231_real *a0 = X + (long)i * lecture_vectorized_231_N_IN;
-        lecture_vectorized_231_trace trace;
-        lecture_vectorized_231_trace *t = &trace;
         lecture_vectorized_231_forward_pass(p, a0, t);
         lecture_vectorized_231_output_delta(t, Y + (long)i * lecture_vectorized_231_N_OUT);
         lecture_vectorized_231_delta1(p, t);
@@ -130,6 +123,13 @@ void lecture_vectorized_231_gradients(const lecture_vectorized_231_params *p, in
     grad->W2[0][0] = grad->W2[0][0]*u5;
     grad->W2[0][1] = grad->W2[0][1]*u5;
     grad->W2[0][2] = grad->W2[0][2]*u5;
+}
+
+void lecture_vectorized_231_gradients(const lecture_vectorized_231_params *p, int m, const lecture_vectorized_231_real *X, const lecture_vectorized_231_real *Y,
+        lecture_vectorized_231_params *grad)
+{
+    lecture_vectorized_231_trace trace;
+    lecture_vectorized_231_gradients_with(p, m, X, Y, grad, &trace);
 }
 
 void lecture_vectorized_231_sgd_step(lecture_vectorized_231_params *p, int m, const lecture_vectorized_231_real *X, const lecture_vectorized_231_real *Y,
@@ -177,21 +177,78 @@ void lecture_vectorized_231_sgd_step(lecture_vectorized_231_params *p, int m, co
     p->W2[0][2] = p->W2[0][2] - grad.W2[0][2]*learning_rate;
 }
 
-void lecture_vectorized_231_init_params(lecture_vectorized_231_params *p, unsigned long seed)
+void lecture_vectorized_231_state_init(lecture_vectorized_231_state *s)
 {
-    unsigned long state = seed & 0xFFFFFFFFUL;
+    s->step = 0;
+    s->learning_rate = lecture_vectorized_231_LIT(0.1);
+}
+
+/* One sgd step of one parameter entry, theta = *entry with gradient g (t is already incremented):
+ *     θ ← θ − η g */
+static void lecture_vectorized_231_update_entry(lecture_vectorized_231_real *entry, lecture_vectorized_231_real g, lecture_vectorized_231_real learning_rate)
+{
+    lecture_vectorized_231_real theta = *entry;
+    theta = theta - learning_rate*g;
+    *entry = theta;
+}
+
+void lecture_vectorized_231_update(lecture_vectorized_231_params *p, const lecture_vectorized_231_params *grad, lecture_vectorized_231_state *s)
+{
+    /* t <- t + 1, once per update */
+    s->step = s->step + 1;
+    const lecture_vectorized_231_real learning_rate = s->learning_rate;
     for (int j = 0; j < 3; ++j) {
         for (int k = 0; k < 2; ++k) {
-            state = (1664525UL * state + 1013904223UL) & 0xFFFFFFFFUL;
-            const lecture_vectorized_231_real u = (lecture_vectorized_231_real)(state >> 8) / lecture_vectorized_231_LIT(16777216.0);
-            p->W1[j][k] = lecture_vectorized_231_LIT(1.0954451150103321) * (2 * u - 1);
+            lecture_vectorized_231_update_entry(&p->W1[j][k], grad->W1[j][k], learning_rate);
         }
     }
     for (int j = 0; j < 1; ++j) {
         for (int k = 0; k < 3; ++k) {
-            state = (1664525UL * state + 1013904223UL) & 0xFFFFFFFFUL;
-            const lecture_vectorized_231_real u = (lecture_vectorized_231_real)(state >> 8) / lecture_vectorized_231_LIT(16777216.0);
-            p->W2[j][k] = lecture_vectorized_231_LIT(1.224744871391589) * (2 * u - 1);
+            lecture_vectorized_231_update_entry(&p->W2[j][k], grad->W2[j][k], learning_rate);
+        }
+    }
+}
+
+void lecture_vectorized_231_train_step(lecture_vectorized_231_params *p, lecture_vectorized_231_state *s, lecture_vectorized_231_workspace *w, int m,
+        const lecture_vectorized_231_real *X, const lecture_vectorized_231_real *Y)
+{
+    if (m < 1) return;
+    lecture_vectorized_231_gradients_with(p, m, X, Y, &w->grad, &w->trace);
+    lecture_vectorized_231_update(p, &w->grad, s);
+}
+
+/* The README's generator (SplitMix64), the same as the NumPy module's: unsigned long long has at
+ * least 64 bits (C99) and every step is masked to 64, so a wider type gives the same numbers. */
+#define lecture_vectorized_231_MASK64 0xFFFFFFFFFFFFFFFFULL
+
+/* s <- s + 0x9E3779B97F4A7C15 mod 2^64; the draw is s mixed. */
+static unsigned long long lecture_vectorized_231_next_u64(unsigned long long *state)
+{
+    unsigned long long z;
+    *state = (*state + 0x9E3779B97F4A7C15ULL) & lecture_vectorized_231_MASK64;
+    z = *state;
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL) & lecture_vectorized_231_MASK64;
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EBULL) & lecture_vectorized_231_MASK64;
+    return z ^ (z >> 31);
+}
+
+/* A double in [0, 1): the draw's top 53 bits times 2^-53 (exact). */
+static double lecture_vectorized_231_uniform(unsigned long long *state)
+{
+    return (double)(lecture_vectorized_231_next_u64(state) >> 11) / 9007199254740992.0;
+}
+
+void lecture_vectorized_231_init_params(lecture_vectorized_231_params *p, unsigned long seed)
+{
+    unsigned long long state = (unsigned long long)seed & lecture_vectorized_231_MASK64;
+    for (int j = 0; j < 3; ++j) {
+        for (int k = 0; k < 2; ++k) {
+            p->W1[j][k] = (lecture_vectorized_231_real)(1.0954451150103321 * (2.0 * lecture_vectorized_231_uniform(&state) - 1.0));
+        }
+    }
+    for (int j = 0; j < 1; ++j) {
+        for (int k = 0; k < 3; ++k) {
+            p->W2[j][k] = (lecture_vectorized_231_real)(1.224744871391589 * (2.0 * lecture_vectorized_231_uniform(&state) - 1.0));
         }
     }
 }

@@ -19,12 +19,6 @@
 #define lecture_xor_fabs lecture_xor_MATH(fabs)
 #define lecture_xor_LIT(x) ((lecture_xor_real)(x))
 
-/* Every intermediate quantity of one example: z, a and delta of each layer. */
-typedef struct {
-    lecture_xor_real z1[2], a1[2], d1[2];
-    lecture_xor_real z2[1], a2[1], d2[1];
-} lecture_xor_trace;
-
 /* Forward pass of one example a0 (the input x). */
 static void lecture_xor_forward_pass(const lecture_xor_params *p, const lecture_xor_real *a0, lecture_xor_trace *t)
 {
@@ -83,8 +77,9 @@ lecture_xor_real lecture_xor_cost(const lecture_xor_params *p, int m, const lect
     return loss_sum/m_real;
 }
 
-void lecture_xor_gradients(const lecture_xor_params *p, int m, const lecture_xor_real *X, const lecture_xor_real *Y,
-        lecture_xor_params *grad)
+/* dC/dtheta into grad, with t holding one example's trace at a time (the caller's memory). */
+static void lecture_xor_gradients_with(const lecture_xor_params *p, int m, const lecture_xor_real *X,
+        const lecture_xor_real *Y, lecture_xor_params *grad, lecture_xor_trace *t)
 {
     for (int j = 0; j < 2; ++j) {
         for (int k = 0; k < 2; ++k) grad->W1[j][k] = 0;
@@ -97,8 +92,6 @@ void lecture_xor_gradients(const lecture_xor_params *p, int m, const lecture_xor
     if (m < 1) return;
     for (int i = 0; i < m; ++i) {
         const lecture_xor_real *a0 = X + (long)i * lecture_xor_N_IN;
-        lecture_xor_trace trace;
-        lecture_xor_trace *t = &trace;
         lecture_xor_forward_pass(p, a0, t);
         lecture_xor_output_delta(t, Y + (long)i * lecture_xor_N_OUT);
         lecture_xor_delta1(p, t);
@@ -128,6 +121,13 @@ void lecture_xor_gradients(const lecture_xor_params *p, int m, const lecture_xor
     grad->W2[0][0] = grad->W2[0][0]*u4;
     grad->W2[0][1] = grad->W2[0][1]*u4;
     grad->b2[0] = grad->b2[0]*u4;
+}
+
+void lecture_xor_gradients(const lecture_xor_params *p, int m, const lecture_xor_real *X, const lecture_xor_real *Y,
+        lecture_xor_params *grad)
+{
+    lecture_xor_trace trace;
+    lecture_xor_gradients_with(p, m, X, Y, grad, &trace);
 }
 
 void lecture_xor_sgd_step(lecture_xor_params *p, int m, const lecture_xor_real *X, const lecture_xor_real *Y,
@@ -174,22 +174,85 @@ void lecture_xor_sgd_step(lecture_xor_params *p, int m, const lecture_xor_real *
     p->b2[0] = p->b2[0] - grad.b2[0]*learning_rate;
 }
 
-void lecture_xor_init_params(lecture_xor_params *p, unsigned long seed)
+void lecture_xor_state_init(lecture_xor_state *s)
 {
-    unsigned long state = seed & 0xFFFFFFFFUL;
+    s->step = 0;
+    s->learning_rate = lecture_xor_LIT(0.1);
+}
+
+/* One sgd step of one parameter entry, theta = *entry with gradient g (t is already incremented):
+ *     θ ← θ − η g */
+static void lecture_xor_update_entry(lecture_xor_real *entry, lecture_xor_real g, lecture_xor_real learning_rate)
+{
+    lecture_xor_real theta = *entry;
+    theta = theta - learning_rate*g;
+    *entry = theta;
+}
+
+void lecture_xor_update(lecture_xor_params *p, const lecture_xor_params *grad, lecture_xor_state *s)
+{
+    /* t <- t + 1, once per update */
+    s->step = s->step + 1;
+    const lecture_xor_real learning_rate = s->learning_rate;
     for (int j = 0; j < 2; ++j) {
         for (int k = 0; k < 2; ++k) {
-            state = (1664525UL * state + 1013904223UL) & 0xFFFFFFFFUL;
-            const lecture_xor_real u = (lecture_xor_real)(state >> 8) / lecture_xor_LIT(16777216.0);
-            p->W1[j][k] = lecture_xor_LIT(1.224744871391589) * (2 * u - 1);
+            lecture_xor_update_entry(&p->W1[j][k], grad->W1[j][k], learning_rate);
+        }
+    }
+    for (int j = 0; j < 2; ++j) {
+        lecture_xor_update_entry(&p->b1[j], grad->b1[j], learning_rate);
+    }
+    for (int j = 0; j < 1; ++j) {
+        for (int k = 0; k < 2; ++k) {
+            lecture_xor_update_entry(&p->W2[j][k], grad->W2[j][k], learning_rate);
+        }
+    }
+    for (int j = 0; j < 1; ++j) {
+        lecture_xor_update_entry(&p->b2[j], grad->b2[j], learning_rate);
+    }
+}
+
+void lecture_xor_train_step(lecture_xor_params *p, lecture_xor_state *s, lecture_xor_workspace *w, int m,
+        const lecture_xor_real *X, const lecture_xor_real *Y)
+{
+    if (m < 1) return;
+    lecture_xor_gradients_with(p, m, X, Y, &w->grad, &w->trace);
+    lecture_xor_update(p, &w->grad, s);
+}
+
+/* The README's generator (SplitMix64), the same as the NumPy module's: unsigned long long has at
+ * least 64 bits (C99) and every step is masked to 64, so a wider type gives the same numbers. */
+#define lecture_xor_MASK64 0xFFFFFFFFFFFFFFFFULL
+
+/* s <- s + 0x9E3779B97F4A7C15 mod 2^64; the draw is s mixed. */
+static unsigned long long lecture_xor_next_u64(unsigned long long *state)
+{
+    unsigned long long z;
+    *state = (*state + 0x9E3779B97F4A7C15ULL) & lecture_xor_MASK64;
+    z = *state;
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL) & lecture_xor_MASK64;
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EBULL) & lecture_xor_MASK64;
+    return z ^ (z >> 31);
+}
+
+/* A double in [0, 1): the draw's top 53 bits times 2^-53 (exact). */
+static double lecture_xor_uniform(unsigned long long *state)
+{
+    return (double)(lecture_xor_next_u64(state) >> 11) / 9007199254740992.0;
+}
+
+void lecture_xor_init_params(lecture_xor_params *p, unsigned long seed)
+{
+    unsigned long long state = (unsigned long long)seed & lecture_xor_MASK64;
+    for (int j = 0; j < 2; ++j) {
+        for (int k = 0; k < 2; ++k) {
+            p->W1[j][k] = (lecture_xor_real)(1.224744871391589 * (2.0 * lecture_xor_uniform(&state) - 1.0));
         }
     }
     for (int j = 0; j < 2; ++j) p->b1[j] = 0;
     for (int j = 0; j < 1; ++j) {
         for (int k = 0; k < 2; ++k) {
-            state = (1664525UL * state + 1013904223UL) & 0xFFFFFFFFUL;
-            const lecture_xor_real u = (lecture_xor_real)(state >> 8) / lecture_xor_LIT(16777216.0);
-            p->W2[j][k] = lecture_xor_LIT(1.4142135623730951) * (2 * u - 1);
+            p->W2[j][k] = (lecture_xor_real)(1.4142135623730951 * (2.0 * lecture_xor_uniform(&state) - 1.0));
         }
     }
     for (int j = 0; j < 1; ++j) p->b2[j] = 0;

@@ -15,6 +15,9 @@ Conventions: a batch X has one example per column, shape (2, m), and Y is
 (1, m); a single example may be given as a 1-D array. params is a dict
 {"W1": (2, 2), "b1": (2, 1), "W2": (1, 2), "b2": (1, 1)} of float arrays; z = W a + b.
 """
+import math
+import operator
+
 import numpy
 
 LAYER_SIZES = (2, 2, 1)
@@ -130,6 +133,42 @@ def gradients(params, X, Y):
     }
 
 
+def backward(params, X, Y, masks=None):
+    """∂C/∂Z[l] of every layer and ∂C/∂X, by backpropagation: {"Delta{l}": ..., "dX": ...}.
+
+    Delta{l} has the shape of Z[l], (n_l, m); its column i is
+    example i's δ[l] = ∂ℓ_i/∂z[l] divided by m (C is the mean of the losses).
+    dX has the shape of X. For a 1-D x every array is 1-D, as forward's output is.
+    masks must be None (or empty): this network has no dropout layer.
+    """
+    if masks is not None and len(masks) > 0:
+        raise ValueError("masks: this network has no dropout layer, so masks must be None")
+    p = _params(params)
+    W1 = p["W1"]
+    b1 = p["b1"]
+    W2 = p["W2"]
+    b2 = p["b2"]
+    A0, Y = _data(X, Y)
+    m = A0.shape[1]
+    Z1 = W1 @ A0 + b1
+    A1_t0 = numpy.exp(-abs(Z1))
+    A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
+    Z2 = W2 @ A1 + b2
+    A2_t0 = numpy.exp(-abs(Z2))
+    A2 = numpy.where(numpy.greater_equal(Z2, 0), 1, A2_t0)/(A2_t0 + 1)
+    Delta2 = A2*(1 - A2)*(A2 - Y)
+    G1 = A1*(1 - A1)
+    Delta1 = G1*(W2.T @ Delta2)
+    out = {
+        "Delta2": (1/m)*Delta2,
+        "Delta1": (1/m)*Delta1,
+        "dX": ((1/m)*W1.T) @ Delta1,
+    }
+    if numpy.ndim(X) == 1:
+        return {key: value[:, 0] for key, value in out.items()}
+    return out
+
+
 def sgd_step(params, X, Y, learning_rate):
     """New params after one gradient-descent step on the batch, θ − learning_rate·∂C/∂θ; params is not modified."""
     p = _params(params)
@@ -223,15 +262,18 @@ def learning_rate_at(epoch, learning_rate=None):
 def train(params, X, Y, learning_rate, epochs, batch_size=None, seed=None):
     """Mini-batch training with the sgd optimizer; returns (params, costs).
 
-    Each epoch takes the columns in order, batch_size at a time (all of them when
-    None), so a run repeats exactly; epoch e uses learning_rate_at(e, learning_rate)
+    Each epoch takes the columns batch_size at a time (all of them when None): in order
+    when seed is None; with an integer seed, in the order of SplitMix64(seed,
+    skip=INIT_DRAWS).permutation(m), a new permutation each epoch from the same generator
+    (so the run continues the stream init_params(seed) began). Either way a run repeats
+    exactly. Epoch e uses learning_rate_at(e, learning_rate)
     (learning_rate=None takes the spec's). The optimizer state starts at zero and
     carries across batches and epochs. costs[e] is the cost on all of X, Y after epoch e.
     With sgd each batch is one sgd_step.
     """
-    if seed is not None:
-        raise ValueError("seed: shuffling the examples is not available yet in this version of deltagen; "
-                         "use seed=None (the columns in order)")
+    if seed is not None and (isinstance(seed, bool) or not hasattr(seed, "__index__")):
+        raise ValueError(f"seed must be None (the columns in order) or an integer, got {seed!r}")
+    generator = None if seed is None else SplitMix64(seed, skip=INIT_DRAWS)
     A0, Y = _data(X, Y)
     m = A0.shape[1]
     size = m if batch_size is None else int(batch_size)
@@ -244,18 +286,74 @@ def train(params, X, Y, learning_rate, epochs, batch_size=None, seed=None):
     costs = []
     for epoch in range(int(epochs)):
         rate = learning_rate_at(epoch, learning_rate)
+        order = None if generator is None else generator.permutation(m)
         for start in range(0, m, size):
-            current = sgd_step(current, A0[:, start:start + size], Y[:, start:start + size], rate)
+            batch = slice(start, start + size) if order is None else order[start:start + size]
+            current = sgd_step(current, A0[:, batch], Y[:, batch], rate)
         costs.append(cost(current, A0, Y))
     return current, costs
 
 
+# ------------------------------------------------------------------ random numbers
+# One generator for init_params and train's shuffling, specified in the README ("Random
+# numbers") and the same in the generated C: SplitMix64 on Python integers taken mod 2^64,
+# doubles from the math module (the C library's log, cos and sqrt, as the C calls them).
+INIT = "glorot_uniform"   # the weights: U[−r, r], r = √(6 / (fan_in + fan_out))
+INIT_DRAWS = 6   # draws init_params(seed) takes; train(seed=seed) continues after them
+_MASK64 = 0xFFFFFFFFFFFFFFFF
+
+
+class SplitMix64:
+    """The README's generator: state s = seed mod 2^64 (s = seed + skip·GAMMA mod 2^64 starts skip draws on)."""
+
+    GAMMA = 0x9E3779B97F4A7C15
+
+    def __init__(self, seed, skip=0):
+        self.state = (operator.index(seed) + operator.index(skip) * self.GAMMA) & _MASK64
+
+    def next_u64(self):
+        """s ← s + GAMMA mod 2^64; the draw is s mixed (xor-shift 30, 27, 31 and two multiplications mod 2^64)."""
+        self.state = (self.state + self.GAMMA) & _MASK64
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+        return z ^ (z >> 31)
+
+    def uniform(self):
+        """A double in [0, 1): the draw's top 53 bits times 2^−53 (exact)."""
+        return (self.next_u64() >> 11) / 9007199254740992.0
+
+    def normal(self):
+        """A standard normal from two uniforms, u1 first: √(−2 ln(1 − u1))·cos(2π u2) (Box–Muller; no sine)."""
+        u1 = self.uniform()
+        u2 = self.uniform()
+        return math.sqrt(-2.0 * math.log(1.0 - u1)) * math.cos(6.283185307179586 * u2)
+
+    def permutation(self, n):
+        """0, ..., n−1 shuffled by Fisher–Yates: for i = n−1 down to 1, j = next_u64() mod (i + 1), swap i, j."""
+        order = list(range(n))
+        for i in range(n - 1, 0, -1):
+            j = self.next_u64() % (i + 1)
+            order[i], order[j] = order[j], order[i]
+        return numpy.array(order, dtype=numpy.intp)
+
+
+def _weights(generator, scale, shape):
+    """A weight matrix drawn row by row: scale·(2u − 1), u uniform in [0, 1)."""
+    values = [scale * (2.0 * generator.uniform() - 1.0) for _ in range(shape[0] * shape[1])]
+    return numpy.array(values, dtype=numpy.float64).reshape(shape)
+
+
 def init_params(seed=0):
-    """Deterministic initial params: Glorot-uniform weights, zero biases (numpy.random.default_rng(seed))."""
-    rng = numpy.random.default_rng(seed)
+    """Deterministic initial params: weights glorot_uniform, U[−r, r], r = √(6 / (fan_in + fan_out)); biases 0.
+
+    The weights are drawn from SplitMix64(seed) in the order W1, W2, row by row
+    (one draw per weight, INIT_DRAWS in all); the generated C's init_params gives the same doubles.
+    """
+    generator = SplitMix64(seed)
     return {
-        "W1": rng.uniform(-1.224744871391589, 1.224744871391589, size=(2, 2)),
-        "b1": numpy.zeros((2, 1)),
-        "W2": rng.uniform(-1.4142135623730951, 1.4142135623730951, size=(1, 2)),
-        "b2": numpy.zeros((1, 1)),
+        "W1": _weights(generator, 1.224744871391589, (2, 2)),
+        "b1": numpy.zeros((2, 1), dtype=numpy.float64),
+        "W2": _weights(generator, 1.4142135623730951, (1, 2)),
+        "b2": numpy.zeros((1, 1), dtype=numpy.float64),
     }

@@ -5,8 +5,8 @@ import sympy as sp
 
 from deltagen.derive.derivation.stable import stabilize_branched
 
-from .names import BACK_SUM, STEP_SUM, loop_names, transposed_names
-from .parts import OTHER, UNIT, Assign, Block, Loop, ZeroedArray, unit_loop
+from .names import STEP_SUM, loop_names, transposed_names
+from .parts import OTHER, UNIT, Assign, Block, Loop, unit_loop
 from .writer import CWriter, plain_formula
 
 
@@ -39,11 +39,14 @@ def hidden_delta_block(w: CWriter, layer: int) -> Block:
     s_above = w.d.symbols(above)
     n, n_next = w.d.width(layer), w.d.width(above)
     term = w.printed(s_above.W[0, 0] * s_above.delta[0], transposed_names(w.d, layer))
-    # W[l+1]ᵀ δ[l+1] row by row of W, so memory is read in order
-    row_sum = Loop(UNIT, n, (Assign(f"{BACK_SUM}[{UNIT}]", term, "+="),), inline=True)
-    names = {**loop_names(w.d, layer), STEP_SUM: f"{BACK_SUM}[{UNIT}]"}
-    body = w.assignments([(f"t->d{layer}[{UNIT}]", stabilize_branched(derivative) * STEP_SUM)], names)
-    return Block(f"{comment} (loops)", (ZeroedArray(BACK_SUM, n), Loop(OTHER, n_next, (row_sum,)), unit_loop(n, body)))
+    # W[l+1]ᵀ δ[l+1] is summed into δ[l]'s own array (no local array: the stack stays small for any
+    # width), row by row of W so memory is read in order; then each entry is multiplied by g'
+    back = f"t->d{layer}[{UNIT}]"
+    zeroed = Loop(UNIT, n, (Assign(back, "0"),), inline=True)
+    row_sum = Loop(UNIT, n, (Assign(back, term, "+="),), inline=True)
+    names = {**loop_names(w.d, layer), STEP_SUM: back}
+    body = w.assignments([(back, stabilize_branched(derivative) * STEP_SUM)], names)
+    return Block(f"{comment} (loops)", (zeroed, Loop(OTHER, n_next, (row_sum,)), unit_loop(n, body)))
 
 
 def hidden_delta_blocks(w: CWriter) -> list[tuple[int, Block]]:

@@ -22,6 +22,7 @@ from .backward import hidden_delta_blocks, output_delta_block
 from .config import CConfig
 from .cost import cost_expr, loss_statements, weight_square_sum, weight_square_summand
 from .forward import forward_blocks
+from .optimizer import optimizer_context
 from .parts import Block
 from .printer import used_math_functions
 from .writer import CWriter
@@ -51,6 +52,8 @@ class CModule:
             "targets_sum_to_one": net.loss.targets_sum_to_one, "reduction": net.reduction,
             "l2": repr(float(net.l2)), "has_l2": bool(net.l2),
             "trace_fields": trace_fields,
+            # the reals of one NAME_trace: what forward, cost and gradients keep on the stack (the header says so)
+            "trace_reals": 3 * sum(d.layer(number).units for number in d.layer_numbers),
         }
 
     def context(self) -> dict:
@@ -67,12 +70,16 @@ class CModule:
         cost = cost_expr(w)
         params = parameters.params(w)
         weights = [p for p in params if not p.is_bias]   # one per layer, in layer order
+        optimizer = optimizer_context(self.net, w.prefix)
         blocks: list[Block] = [*forward, delta_out, *(b for _, b in hidden), *accumulate, *scale, *update,
-                               *(step.block for step in fused), Block("loss", tuple(loss))]
+                               *(step.block for step in fused), Block("loss", tuple(loss)),
+                               Block("update", tuple(optimizer["update_entry_statements"]))]
         printed = "\n".join(chain.from_iterable(block.texts() for block in blocks)) + cost
         return {
             **self._description(),
+            **optimizer,
             "params": params,
+            **parameters.init_context(w),
             "weight_square_sums": [(weight_square_sum(layer).name, weight,
                                     weight_square_summand(w, layer) if w.net.l2 else None)   # no ‖W‖² without L2
                                    for layer, weight in zip(w.d.layer_numbers, weights)],

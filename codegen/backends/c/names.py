@@ -19,8 +19,6 @@ ACCUMULATED = sp.Symbol("acc", real=True)     # Σ_i over examples of a per-exam
 PARAM = sp.Symbol("theta", real=True)
 M_REAL = sp.Symbol("m_real", positive=True)   # m converted to NAME_real, so 1/m is not integer division
 LOSS_SUM = sp.Symbol("loss_sum", real=True)
-#: W[l+1]ᵀ δ[l+1], summed row by row into a local array before δ[l] is computed
-BACK_SUM = "back"
 
 
 def lvalue_symbol(lvalue: str) -> sp.Symbol:

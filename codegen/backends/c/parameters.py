@@ -136,12 +136,31 @@ def fused_steps(w: CWriter) -> list[FusedStep]:
 
 
 def params(w: CWriter) -> list[CParam]:
-    """The parameter arrays in declaration order, weights with their Glorot-uniform bound."""
+    """The parameter arrays in declaration order, weights with the r or σ of the spec's init.
+
+    r or σ prints as a plain double literal (not NAME_LIT): init_params computes each weight in
+    double, as the NumPy module does, and casts it to NAME_real once (README, "Random numbers").
+    """
     out = []
+    init = w.net.init
     for layer in w.d.layer_numbers:
         n, n_prev = w.d.width(layer), w.d.width(layer - 1)
-        limit = sp.sqrt(sp.Rational(6, n + n_prev))
-        out.append(CParam(f"W{layer}", n, n_prev, False, w.printed(sp.Float(float(limit)))))
+        out.append(CParam(f"W{layer}", n, n_prev, False, repr(init.as_float(fan_in=n_prev, fan_out=n))))
         if w.d.layer(layer).bias:
             out.append(CParam(f"b{layer}", n, 0, True, "0"))
     return out
+
+
+def init_context(w: CWriter) -> dict:
+    """What init_params needs: the scheme, and which of the generator's static functions the source defines.
+
+    A static function nobody calls fails the strict build (-Wunused-function), so each is emitted only
+    when used; code that draws more (permutations, dropout masks) turns its flag on here.
+    """
+    init = w.net.init
+    return {
+        "init_name": init.name, "init_distribution": init.distribution, "init_formula_ascii": init.ascii_formula,
+        "random_next": init.distribution != "zeros",
+        "random_uniform": init.distribution != "zeros",
+        "random_normal": init.distribution == "normal",
+    }

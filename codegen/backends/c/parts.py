@@ -100,7 +100,7 @@ class CParam:
     rows: int
     cols: int          # 0 for a bias vector
     is_bias: bool
-    init_limit: str    # Glorot-uniform bound for weights, printed by the C printer
+    init_value: str    # weights: r of U[−r, r] or σ of N(0, σ²) (the spec's init), a double literal; biases "0"
 
     @property
     def declarator(self) -> str:

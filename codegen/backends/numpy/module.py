@@ -28,7 +28,7 @@ class ParamInfo:
     name: str
     shape: tuple[int, int]
     is_bias: bool
-    init_limit: str   # Glorot-uniform bound for weights, "0.0" for biases
+    init_value: str   # weights: r of U[−r, r] or σ of N(0, σ²) (the spec's init), printed; "0.0" for biases
 
 
 def _loss_needs_z(expr: sp.Expr) -> bool:
@@ -48,10 +48,11 @@ class NumpyModule:
     # ----------------------------------------------------------- helpers
     def params(self) -> list[ParamInfo]:
         out = []
+        init = self.net.init
         for layer in self.d.layer_numbers:
             n, n_prev = self.d.width(layer), self.d.width(layer - 1)
-            limit = repr(float(sp.sqrt(sp.Rational(6, n + n_prev))))
-            out.append(ParamInfo(f"W{layer}", (n, n_prev), False, limit))
+            value = repr(init.as_float(fan_in=n_prev, fan_out=n))   # the same double the C prints
+            out.append(ParamInfo(f"W{layer}", (n, n_prev), False, value))
             if self.d.layer(layer).bias:
                 out.append(ParamInfo(f"b{layer}", (n, 1), True, "0.0"))
         return out
@@ -129,6 +130,20 @@ class NumpyModule:
                 lines.append(Assignment(f"d{forms.b.name}", self.printer.doprint(forms.db_expr)))
         return lines
 
+    def backward_lines(self) -> list[tuple[str, str]]:
+        """(key, value) of backward()'s dict: ∂C/∂Z^[l] of every layer, output first, then ∂C/∂X.
+
+        The Δ the δ lines compute is ∂(Σ_i ℓ_i)/∂Z (column i is example i's δ); C = c Σ_i ℓ_i + (λ/2) Σ ‖W‖²
+        and the L2 term does not depend on Z or X, so ∂C/∂Z = c Δ, and ∂C/∂X = c ∂tr(Δᵀ Z)/∂X = c Wᵀ Δ
+        of the first layer (the same matrix calculus as the δ recurrence).
+        """
+        c = self.d.reduction_factor
+        out = [(forms.Delta.name, self.printer.doprint(c * forms.Delta))
+               for forms in (self.d.matrix(layer) for layer in reversed(self.d.layer_numbers))]
+        first = self.d.matrix(self.d.first)
+        input_gradient = c * sp.Trace(first.Delta.T * first.z_expr).diff(first.A_prev)
+        return out + [("dX", self.printer.doprint(input_gradient))]
+
     def update_lines(self) -> list[tuple[str, str]]:
         """(param name, its updated value θ − η ∂C/∂θ with the gradient's matrix form substituted) for sgd_step.
 
@@ -172,7 +187,14 @@ class NumpyModule:
             "cost_expr": self.cost_expr(),
             "delta_lines": self.delta_lines(),
             "gradient_lines": self.gradient_lines(),
+            "backward_lines": self.backward_lines(),
+            "backward_columns": {"mean": "example i's δ[l] = ∂ℓ_i/∂z[l] divided by m (C is the mean of the losses)",
+                                 "sum": "example i's δ[l] = ∂ℓ_i/∂z[l] (C is the sum of the losses)"}[net.reduction],
             "update_lines": self.update_lines(),
             "dtype": self.config.dtype,
+            "init_name": net.init.name,
+            "init_distribution": net.init.distribution,
+            "init_formula": net.init.formula,
+            "init_draws": net.init.draws * sum(p.shape[0] * p.shape[1] for p in self.params() if not p.is_bias),
             **optimizer_context(net.optimizer),
         }
