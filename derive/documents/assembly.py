@@ -193,9 +193,12 @@ def _proof(doc: LatexDocument, report: ProofReport, w: dict[str, str]) -> None:
     doc.section(w["proof"])
     doc.paragraph(w["proof_intro"])
     kinds = w["proof_kinds_both"] if report.end_to_end else w["proof_kinds_local"]
-    identities = sum(i.count for i in report.identities)
+    identities = sum(i.count for i in report.identities) - report.optimizer_identities
     if report.ok:
         doc.paragraph(w["proof_ok"].format(count=report.n_params, identities=identities, kinds=kinds))
+        if report.optimizer_identities:
+            doc.paragraph(w["proof_optimizer"].format(count=report.optimizer_identities,
+                                                       kind=doc.code(report.optimizer)))
     else:
         doc.paragraph(w["proof_failed"].format(failed=len(report.failed), total=len(report.identities),
                                                kinds=kinds))

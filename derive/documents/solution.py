@@ -20,6 +20,7 @@ from ..derivation.backprop import LAMBDA, M, Derivation
 from .document import make_document
 from ..evaluation import GUARD_DIGITS, Trace, evaluate
 from .notation import ELL, ETA, LOSS_ROW, activation_call, as_factor
+from .optimizer_step import optimizer_step
 from .numerals import DEFAULT_DIGITS, _Numbers, format_number  # noqa: F401 (format_number: re-exported)
 from .printer import NotationPrinter
 from .layout import Layout, bmatrix  # noqa: F401 (bmatrix: re-exported)
@@ -121,10 +122,12 @@ class _Solution:
             if forms.b is not None:
                 lines += self.define(self.tex(forms.b), "=", t.b[layer], computed=False)
         lines += self.define("X", "=", t.X, computed=False) + self.define("Y", "=", t.Y, computed=False)
-        if t.learning_rate is not None:
+        optimizer = d.network.optimizer
+        own_step = optimizer.given and optimizer.kind != "sgd"      # its η and rule come with its own section
+        if t.learning_rate is not None and not own_step:
             lines.append(f"{self.tex(ETA)} & = {self.numbers.input(t.learning_rate)}")
         self.equations(lines)
-        if t.learning_rate is None:
+        if t.learning_rate is None and not own_step:
             doc.paragraph(w["given_no_rate"])
         doc.paragraph(w["digits_note"].format(digits=self.numbers.digits))
 
@@ -242,6 +245,8 @@ class _Solution:
 
     def updates(self) -> None:
         d, t, doc, w = self.d, self.trace, self.doc, self.w
+        if optimizer_step(self):   # an [optimizer] other than sgd: its first step by hand instead
+            return
         if t.learning_rate is None:
             return
         doc.section(w["updated"])

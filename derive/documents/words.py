@@ -97,6 +97,7 @@ _EN: dict[str, str] = {
     "proof_kinds_both": "layer by layer and end to end",
     "proof_kinds_local": "layer by layer",
     "proof_ok": "Verdict: all {count} gradients verified ({identities} identities, {kinds}).",
+    "proof_optimizer": "The closed forms of the {kind} update rule: {count} identities verified.",
     "proof_failed": "Verdict: FAILED: {failed} of {total} identities do not hold ({kinds}).",
     # worked solution
     "solution_title": "Worked solution for {name}",
@@ -122,6 +123,11 @@ _EN: dict[str, str] = {
     "batch_gradients_l2": "Each weight gradient also gets the L2 term {term}.",
     "updated": "Updated parameters",
     "updated_intro": "One gradient-descent step with {eta}:",
+    "optimizer_step": "One step of {kind}", "optimizer_step_epoch": "It is a step of epoch 0: {eta_0}.",
+    "optimizer_step_intro": "The first step of {kind} from the zero state ($t$ goes from 0 to 1), with {values}. "
+                            "Each line acts on every entry on its own: squares, square roots, quotients and sums "
+                            "with a number are taken entry by entry.",
+    "optimizer_step_parameter": "For {theta}: {theta_before}, {g} (above), {zeros}:",
     # worked solution: what is split to fit the page (layout.py)
     "columns_block": "columns {first} to {last}:",
     "split_note": "Some matrices are too wide for the page. Such a matrix is shown in blocks of columns, "
@@ -278,6 +284,7 @@ _PT: dict[str, str] = {
     "proof_kinds_both": "camada a camada e de ponta a ponta",
     "proof_kinds_local": "camada a camada",
     "proof_ok": "Veredito: todos os {count} gradientes verificados ({identities} identidades, {kinds}).",
+    "proof_optimizer": "As formas fechadas da regra de atualização {kind}: {count} identidades verificadas.",
     "proof_failed": "Veredito: FALHOU: {failed} de {total} identidades não valem ({kinds}).",
     # worked solution
     "solution_title": "Solução passo a passo para {name}",
@@ -304,6 +311,11 @@ _PT: dict[str, str] = {
     "batch_gradients_l2": "Cada gradiente de pesos recebe também o termo L2 {term}.",
     "updated": "Parâmetros atualizados",
     "updated_intro": "Um passo do gradiente descendente com {eta}:",
+    "optimizer_step": "Um passo de {kind}", "optimizer_step_epoch": "É um passo da época 0: {eta_0}.",
+    "optimizer_step_intro": "O primeiro passo de {kind} a partir do estado zero ($t$ vai de 0 a 1), com {values}. "
+                            "Cada linha age sobre cada entrada separadamente: quadrados, raízes quadradas, "
+                            "quocientes e somas com um número são tomados entrada por entrada.",
+    "optimizer_step_parameter": "Para {theta}: {theta_before}, {g} (acima), {zeros}:",
     # solução passo a passo: o que é dividido para caber na página (layout.py)
     "columns_block": "colunas {first} a {last}:",
     "split_note": "Algumas matrizes são largas demais para a página. Uma matriz assim aparece em blocos de "

@@ -4,7 +4,8 @@
 small nets, the end-to-end proof (``end_to_end``: the whole composed loss differentiated). Both
 decide each identity exactly (``zero_test``, over ``rational_functions``); ``refute`` only ever
 finds a wrong gradient faster, and ``differentiate`` holds the memoised differentiation they share.
-The verdicts are collected in a ``ProofReport`` (``report``).
+The verdicts are collected in a ``ProofReport`` (``report``); with an ``[optimizer]``, ``optimizers``
+adds each closed form of its update rule checked against the rule's definition.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import sympy as sp
 from ..derivation.backprop import Derivation
 from .end_to_end import end_to_end as _prove_end_to_end
 from .local import layer_local
+from .optimizers import prove_optimizer
 from .report import Identity, ProofReport
 
 #: largest net (in parameters) proved end to end by default
@@ -39,6 +41,9 @@ def prove(d: Derivation, end_to_end: bool | None = None) -> ProofReport:
         end_to_end = d.network.n_params <= END_TO_END_MAX_PARAMS and output_rational and not _piecewise_output(d)
     if end_to_end:
         _prove_end_to_end(d, report)
+    if d.network.optimizer.given:   # the update rule's closed forms; nothing without [optimizer]
+        report.optimizer = d.network.optimizer.kind
+        report.identities.extend(prove_optimizer(d.network.optimizer))
     report.seconds = time.perf_counter() - start
     return report
 

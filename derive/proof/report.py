@@ -19,6 +19,7 @@ class Identity:
     method: str
     verdict: str
     count: int = 1          # how many scalar identities this line stands for
+    topic: str = "gradient"  # "optimizer" for a closed form of the update rule (proof/optimizers.py)
 
     @property
     def ok(self) -> bool:
@@ -40,6 +41,7 @@ class ProofReport:
     identities: list[Identity] = field(default_factory=list)
     end_to_end: bool = False
     seconds: float = 0.0
+    optimizer: str = ""     # the [optimizer] kind whose update rule was checked, if any
 
     @property
     def ok(self) -> bool:
@@ -48,6 +50,11 @@ class ProofReport:
     @property
     def failed(self) -> list[Identity]:
         return [i for i in self.identities if not i.ok]
+
+    @property
+    def optimizer_identities(self) -> int:
+        """How many scalar identities of the optimizer's update rule were checked (0 without [optimizer])."""
+        return sum(i.count for i in self.identities if i.topic != "gradient")
 
     @property
     def scalar_identities(self) -> int:
@@ -60,7 +67,9 @@ class ProofReport:
     def summary(self) -> str:
         kinds = self._kinds(" and ")
         if self.ok:
-            return f"proof: all {self.n_params} gradients verified ({kinds}, {self.seconds:.2f} s)"
+            rule = (f" and {self.optimizer_identities} {self.optimizer} update-rule identities"
+                    if self.optimizer_identities else "")
+            return f"proof: all {self.n_params} gradients{rule} verified ({kinds}, {self.seconds:.2f} s)"
         return f"proof: FAILED: {len(self.failed)} of {len(self.identities)} identities do not hold ({kinds})"
 
     def __str__(self) -> str:
