@@ -52,3 +52,17 @@ def test_targets_are_judged_on_the_worst_figure_and_the_biggest_net():
     assert [met for _, _, met in rows] == [False, True, False, True, False]
     assert not any("batch 1 " in target for target in verdicts)   # batch 1 is outside the NumPy target
     assert rows[3][1] == "29.0 s"                                   # the biggest net, not the slowest
+
+
+def test_the_xor_epochs_count_trains_with_the_optimizer_it_names():
+    """benchmarks/xor_epochs.py's module trains with its [optimizer]: one train_step is that rule's step, by hand."""
+    from xor_epochs import OPTIMIZERS, X, Y, epochs_to_truth_table, module_for
+    module = module_for(OPTIMIZERS["momentum"])
+    assert module.OPTIMIZER["kind"] == "momentum"
+    params = module.init_params(0)
+    state = module.init_state(params)
+    g = module.gradients(params, X, Y)
+    after, state = module.train_step(params, state, X, Y)
+    for key in params:     # b₁ = μ·0 + g, θ₁ = θ₀ − η b₁ (dampening 0)
+        np.testing.assert_allclose(after[key], params[key] - 0.5 * g[key], rtol=1e-14, atol=1e-15)
+    assert epochs_to_truth_table(module, 0, cap=3) is None    # not within 3 epochs from Glorot weights
