@@ -18,7 +18,8 @@ import pytest
 
 from conftest import ROOT, import_file
 from deltagen.derive import derive, load_spec, spec_from_dict
-from deltagen.derive.documents.solution import format_number, solution_document
+from deltagen.derive.documents.numerals import format_number
+from deltagen.derive.documents.solution import solution_document
 from latex_tools import compile_latex, result_of, results, sections
 
 GENERATED = ROOT / "generated"

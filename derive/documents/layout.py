@@ -155,7 +155,7 @@ def break_line(tex: str, first_budget: float, budget: float) -> list[str]:
 
 # ------------------------------------------------------------------ the layout of one solution
 
-def _blocks_of(count: int, size: int) -> list[slice]:
+def blocks_of(count: int, size: int) -> list[slice]:
     """0..count in as few blocks of at most ``size`` as it takes, of sizes as even as can be (6 + 6, not 10 + 2)."""
     parts = -(-count // size)
     size = -(-count // parts)
@@ -224,7 +224,7 @@ class Layout:
             if not too_wide(whole, budget):
                 return whole
             for size in range(min(inner, MAX_COLUMNS), 0, -1):
-                parts = _blocks_of(inner, size)
+                parts = blocks_of(inner, size)
                 if all(not too_wide(block(p), budget - 30) for p in parts):
                     break
             self.split = True
@@ -245,7 +245,7 @@ class Layout:
         budget = self.page_width - width(left) - 5.0
         columns = self.shape(index, False)[1] if index is not None else 1
         for size in range(min(columns, MAX_COLUMNS), 0, -1):
-            blocks = _blocks_of(columns, size)
+            blocks = blocks_of(columns, size)
             lines = self._blocks(left, first, symbolic, numbers, relation, shown, index, blocks, budget,
                                  force=size == 1)
             if lines is not None:
@@ -259,12 +259,12 @@ class Layout:
         columns = self.shape(index, False)[1]
         size = next(size for size in range(min(columns, MAX_COLUMNS), 0, -1)
                     if size == 1 or not any(too_wide(self.shown(index, False, cols=cols), budget)
-                                            for cols in _blocks_of(columns, size)))
+                                            for cols in blocks_of(columns, size)))
         if size >= columns:
             return [f"{left} & {relation} {self.shown(index, False)}"]
         self.split = True
         lines = []
-        for cols in _blocks_of(columns, size):
+        for cols in blocks_of(columns, size):
             label = self.columns_label.format(first=cols.start + 1, last=cols.stop)
             lines += [rf"{left if cols.start == 0 else ''} & \text{{{label}}}",
                       f"& {relation} {self.shown(index, False, cols=cols)}"]

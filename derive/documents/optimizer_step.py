@@ -22,9 +22,9 @@ import sympy as sp
 from ..derivation import symbols
 from ..evaluation.numbers import to_mpf
 from ..model.optimizers import EPOCH, ETA, STEP, Optimizer
-from .layout import CONTINUED, MAX_COLUMNS, PAGE_WIDTH, _blocks_of, bmatrix, break_line, too_wide, width
+from .layout import CONTINUED, MAX_COLUMNS, PAGE_WIDTH, blocks_of, bmatrix, break_line, too_wide, width
 from .printer import NotationPrinter
-from .updates import StepForm, _arranged, _earlier, latex_fields, schedule_line, settings, step_form
+from .updates import StepForm, arranged_terms, assigned_earlier, latex_fields, schedule_line, settings, step_form
 
 
 def optimizer_step(solution: Any) -> bool:
@@ -127,10 +127,10 @@ class _Step:
         known = {self.named["s_theta__t-1"]: (values[self.named["s_theta__t-1"]], s.numbers.input)}
         known.update({p: (value, s.numbers.result) for p, value in values.items() if p not in known})
         lines: list[str] = []
-        earlier = _earlier(form)
+        earlier = assigned_earlier(form)
         symbolic = NotationPrinter(s.d, self.names, lang=s.lang, order="none", mul_symbol=None)
         for target, expr in form.lines:
-            arranged = _arranged(expr, earlier)
+            arranged = arranged_terms(expr, earlier)
             lines += self.step(symbolic.doprint(target), symbolic.doprint(arranged), arranged, known, values[target])
         s.equations(lines)
 
@@ -151,8 +151,8 @@ class _Step:
                 not any(too_wide(line, budget + 30) for line in lines)
 
         size = next(size for size in range(min(columns, MAX_COLUMNS), 0, -1)
-                    if size == 1 or all(fits(cols) for cols in _blocks_of(columns, size)))
-        blocks = _blocks_of(columns, size)
+                    if size == 1 or all(fits(cols) for cols in blocks_of(columns, size)))
+        blocks = blocks_of(columns, size)
         lines = self.broken(f"{left} & = ", formula, budget)
         for cols in blocks:
             if len(blocks) > 1:

@@ -21,9 +21,9 @@ from .document import make_document
 from ..evaluation import GUARD_DIGITS, Trace, evaluate
 from .notation import ELL, ETA, LOSS_ROW, activation_call, as_factor
 from .optimizer_step import optimizer_step
-from .numerals import DEFAULT_DIGITS, _Numbers, format_number  # noqa: F401 (format_number: re-exported)
+from .numerals import DEFAULT_DIGITS, _Numbers
 from .printer import NotationPrinter
-from .layout import Layout, bmatrix  # noqa: F401 (bmatrix: re-exported)
+from .layout import Layout
 from .words import words
 
 

@@ -158,7 +158,7 @@ def latex_fields(optimizer: Optimizer, form: StepForm) -> dict[str, str]:
 
 # ---------------------------------------------------------------- printing
 
-def _arranged(expr: sp.Expr, earlier: set[sp.Symbol]) -> sp.Expr:
+def arranged_terms(expr: sp.Expr, earlier: set[sp.Symbol]) -> sp.Expr:
     """``expr`` unevaluated, as the rules are written: numbers, then coefficients (hyperparameters only),
     then the rest in SymPy's order; in a sum, the terms that read an earlier value first."""
     if not expr.args:
@@ -169,7 +169,7 @@ def _arranged(expr: sp.Expr, earlier: set[sp.Symbol]) -> sp.Expr:
                 return 0
             return 1 if all(s.name.startswith("h_") for s in factor.free_symbols) else 2
         ordered = sorted(expr.as_ordered_factors(), key=rank)
-        return sp.Mul(*[_arranged(f, earlier) for f in ordered], evaluate=False)
+        return sp.Mul(*[arranged_terms(f, earlier) for f in ordered], evaluate=False)
     if isinstance(expr, sp.Add):
         def place(term: sp.Expr) -> int:
             names = [s.name for s in term.free_symbols]
@@ -181,20 +181,20 @@ def _arranged(expr: sp.Expr, earlier: set[sp.Symbol]) -> sp.Expr:
                 return 2
             return 3 if term.is_Number else 4             # 1 + r ⌊e/k⌋, √v̂_t + ε
         terms = sorted(expr.as_ordered_terms(), key=place)
-        return sp.Add(*[_arranged(t, earlier) for t in terms], evaluate=False)
-    args = [_arranged(arg, earlier) for arg in expr.args]
+        return sp.Add(*[arranged_terms(t, earlier) for t in terms], evaluate=False)
+    args = [arranged_terms(arg, earlier) for arg in expr.args]
     return expr.func(*args, evaluate=False) if isinstance(expr, sp.Pow) else expr.func(*args)
 
 
-def _earlier(form: StepForm) -> set[sp.Symbol]:
+def assigned_earlier(form: StepForm) -> set[sp.Symbol]:
     return {s for s, text in form.text.items() if "(t" in text}
 
 
 def latex_lines(derivation: Derivation, form: StepForm, lines, lang: str) -> list[str]:
     """``left & = right`` for each (placeholder, value), printed by ``NotationPrinter`` in ``lang``."""
     printer = NotationPrinter(derivation, form.latex, lang=lang, order="none", mul_symbol=None)
-    earlier = _earlier(form)
-    return [f"{printer.doprint(target)} & = {printer.doprint(_arranged(value, earlier))}" for target, value in lines]
+    earlier = assigned_earlier(form)
+    return [f"{printer.doprint(target)} & = {printer.doprint(arranged_terms(value, earlier))}" for target, value in lines]
 
 
 class _StepTextPrinter(TextPrinter):
@@ -215,5 +215,5 @@ class _StepTextPrinter(TextPrinter):
 def text_lines(notation: Notation, form: StepForm, lines) -> list[str]:
     """``left = right`` for each (placeholder, value), printed by ``TextPrinter``."""
     printer = _StepTextPrinter(notation, form.text)
-    earlier = _earlier(form)
-    return [f"{printer.doprint(target)} = {printer.doprint(_arranged(value, earlier))}" for target, value in lines]
+    earlier = assigned_earlier(form)
+    return [f"{printer.doprint(target)} = {printer.doprint(arranged_terms(value, earlier))}" for target, value in lines]

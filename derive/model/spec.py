@@ -20,6 +20,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .activations import Activation, make_activation
+from .decimals import parse_decimal
 from ..errors import SpecError, did_you_mean, read_capped, toml_error
 from .initialization import initialization_from_spec
 from .losses import LOSSES, Loss, loss_accepts, loss_hint
@@ -334,7 +335,6 @@ def _int(value: Any, field: str, lo: int, hi: int) -> int:
 
 
 #: a number written as a string: "0,5" (decimal comma, as Portuguese writes it), "-0.25", "1e-3", "−1,5"
-_WRITTEN_NUMBER = re.compile(r"[+-]?(\d+[.,]?\d*|[.,]\d+)([eE][+-]?\d+)?")
 
 
 def _number(value: Any, field: str, lo: float | None = None, lo_open: bool = False) -> float:
@@ -348,11 +348,11 @@ def _number(value: Any, field: str, lo: float | None = None, lo_open: bool = Fal
     bound = "" if lo is None else f" {'>' if lo_open else '>='} {lo:g}"
     expected = f"expected a finite number{bound}, got {_show(value)}"
     if isinstance(value, str) and field.startswith("example."):
-        text = value.strip().replace("−", "-")
-        if not _WRITTEN_NUMBER.fullmatch(text):
+        written = parse_decimal(value)      # the answers files' reader: "0,5", "−1.5", "1e-3"
+        if written is None:
             raise SpecError(field, f"expected a finite number{bound} (such as 0.5, or \"0,5\" with a decimal "
                                    f"comma), got {_show(value)}")
-        value = float(text.replace(",", "."))
+        value = float(written)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise SpecError(field, expected)
     try:
