@@ -35,7 +35,7 @@ class CNet:
     """A compiled generated network, called like the generated NumPy module."""
 
     def __init__(self, library: Path, name: str, param_shapes: dict[str, tuple[int, ...]], real: str = "double",
-                 state_buffers: tuple[str, ...] = ()):
+                 state_buffers: tuple[str, ...] = (), dropout_layers: tuple[str, ...] = ()):
         self.lib = ctypes.CDLL(str(library))
         self.name = name
         self.shapes = param_shapes
@@ -58,10 +58,15 @@ class CNet:
         self._init = self._fn("init_params", None, [pointer, ctypes.c_ulong])
         # the optimizer: NAME_state's buffers are the spec's kind's (torch.optim's state keys, in its order)
         self.state_buffers = tuple(state_buffers)
+        # a network with dropout keeps its generator (NAME_rng, one unsigned long long) at the end of the state
+        self.dropout = tuple(dropout_layers)
         self.State = type(f"{name}_state", (ctypes.Structure,), {"_fields_": [
-            ("step", ctypes.c_long), ("learning_rate", self.ctype), *((b, self.Params) for b in self.state_buffers)]})
-        # NAME_trace is z, a and δ of every layer: 3 Σ n_l reals, one array after another (no padding)
-        trace_reals = 3 * sum(shape[0] for key, shape in param_shapes.items() if key.startswith("W"))
+            ("step", ctypes.c_long), ("learning_rate", self.ctype), *((b, self.Params) for b in self.state_buffers),
+            *([("rng", ctypes.c_ulonglong)] if self.dropout else [])]})
+        # NAME_trace is z, a and δ of every layer (and a dropout layer's mask D and kept h): reals, one array
+        # after another (no padding)
+        trace_reals = sum((5 if f"D{key[1:]}" in self.dropout else 3) * shape[0]
+                          for key, shape in param_shapes.items() if key.startswith("W"))
         self.Workspace = type(f"{name}_workspace", (ctypes.Structure,), {"_fields_": [
             ("grad", self.Params), ("trace", self.ctype * trace_reals)]})
         state_p = ctypes.POINTER(self.State)
@@ -69,6 +74,9 @@ class CNet:
         self._update = self._fn("update", None, [pointer, pointer, state_p])
         self._train_step = self._fn("train_step", None, [pointer, state_p, ctypes.POINTER(self.Workspace),
                                                          ctypes.c_int, real_p, real_p])
+        rng_p = ctypes.POINTER(ctypes.c_ulonglong)   # NAME_rng is a struct of one unsigned long long
+        self._rng_init = self._fn("rng_init", None, [rng_p, ctypes.c_ulong, ctypes.c_ulong])
+        self._shuffle = self._fn("shuffle", None, [rng_p, ctypes.c_int, ctypes.POINTER(ctypes.c_int)])
 
     def _fn(self, suffix, restype, argtypes):
         fn = getattr(self.lib, f"{self.name}_{suffix}")
@@ -124,16 +132,31 @@ class CNet:
         return self.from_struct(struct)
 
     # ------------------------------------------------------------ the optimizer
+    def rng_state(self, seed: int, skip: int = 0) -> int:
+        """NAME_rng_init's generator state."""
+        rng = ctypes.c_ulonglong(0)
+        self._rng_init(ctypes.byref(rng), seed, skip)
+        return rng.value
+
+    def shuffle(self, rng: int, m: int) -> tuple[np.ndarray, int]:
+        """(NAME_shuffle's order of 0..m-1 from generator state rng, the state after it)."""
+        state, order = ctypes.c_ulonglong(rng), (ctypes.c_int * max(m, 1))()
+        self._shuffle(ctypes.byref(state), m, order)
+        return np.array(order[:m], dtype=np.intp), state.value
+
     def to_state(self, state: dict) -> ctypes.Structure:
         struct = self.State()
         struct.step, struct.learning_rate = int(state["step"]), float(state["learning_rate"])
+        if self.dropout:
+            struct.rng = int(state["rng"])
         for buffer in self.state_buffers:
             setattr(struct, buffer, self.to_struct(state[buffer]))
         return struct
 
     def from_state(self, struct: ctypes.Structure) -> dict:
         return {"step": int(struct.step), "learning_rate": float(struct.learning_rate),
-                **{buffer: self.from_struct(getattr(struct, buffer)) for buffer in self.state_buffers}}
+                **{buffer: self.from_struct(getattr(struct, buffer)) for buffer in self.state_buffers},
+                **({"rng": int(struct.rng)} if self.dropout else {})}
 
     def init_state(self) -> dict:
         """NAME_state_init on a state first filled with 0xAB bytes (so a field it leaves alone shows)."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 #: scalar kinds (index form, one symbol per unit or weight) and matrix kinds (batch form)
-SCALAR_KINDS = ("x", "y", "W", "b", "z", "a", "delta")
+SCALAR_KINDS = ("x", "y", "W", "b", "z", "a", "delta", "D")   # D: a unit's dropout mask
 MATRIX_KINDS = ("W", "b", "Z", "A", "Delta", "G", "dW", "db")   # and "ones", made by ones()
 
 

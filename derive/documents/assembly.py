@@ -13,6 +13,7 @@ import sympy as sp
 
 from ..derivation.backprop import LAMBDA, Derivation
 from .document import LatexDocument
+from .dropout_section import dropout_section
 from .equations import DerivationLatex
 from .numerals import format_input
 from .tikz import tikz_network
@@ -32,8 +33,10 @@ def derivation_document(derivation: Derivation, lang: str = "en", *, report: Pro
     w = words(lang)
     eq = DerivationLatex(derivation, lang)
     doc = LatexDocument(w["derivation_title"].format(name=LatexDocument.code(derivation.network.name)), tikz=True)
-    for section in (_network, _forward, _cost, _derivatives, _output_delta, _recurrence, _gradients, _update):
+    for section in (_network, _forward, _cost, _derivatives, _output_delta, _recurrence, _gradients):
         section(doc, eq, w)
+    dropout_section(doc, eq, lang)
+    _update(doc, eq, w)
     if report is not None:
         _proof(doc, report, w)
     return doc.render()

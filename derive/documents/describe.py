@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..derivation import symbols
+from ..derivation import dropout, symbols
 from ..derivation.backprop import Derivation
 from ..model.activations import A as GENERIC_A, Z as GENERIC_Z
 from .text import ONES, TextPrinter, text_printer
@@ -106,6 +106,23 @@ def describe(d: Derivation) -> str:
                   f"⊙ the elementwise product, {ONES} a column of m ones, {net.notation.cost_symbol} the cost):"]
     for layer in reversed(d.layer_numbers):
         lines += _batch(d, p, layer)
+    if net.has_dropout:
+        lines += [""] + _dropout(d, p)
     if net.optimizer.given:   # without an [optimizer] table the update is the caller's (η given at call time)
         lines += [""] + _optimizer(d, p)
     return "\n".join(lines)
+
+
+def _dropout(d: Derivation, p: TextPrinter) -> list[str]:
+    """Each dropout layer's kept activations and masked δ (unit 1; the others alike), and where ã is read."""
+    sup, delta = p.sup, p.delta_letter
+    lines = ["Dropout in training (inverted; D the unit's 0/1 mask, 1 with probability 1 − p; none at inference):"]
+    for layer in dropout.dropout_layers(d):
+        lines.append(f"  layer {layer}, p = {d.layer(layer).dropout!r}:  ã{sup(layer)}_1 = "
+                     f"{p.doprint(dropout.kept_index(d, layer)[0])},  {delta}{sup(layer)}_1 = "
+                     f"{p.doprint(dropout.delta_index(d, layer)[0])}")
+        weights = p.doprint(d.matrix(layer + 1).W)
+        lines.append(f"    layer {layer + 1} reads ã{sup(layer)}:  z{sup(layer + 1)} = {weights} ã{sup(layer)}"
+                     f"{' + b' + sup(layer + 1) if d.layer(layer + 1).bias else ''},  "
+                     f"∂ℓ/∂{p.weight_entry(layer + 1, 'j', 'k')} = {delta}{sup(layer + 1)}_j ã{sup(layer)}_k")
+    return lines

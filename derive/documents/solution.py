@@ -18,6 +18,7 @@ import sympy as sp
 from ..derivation import symbols
 from ..derivation.backprop import LAMBDA, M, Derivation
 from .document import make_document
+from .dropout_section import dropout_solution_note
 from ..evaluation import GUARD_DIGITS, Trace, evaluate
 from .notation import ELL, ETA, LOSS_ROW, activation_call, as_factor
 from .optimizer_step import optimizer_step
@@ -130,6 +131,9 @@ class _Solution:
         if t.learning_rate is None and not own_step:
             doc.paragraph(w["given_no_rate"])
         doc.paragraph(w["digits_note"].format(digits=self.numbers.digits))
+        note = dropout_solution_note(d, self.lang)
+        if note is not None:
+            doc.paragraph(note)
 
     def forward(self, i: int) -> None:
         d, t, doc = self.d, self.trace, self.doc

@@ -16,6 +16,7 @@ class Layer:
     units: int
     activation: Activation
     bias: bool = True
+    dropout: float = 0.0     # drop probability p of inverted dropout in training (hidden layers only)
 
 
 def count_params(n_in: int, layers: tuple[Layer, ...]) -> int:
@@ -95,6 +96,10 @@ class Network:
     @property
     def n_params(self) -> int:
         return count_params(self.n_in, self.layers)
+
+    @property
+    def has_dropout(self) -> bool:
+        return any(layer.dropout for layer in self.layers)
 
     def param_names(self) -> list[str]:
         """``W1, b1, W2, ...`` in the spec's numbering, biases only where the layer has one."""

@@ -34,7 +34,7 @@ MAX_NAME = 64
 
 TOP_KEYS = ("name", "input", "layers", "loss", "reduction", "l2", "init", "init_scale", "optimizer", "notation",
             "example")
-LAYER_KEYS = ("units", "activation", "bias", "alpha")
+LAYER_KEYS = ("units", "activation", "bias", "alpha", "dropout")
 NOTATION_KEYS = ("input_layer", "brackets", "weight_symbol", "delta_symbol", "cost_symbol", "weight_convention")
 #: the accepted words of each [notation] choice, with what each one means (for messages and docs)
 NOTATION_CHOICES = {
@@ -195,8 +195,18 @@ def _layers(value: Any) -> tuple[Layer, ...]:
                                                    f"(layers[{len(value) - 1}]), got it on a hidden layer")
         if activation.is_softmax and units < 2:
             raise SpecError(f"{field}.units", f"expected at least 2 units for softmax, got {units}")
-        layers.append(Layer(units=units, activation=activation, bias=bias))
+        dropout = _dropout(entry.get("dropout", 0.0), f"{field}.dropout", last=i == len(value) - 1)
+        layers.append(Layer(units=units, activation=activation, bias=bias, dropout=dropout))
     return tuple(layers)
+
+
+def _dropout(value: Any, field: str, last: bool) -> float:
+    """A drop probability p in [0, 1); only 0 on the output layer (dropout acts between layers)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
+        raise SpecError(field, f"expected a drop probability p with 0 <= p < 1, got {_show(value)}")
+    if last and value:
+        raise SpecError(field, f"expected 0 on the output layer (dropout applies to hidden layers), got {_show(value)}")
+    return float(value)
 
 
 def _real_and_differentiable(activation: Activation, field: str) -> None:

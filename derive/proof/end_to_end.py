@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from ..derivation import dropout
 from ..derivation.backprop import Derivation
 from .differentiate import ForwardDiff, opaque_activation, targets_constraint
 from .rational_functions import RationalFunctions
@@ -30,7 +31,7 @@ def end_to_end(d: Derivation, report: ProofReport) -> None:
     constraint = targets_constraint(d, d.y)
     loss = d.loss.xreplace(constraint).xreplace(values)   # y is in the formulas, not in the values
     backprop = _backprop_gradients(d, values, constraint)
-    report.identities.append(_network_identity(loss, backprop, params, functions))
+    report.identities.append(_network_identity(loss, backprop, params, functions, d.network.has_dropout))
     report.identities.append(_batch_identity(d, params))
     report.end_to_end = True
 
@@ -51,7 +52,8 @@ def _composed_network(d: Derivation) -> tuple[dict[sp.Symbol, sp.Expr], dict[typ
     functions: dict[type, sp.Expr] = {}
     for layer in d.layer_numbers:
         s = d.symbols(layer)
-        z = [e.xreplace(values) for e in d.z_index(layer)]
+        kept = dropout.reads(d, layer)   # below a dropout layer: ã = a K, the masks D kept as symbols
+        z = [e.xreplace(kept).xreplace(values) for e in d.z_index(layer)]
         values.update(zip(s.z, z))
         if layer < d.last:
             activation = d.layer(layer).activation
@@ -70,18 +72,18 @@ def _backprop_gradients(d: Derivation, values: dict[sp.Symbol, sp.Expr],
     backprop: dict[sp.Symbol, sp.Expr] = {}
     for layer in reversed(d.layer_numbers):
         s = d.symbols(layer)
-        values.update(zip(s.delta, [e.xreplace(constraint).xreplace(values) for e in d.delta_index(layer)]))
-        grad_W = d.grad_W_index(layer)
+        deltas = dropout.training_delta_index(d, layer)
+        values.update(zip(s.delta, [e.xreplace(constraint).xreplace(values) for e in deltas]))
         for j in range(s.W.rows):
             for k in range(s.W.cols):
-                backprop[s.W[j, k]] = grad_W[j, k].xreplace(values)
+                backprop[s.W[j, k]] = dropout.training_grad_W_entry(d, layer, j, k).xreplace(values)
         for j, bj in enumerate(s.b or ()):
             backprop[bj] = values[s.delta[j]]
     return backprop
 
 
 def _network_identity(loss: sp.Expr, backprop: dict[sp.Symbol, sp.Expr], params: list[sp.Symbol],
-                      functions: dict[type, sp.Expr]) -> Identity:
+                      functions: dict[type, sp.Expr], masks: bool = False) -> Identity:
     """∂ℓ/∂θ of the composed loss equals backprop's gradient, for every parameter θ."""
     atoms = Atoms()   # the subterms (g_l(z), exp(z), …) recur in every parameter's identity
     diff = ForwardDiff()
@@ -108,8 +110,9 @@ def _network_identity(loss: sp.Expr, backprop: dict[sp.Symbol, sp.Expr], params:
         return exact[0].zero(abstracted[i]) or simplifies_to_zero(difference)
 
     ok = all(holds(i) for i in range(len(params)))
+    fixed = " with the dropout masks fixed (as symbols)" if masks else ""
     return Identity(
-        f"∂ℓ/∂θ = backprop's gradient for all {len(params)} parameters, through the whole network",
+        f"∂ℓ/∂θ = backprop's gradient for all {len(params)} parameters, through the whole network{fixed}",
         "chain rule through the composed loss, sympy.diff of each function", verdict(ok), count=len(params))
 
 

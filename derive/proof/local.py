@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from ..derivation import dropout
 from ..derivation.backprop import LAMBDA, Derivation
 from ..model.activations import A as GENERIC_A
 from .differentiate import grouped_gradient, linear_coefficients, targets_constraint
@@ -93,11 +94,12 @@ def _hidden_delta(d: Derivation, layer: int, verdicts: _Verdicts) -> Identity:
     """Step 3: δ^[l] by the chain rule through z^[l+1], for the hidden layer number ``layer`` (< d.last)."""
     s, nxt = d.symbols(layer), d.symbols(layer + 1)
     a_of_z = dict(zip(s.a, d.a_index(layer)))
-    z_next = d.z_index(layer + 1)
+    kept = dropout.reads(d, layer + 1)        # with dropout, z^[l+1] reads ã = a K (the masks fixed)
+    z_next = [z.xreplace(kept) for z in d.z_index(layer + 1)]
     terms = [term.xreplace(a_of_z) * nxt.delta[k]
              for k in range(len(nxt.z)) for term in sp.Add.make_args(z_next[k])]
     gradient = grouped_gradient(terms, set(s.z))
-    derived = d.delta_index(layer)
+    derived = dropout.training_delta_index(d, layer)
     ok = True
     for j, zj in enumerate(s.z):
         direct = gradient.get(zj, [])
@@ -116,13 +118,15 @@ def _hidden_delta(d: Derivation, layer: int, verdicts: _Verdicts) -> Identity:
 def _parameter_gradients(d: Derivation, layer: int, verdicts: _Verdicts) -> list[Identity]:
     """Steps 4 and 5 for layer number ``layer``: W and b through z^[l], and the L2 term."""
     s = d.symbols(layer)
-    z = d.z_index(layer)
+    kept = dropout.reads(d, layer)
+    z = [e.xreplace(kept) for e in d.z_index(layer)]
     terms = [term * s.delta[j] for j in range(len(z)) for term in sp.Add.make_args(z[j])]
     gradient = grouped_gradient(terms, set(s.W) | set(s.b or ()))
-    ok = all(verdicts.same(gradient.get(s.W[j, k], []), d.grad_W_entry(layer, j, k))
+    ok = all(verdicts.same(gradient.get(s.W[j, k], []), dropout.training_grad_W_entry(d, layer, j, k))
              for j in range(s.W.rows) for k in range(s.W.cols))
+    read = f"ã[{layer - 1}]_k (dropout: a K)" if kept else f"a[{layer - 1}]_k"
     identities = [Identity(
-        f"∂ℓ/∂W[{layer}]_jk = δ[{layer}]_j a[{layer - 1}]_k",
+        f"∂ℓ/∂W[{layer}]_jk = δ[{layer}]_j {read}",
         "sympy.diff of Σ_p δ_p z_p", verdict(ok), count=s.W.rows * s.W.cols)]
     if s.b:
         grad_b = d.grad_b_index(layer)

@@ -21,6 +21,43 @@
 #define lecture_and_fmax lecture_and_MATH(fmax)
 #define lecture_and_LIT(x) ((lecture_and_real)(x))
 
+/* The README's generator (SplitMix64), the same as the NumPy module's: unsigned long long has at
+ * least 64 bits (C99) and every step is masked to 64, so a wider type gives the same numbers. */
+#define lecture_and_MASK64 0xFFFFFFFFFFFFFFFFULL
+
+/* s <- s + 0x9E3779B97F4A7C15 mod 2^64; the draw is s mixed. */
+static unsigned long long lecture_and_next_u64(unsigned long long *state)
+{
+    unsigned long long z;
+    *state = (*state + 0x9E3779B97F4A7C15ULL) & lecture_and_MASK64;
+    z = *state;
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL) & lecture_and_MASK64;
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EBULL) & lecture_and_MASK64;
+    return z ^ (z >> 31);
+}
+
+/* A double in [0, 1): the draw's top 53 bits times 2^-53 (exact). */
+static double lecture_and_uniform(unsigned long long *state)
+{
+    return (double)(lecture_and_next_u64(state) >> 11) / 9007199254740992.0;
+}
+
+void lecture_and_rng_init(lecture_and_rng *r, unsigned long seed, unsigned long skip)
+{
+    r->state = ((unsigned long long)seed + (unsigned long long)skip * 0x9E3779B97F4A7C15ULL) & lecture_and_MASK64;
+}
+
+void lecture_and_shuffle(lecture_and_rng *r, int m, int *order)
+{
+    for (int i = 0; i < m; ++i) order[i] = i;
+    for (int i = m - 1; i > 0; --i) {
+        const int j = (int)(lecture_and_next_u64(&r->state) % (unsigned long long)(i + 1));
+        const int swap = order[i];
+        order[i] = order[j];
+        order[j] = swap;
+    }
+}
+
 /* Forward pass of one example a0 (the input x). */
 static void lecture_and_forward_pass(const lecture_and_params *p, const lecture_and_real *a0, lecture_and_trace *t)
 {
@@ -62,9 +99,7 @@ lecture_and_real lecture_and_cost(const lecture_and_params *p, int m, const lect
     const lecture_and_real m_real = (lecture_and_real)m;
     /* C = Σ_i ℓ_i / m */
     return loss_sum/m_real;
-}
-
-/* dC/dtheta into grad, with t holding one example's trace at a time (the caller's memory). */
+}/* dC/dtheta into grad, with t holding one example's trace at a time (the caller's memory). */
 static void lecture_and_gradients_with(const lecture_and_params *p, int m, const lecture_and_real *X,
         const lecture_and_real *Y, lecture_and_params *grad, lecture_and_trace *t)
 {
@@ -160,27 +195,6 @@ void lecture_and_train_step(lecture_and_params *p, lecture_and_state *s, lecture
     if (m < 1) return;
     lecture_and_gradients_with(p, m, X, Y, &w->grad, &w->trace);
     lecture_and_update(p, &w->grad, s);
-}
-
-/* The README's generator (SplitMix64), the same as the NumPy module's: unsigned long long has at
- * least 64 bits (C99) and every step is masked to 64, so a wider type gives the same numbers. */
-#define lecture_and_MASK64 0xFFFFFFFFFFFFFFFFULL
-
-/* s <- s + 0x9E3779B97F4A7C15 mod 2^64; the draw is s mixed. */
-static unsigned long long lecture_and_next_u64(unsigned long long *state)
-{
-    unsigned long long z;
-    *state = (*state + 0x9E3779B97F4A7C15ULL) & lecture_and_MASK64;
-    z = *state;
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL) & lecture_and_MASK64;
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EBULL) & lecture_and_MASK64;
-    return z ^ (z >> 31);
-}
-
-/* A double in [0, 1): the draw's top 53 bits times 2^-53 (exact). */
-static double lecture_and_uniform(unsigned long long *state)
-{
-    return (double)(lecture_and_next_u64(state) >> 11) / 9007199254740992.0;
 }
 
 void lecture_and_init_params(lecture_and_params *p, unsigned long seed)

@@ -32,6 +32,14 @@ typedef lecture_and_REAL lecture_and_real;
 #define lecture_and_N_IN 2
 #define lecture_and_N_OUT 1
 #define lecture_and_N_PARAMS 3
+/* The generator draws lecture_and_init_params takes; the NumPy module's train(seed=s) continues
+ * the stream after them: lecture_and_rng_init(&r, s, lecture_and_INIT_DRAWS) starts where it does. */
+#define lecture_and_INIT_DRAWS 2UL
+
+/* The README's generator (SplitMix64, "Random numbers"): state is all it keeps. */
+typedef struct lecture_and_rng {
+    unsigned long long state;
+} lecture_and_rng;
 
 /* The parameters, as fixed arrays (lecture_and_N_PARAMS reals in declaration order). */
 typedef struct lecture_and_params {
@@ -104,6 +112,14 @@ void lecture_and_update(lecture_and_params *p, const lecture_and_params *grad, l
  * memory is w). */
 void lecture_and_train_step(lecture_and_params *p, lecture_and_state *s, lecture_and_workspace *w, int m,
         const lecture_and_real *X, const lecture_and_real *Y);
+
+/* r at the generator state seed + skip * 0x9E3779B97F4A7C15 mod 2^64: skip draws into seed's stream. */
+void lecture_and_rng_init(lecture_and_rng *r, unsigned long seed, unsigned long skip);
+
+/* order[0..m-1] = 0, ..., m-1 shuffled by Fisher-Yates from r, as the NumPy module's
+ * SplitMix64.permutation(m): for i = m-1 down to 1, j = next draw mod (i + 1), swap i, j.
+ * Stack: a few scalars. */
+void lecture_and_shuffle(lecture_and_rng *r, int m, int *order);
 
 #ifdef __cplusplus
 }

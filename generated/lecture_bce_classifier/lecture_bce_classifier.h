@@ -34,6 +34,14 @@ typedef lecture_bce_classifier_REAL lecture_bce_classifier_real;
 #define lecture_bce_classifier_N_IN 2
 #define lecture_bce_classifier_N_OUT 1
 #define lecture_bce_classifier_N_PARAMS 20
+/* The generator draws lecture_bce_classifier_init_params takes; the NumPy module's train(seed=s) continues
+ * the stream after them: lecture_bce_classifier_rng_init(&r, s, lecture_bce_classifier_INIT_DRAWS) starts where it does. */
+#define lecture_bce_classifier_INIT_DRAWS 14UL
+
+/* The README's generator (SplitMix64, "Random numbers"): state is all it keeps. */
+typedef struct lecture_bce_classifier_rng {
+    unsigned long long state;
+} lecture_bce_classifier_rng;
 
 /* The parameters, as fixed arrays (lecture_bce_classifier_N_PARAMS reals in declaration order). */
 typedef struct lecture_bce_classifier_params {
@@ -112,6 +120,14 @@ void lecture_bce_classifier_update(lecture_bce_classifier_params *p, const lectu
  * memory is w). */
 void lecture_bce_classifier_train_step(lecture_bce_classifier_params *p, lecture_bce_classifier_state *s, lecture_bce_classifier_workspace *w, int m,
         const lecture_bce_classifier_real *X, const lecture_bce_classifier_real *Y);
+
+/* r at the generator state seed + skip * 0x9E3779B97F4A7C15 mod 2^64: skip draws into seed's stream. */
+void lecture_bce_classifier_rng_init(lecture_bce_classifier_rng *r, unsigned long seed, unsigned long skip);
+
+/* order[0..m-1] = 0, ..., m-1 shuffled by Fisher-Yates from r, as the NumPy module's
+ * SplitMix64.permutation(m): for i = m-1 down to 1, j = next draw mod (i + 1), swap i, j.
+ * Stack: a few scalars. */
+void lecture_bce_classifier_shuffle(lecture_bce_classifier_rng *r, int m, int *order);
 
 #ifdef __cplusplus
 }

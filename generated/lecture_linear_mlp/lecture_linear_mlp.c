@@ -17,6 +17,43 @@
 #define lecture_linear_mlp_MATH(fn) lecture_linear_mlp_PASTE(fn, lecture_linear_mlp_SUFFIX(lecture_linear_mlp_REAL))
 #define lecture_linear_mlp_LIT(x) ((lecture_linear_mlp_real)(x))
 
+/* The README's generator (SplitMix64), the same as the NumPy module's: unsigned long long has at
+ * least 64 bits (C99) and every step is masked to 64, so a wider type gives the same numbers. */
+#define lecture_linear_mlp_MASK64 0xFFFFFFFFFFFFFFFFULL
+
+/* s <- s + 0x9E3779B97F4A7C15 mod 2^64; the draw is s mixed. */
+static unsigned long long lecture_linear_mlp_next_u64(unsigned long long *state)
+{
+    unsigned long long z;
+    *state = (*state + 0x9E3779B97F4A7C15ULL) & lecture_linear_mlp_MASK64;
+    z = *state;
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL) & lecture_linear_mlp_MASK64;
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EBULL) & lecture_linear_mlp_MASK64;
+    return z ^ (z >> 31);
+}
+
+/* A double in [0, 1): the draw's top 53 bits times 2^-53 (exact). */
+static double lecture_linear_mlp_uniform(unsigned long long *state)
+{
+    return (double)(lecture_linear_mlp_next_u64(state) >> 11) / 9007199254740992.0;
+}
+
+void lecture_linear_mlp_rng_init(lecture_linear_mlp_rng *r, unsigned long seed, unsigned long skip)
+{
+    r->state = ((unsigned long long)seed + (unsigned long long)skip * 0x9E3779B97F4A7C15ULL) & lecture_linear_mlp_MASK64;
+}
+
+void lecture_linear_mlp_shuffle(lecture_linear_mlp_rng *r, int m, int *order)
+{
+    for (int i = 0; i < m; ++i) order[i] = i;
+    for (int i = m - 1; i > 0; --i) {
+        const int j = (int)(lecture_linear_mlp_next_u64(&r->state) % (unsigned long long)(i + 1));
+        const int swap = order[i];
+        order[i] = order[j];
+        order[j] = swap;
+    }
+}
+
 /* Forward pass of one example a0 (the input x). */
 static void lecture_linear_mlp_forward_pass(const lecture_linear_mlp_params *p, const lecture_linear_mlp_real *a0, lecture_linear_mlp_trace *t)
 {
@@ -71,9 +108,7 @@ lecture_linear_mlp_real lecture_linear_mlp_cost(const lecture_linear_mlp_params 
     const lecture_linear_mlp_real m_real = (lecture_linear_mlp_real)m;
     /* C = Σ_i ℓ_i / m */
     return loss_sum/m_real;
-}
-
-/* dC/dtheta into grad, with t holding one example's trace at a time (the caller's memory). */
+}/* dC/dtheta into grad, with t holding one example's trace at a time (the caller's memory). */
 static void lecture_linear_mlp_gradients_with(const lecture_linear_mlp_params *p, int m, const lecture_linear_mlp_real *X,
         const lecture_linear_mlp_real *Y, lecture_linear_mlp_params *grad, lecture_linear_mlp_trace *t)
 {
@@ -214,27 +249,6 @@ void lecture_linear_mlp_train_step(lecture_linear_mlp_params *p, lecture_linear_
     if (m < 1) return;
     lecture_linear_mlp_gradients_with(p, m, X, Y, &w->grad, &w->trace);
     lecture_linear_mlp_update(p, &w->grad, s);
-}
-
-/* The README's generator (SplitMix64), the same as the NumPy module's: unsigned long long has at
- * least 64 bits (C99) and every step is masked to 64, so a wider type gives the same numbers. */
-#define lecture_linear_mlp_MASK64 0xFFFFFFFFFFFFFFFFULL
-
-/* s <- s + 0x9E3779B97F4A7C15 mod 2^64; the draw is s mixed. */
-static unsigned long long lecture_linear_mlp_next_u64(unsigned long long *state)
-{
-    unsigned long long z;
-    *state = (*state + 0x9E3779B97F4A7C15ULL) & lecture_linear_mlp_MASK64;
-    z = *state;
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL) & lecture_linear_mlp_MASK64;
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EBULL) & lecture_linear_mlp_MASK64;
-    return z ^ (z >> 31);
-}
-
-/* A double in [0, 1): the draw's top 53 bits times 2^-53 (exact). */
-static double lecture_linear_mlp_uniform(unsigned long long *state)
-{
-    return (double)(lecture_linear_mlp_next_u64(state) >> 11) / 9007199254740992.0;
 }
 
 void lecture_linear_mlp_init_params(lecture_linear_mlp_params *p, unsigned long seed)

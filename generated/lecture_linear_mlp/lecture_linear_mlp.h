@@ -33,6 +33,14 @@ typedef lecture_linear_mlp_REAL lecture_linear_mlp_real;
 #define lecture_linear_mlp_N_IN 2
 #define lecture_linear_mlp_N_OUT 1
 #define lecture_linear_mlp_N_PARAMS 9
+/* The generator draws lecture_linear_mlp_init_params takes; the NumPy module's train(seed=s) continues
+ * the stream after them: lecture_linear_mlp_rng_init(&r, s, lecture_linear_mlp_INIT_DRAWS) starts where it does. */
+#define lecture_linear_mlp_INIT_DRAWS 6UL
+
+/* The README's generator (SplitMix64, "Random numbers"): state is all it keeps. */
+typedef struct lecture_linear_mlp_rng {
+    unsigned long long state;
+} lecture_linear_mlp_rng;
 
 /* The parameters, as fixed arrays (lecture_linear_mlp_N_PARAMS reals in declaration order). */
 typedef struct lecture_linear_mlp_params {
@@ -108,6 +116,14 @@ void lecture_linear_mlp_update(lecture_linear_mlp_params *p, const lecture_linea
  * memory is w). */
 void lecture_linear_mlp_train_step(lecture_linear_mlp_params *p, lecture_linear_mlp_state *s, lecture_linear_mlp_workspace *w, int m,
         const lecture_linear_mlp_real *X, const lecture_linear_mlp_real *Y);
+
+/* r at the generator state seed + skip * 0x9E3779B97F4A7C15 mod 2^64: skip draws into seed's stream. */
+void lecture_linear_mlp_rng_init(lecture_linear_mlp_rng *r, unsigned long seed, unsigned long skip);
+
+/* order[0..m-1] = 0, ..., m-1 shuffled by Fisher-Yates from r, as the NumPy module's
+ * SplitMix64.permutation(m): for i = m-1 down to 1, j = next draw mod (i + 1), swap i, j.
+ * Stack: a few scalars. */
+void lecture_linear_mlp_shuffle(lecture_linear_mlp_rng *r, int m, int *order);
 
 #ifdef __cplusplus
 }

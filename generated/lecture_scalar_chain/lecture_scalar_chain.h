@@ -33,6 +33,14 @@ typedef lecture_scalar_chain_REAL lecture_scalar_chain_real;
 #define lecture_scalar_chain_N_IN 1
 #define lecture_scalar_chain_N_OUT 1
 #define lecture_scalar_chain_N_PARAMS 2
+/* The generator draws lecture_scalar_chain_init_params takes; the NumPy module's train(seed=s) continues
+ * the stream after them: lecture_scalar_chain_rng_init(&r, s, lecture_scalar_chain_INIT_DRAWS) starts where it does. */
+#define lecture_scalar_chain_INIT_DRAWS 2UL
+
+/* The README's generator (SplitMix64, "Random numbers"): state is all it keeps. */
+typedef struct lecture_scalar_chain_rng {
+    unsigned long long state;
+} lecture_scalar_chain_rng;
 
 /* The parameters, as fixed arrays (lecture_scalar_chain_N_PARAMS reals in declaration order). */
 typedef struct lecture_scalar_chain_params {
@@ -106,6 +114,14 @@ void lecture_scalar_chain_update(lecture_scalar_chain_params *p, const lecture_s
  * memory is w). */
 void lecture_scalar_chain_train_step(lecture_scalar_chain_params *p, lecture_scalar_chain_state *s, lecture_scalar_chain_workspace *w, int m,
         const lecture_scalar_chain_real *X, const lecture_scalar_chain_real *Y);
+
+/* r at the generator state seed + skip * 0x9E3779B97F4A7C15 mod 2^64: skip draws into seed's stream. */
+void lecture_scalar_chain_rng_init(lecture_scalar_chain_rng *r, unsigned long seed, unsigned long skip);
+
+/* order[0..m-1] = 0, ..., m-1 shuffled by Fisher-Yates from r, as the NumPy module's
+ * SplitMix64.permutation(m): for i = m-1 down to 1, j = next draw mod (i + 1), swap i, j.
+ * Stack: a few scalars. */
+void lecture_scalar_chain_shuffle(lecture_scalar_chain_rng *r, int m, int *order);
 
 #ifdef __cplusplus
 }

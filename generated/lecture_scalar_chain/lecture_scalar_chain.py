@@ -30,6 +30,9 @@ PARAM_SHAPES = {
     "W2": (1, 1),
 }
 OPTIMIZER = {'kind': 'sgd', 'learning_rate': None, 'decay': None}
+# drop probability p of each dropout mask key (inverted dropout in training; none at inference)
+DROPOUT = {}
+MASK_UNITS = {}
 
 
 def _batch(values, rows, what):
@@ -57,6 +60,29 @@ def _params(params, what="params"):
     return checked
 
 
+def _masks(masks, m, one_example=False):
+    """masks checked: None (no dropout) or {"D{l}": 0/1 array of shape (n_l, m)} for exactly the keys of DROPOUT."""
+    if masks is None:
+        return None
+    if not DROPOUT:
+        if len(masks) > 0:
+            raise ValueError("masks: this network has no dropout layer, so masks must be None")
+        return None
+    if set(masks) != set(DROPOUT):
+        raise KeyError(f"masks must have exactly the keys {list(DROPOUT)}, got {list(masks)}")
+    checked = {}
+    for key, units in MASK_UNITS.items():
+        value = numpy.asarray(masks[key], dtype=numpy.float64)
+        if one_example and value.shape == (units,):
+            value = value.reshape(units, 1)
+        if value.shape != (units, m):
+            raise ValueError(f"masks[{key!r}] must have shape {(units, m)}, got {value.shape}")
+        if not numpy.all((value == 0) | (value == 1)):
+            raise ValueError(f"masks[{key!r}] must hold only 0 and 1")
+        checked[key] = value
+    return checked
+
+
 def _data(X, Y):
     A0 = _batch(X, 1, "X")
     Y = _batch(Y, 1, "Y")
@@ -65,12 +91,16 @@ def _data(X, Y):
     return A0, Y
 
 
-def forward(params, X):
-    """Output activations a[2] for X: shape (1, m), or (1,) for a 1-D x."""
+def forward(params, X, masks=None):
+    """Output activations a[2] for X: shape (1, m), or (1,) for a 1-D x.
+
+    masks=None: no dropout (inference); else the dropout masks of a training pass (see _masks).
+    """
     p = _params(params)
     W1 = p["W1"]
     W2 = p["W2"]
     A0 = _batch(X, 1, "X")
+    masks = _masks(masks, A0.shape[1], numpy.ndim(X) == 1)
     Z1 = W1 @ A0
     A1_t0 = numpy.exp(-abs(Z1))
     A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
@@ -80,13 +110,14 @@ def forward(params, X):
     return A2[:, 0] if numpy.ndim(X) == 1 else A2
 
 
-def cost(params, X, Y):
+def cost(params, X, Y, masks=None):
     """The cost C over the batch: mean of the per-example losses, plus (l2/2) Σ ‖W‖²."""
     p = _params(params)
     W1 = p["W1"]
     W2 = p["W2"]
     A0, Y = _data(X, Y)
     m = A0.shape[1]
+    masks = _masks(masks, m, numpy.ndim(X) == 1)
     Z1 = W1 @ A0
     A1_t0 = numpy.exp(-abs(Z1))
     A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
@@ -97,13 +128,14 @@ def cost(params, X, Y):
     return float(numpy.sum(loss_row)/m)
 
 
-def gradients(params, X, Y):
+def gradients(params, X, Y, masks=None):
     """∂C/∂θ for every parameter, by backpropagation; same keys and shapes as params."""
     p = _params(params)
     W1 = p["W1"]
     W2 = p["W2"]
     A0, Y = _data(X, Y)
     m = A0.shape[1]
+    masks = _masks(masks, m, numpy.ndim(X) == 1)
     Z1 = W1 @ A0
     A1_t0 = numpy.exp(-abs(Z1))
     A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
@@ -127,15 +159,14 @@ def backward(params, X, Y, masks=None):
     Delta{l} has the shape of Z[l], (n_l, m); its column i is
     example i's δ[l] = ∂ℓ_i/∂z[l] divided by m (C is the mean of the losses).
     dX has the shape of X. For a 1-D x every array is 1-D, as forward's output is.
-    masks must be None (or empty): this network has no dropout layer.
+    masks: as for gradients (None: no dropout).
     """
-    if masks is not None and len(masks) > 0:
-        raise ValueError("masks: this network has no dropout layer, so masks must be None")
     p = _params(params)
     W1 = p["W1"]
     W2 = p["W2"]
     A0, Y = _data(X, Y)
     m = A0.shape[1]
+    masks = _masks(masks, m, numpy.ndim(X) == 1)
     Z1 = W1 @ A0
     A1_t0 = numpy.exp(-abs(Z1))
     A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
@@ -155,13 +186,14 @@ def backward(params, X, Y, masks=None):
     return out
 
 
-def sgd_step(params, X, Y, learning_rate):
+def sgd_step(params, X, Y, learning_rate, masks=None):
     """New params after one gradient-descent step on the batch, θ − learning_rate·∂C/∂θ; params is not modified."""
     p = _params(params)
     W1 = p["W1"]
     W2 = p["W2"]
     A0, Y = _data(X, Y)
     m = A0.shape[1]
+    masks = _masks(masks, m, numpy.ndim(X) == 1)
     Z1 = W1 @ A0
     A1_t0 = numpy.exp(-abs(Z1))
     A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
@@ -220,10 +252,8 @@ def update(params, grads, state):
 
 
 def train_step(params, state, X, Y, masks=None):
-    """Gradients on the batch, then update: returns (new params, new state)."""
-    if masks:
-        raise ValueError("masks: this network has no dropout layer")
-    return update(params, gradients(params, X, Y), state)
+    """Gradients on the batch (with the dropout masks, if given), then update: returns (new params, new state)."""
+    return update(params, gradients(params, X, Y, masks), state)
 
 
 def learning_rate_at(epoch, learning_rate=None):
@@ -250,12 +280,14 @@ def train(params, X, Y, learning_rate, epochs, batch_size=None, seed=None):
     (so the run continues the stream init_params(seed) began). Either way a run repeats
     exactly. Epoch e uses learning_rate_at(e, learning_rate)
     (learning_rate=None takes the spec's). The optimizer state starts at zero and
-    carries across batches and epochs. costs[e] is the cost on all of X, Y after epoch e.
-    With sgd each batch is one sgd_step.
+    carries across batches and epochs. costs[e] is the cost on all of X, Y after epoch e
+    (without dropout).    With sgd each batch is one sgd_step.
     """
     if seed is not None and (isinstance(seed, bool) or not hasattr(seed, "__index__")):
         raise ValueError(f"seed must be None (the columns in order) or an integer, got {seed!r}")
-    generator = None if seed is None else SplitMix64(seed, skip=INIT_DRAWS)
+    shuffle = seed is not None
+    # one stream for the permutations and the dropout masks; without a seed, masks come from seed 0's
+    generator = SplitMix64(seed, skip=INIT_DRAWS) if shuffle else SplitMix64(0, skip=INIT_DRAWS) if DROPOUT else None
     A0, Y = _data(X, Y)
     m = A0.shape[1]
     size = m if batch_size is None else int(batch_size)
@@ -268,12 +300,29 @@ def train(params, X, Y, learning_rate, epochs, batch_size=None, seed=None):
     costs = []
     for epoch in range(int(epochs)):
         rate = learning_rate_at(epoch, learning_rate)
-        order = None if generator is None else generator.permutation(m)
+        order = generator.permutation(m) if shuffle else None
         for start in range(0, m, size):
             batch = slice(start, start + size) if order is None else order[start:start + size]
-            current = sgd_step(current, A0[:, batch], Y[:, batch], rate)
+            X_batch, Y_batch = A0[:, batch], Y[:, batch]
+            masks = draw_masks(generator, X_batch.shape[1]) if DROPOUT else None
+            current = sgd_step(current, X_batch, Y_batch, rate, masks)
         costs.append(cost(current, A0, Y))
     return current, costs
+
+
+def draw_masks(generator, m):
+    """Dropout masks for a batch of m examples from generator (a SplitMix64), as train draws them.
+
+    One uniform u per unit, example by example, each example's layers in order (none here),
+    units in order; a unit is kept (D = 1) when u >= p, dropped (D = 0) when u < p. {}: no dropout layer.
+    """
+    total = sum(MASK_UNITS.values())
+    draws = generator.uniforms(m * total).reshape(m, total)
+    masks, first = {}, 0
+    for key, units in MASK_UNITS.items():
+        masks[key] = (draws[:, first:first + units].T >= DROPOUT[key]).astype(numpy.float64)
+        first += units
+    return masks
 
 
 # ------------------------------------------------------------------ random numbers
@@ -304,6 +353,16 @@ class SplitMix64:
     def uniform(self):
         """A double in [0, 1): the draw's top 53 bits times 2^−53 (exact)."""
         return (self.next_u64() >> 11) / 9007199254740992.0
+
+    def uniforms(self, n):
+        """n uniforms at once, the same doubles as n calls of uniform() (numpy.uint64 arithmetic wraps mod 2^64)."""
+        counts = numpy.arange(1, n + 1, dtype=numpy.uint64)
+        z = numpy.uint64(self.state) + counts * numpy.uint64(self.GAMMA)
+        self.state = (self.state + n * self.GAMMA) & _MASK64
+        z = (z ^ (z >> numpy.uint64(30))) * numpy.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> numpy.uint64(27))) * numpy.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> numpy.uint64(31))
+        return (z >> numpy.uint64(11)).astype(numpy.float64) / 9007199254740992.0
 
     def normal(self):
         """A standard normal from two uniforms, u1 first: √(−2 ln(1 − u1))·cos(2π u2) (Box–Muller; no sine)."""

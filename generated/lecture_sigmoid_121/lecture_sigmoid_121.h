@@ -33,6 +33,14 @@ typedef lecture_sigmoid_121_REAL lecture_sigmoid_121_real;
 #define lecture_sigmoid_121_N_IN 1
 #define lecture_sigmoid_121_N_OUT 1
 #define lecture_sigmoid_121_N_PARAMS 7
+/* The generator draws lecture_sigmoid_121_init_params takes; the NumPy module's train(seed=s) continues
+ * the stream after them: lecture_sigmoid_121_rng_init(&r, s, lecture_sigmoid_121_INIT_DRAWS) starts where it does. */
+#define lecture_sigmoid_121_INIT_DRAWS 4UL
+
+/* The README's generator (SplitMix64, "Random numbers"): state is all it keeps. */
+typedef struct lecture_sigmoid_121_rng {
+    unsigned long long state;
+} lecture_sigmoid_121_rng;
 
 /* The parameters, as fixed arrays (lecture_sigmoid_121_N_PARAMS reals in declaration order). */
 typedef struct lecture_sigmoid_121_params {
@@ -108,6 +116,14 @@ void lecture_sigmoid_121_update(lecture_sigmoid_121_params *p, const lecture_sig
  * memory is w). */
 void lecture_sigmoid_121_train_step(lecture_sigmoid_121_params *p, lecture_sigmoid_121_state *s, lecture_sigmoid_121_workspace *w, int m,
         const lecture_sigmoid_121_real *X, const lecture_sigmoid_121_real *Y);
+
+/* r at the generator state seed + skip * 0x9E3779B97F4A7C15 mod 2^64: skip draws into seed's stream. */
+void lecture_sigmoid_121_rng_init(lecture_sigmoid_121_rng *r, unsigned long seed, unsigned long skip);
+
+/* order[0..m-1] = 0, ..., m-1 shuffled by Fisher-Yates from r, as the NumPy module's
+ * SplitMix64.permutation(m): for i = m-1 down to 1, j = next draw mod (i + 1), swap i, j.
+ * Stack: a few scalars. */
+void lecture_sigmoid_121_shuffle(lecture_sigmoid_121_rng *r, int m, int *order);
 
 #ifdef __cplusplus
 }

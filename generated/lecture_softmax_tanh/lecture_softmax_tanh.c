@@ -21,6 +21,43 @@
 #define lecture_softmax_tanh_tanh lecture_softmax_tanh_MATH(tanh)
 #define lecture_softmax_tanh_LIT(x) ((lecture_softmax_tanh_real)(x))
 
+/* The README's generator (SplitMix64), the same as the NumPy module's: unsigned long long has at
+ * least 64 bits (C99) and every step is masked to 64, so a wider type gives the same numbers. */
+#define lecture_softmax_tanh_MASK64 0xFFFFFFFFFFFFFFFFULL
+
+/* s <- s + 0x9E3779B97F4A7C15 mod 2^64; the draw is s mixed. */
+static unsigned long long lecture_softmax_tanh_next_u64(unsigned long long *state)
+{
+    unsigned long long z;
+    *state = (*state + 0x9E3779B97F4A7C15ULL) & lecture_softmax_tanh_MASK64;
+    z = *state;
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL) & lecture_softmax_tanh_MASK64;
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EBULL) & lecture_softmax_tanh_MASK64;
+    return z ^ (z >> 31);
+}
+
+/* A double in [0, 1): the draw's top 53 bits times 2^-53 (exact). */
+static double lecture_softmax_tanh_uniform(unsigned long long *state)
+{
+    return (double)(lecture_softmax_tanh_next_u64(state) >> 11) / 9007199254740992.0;
+}
+
+void lecture_softmax_tanh_rng_init(lecture_softmax_tanh_rng *r, unsigned long seed, unsigned long skip)
+{
+    r->state = ((unsigned long long)seed + (unsigned long long)skip * 0x9E3779B97F4A7C15ULL) & lecture_softmax_tanh_MASK64;
+}
+
+void lecture_softmax_tanh_shuffle(lecture_softmax_tanh_rng *r, int m, int *order)
+{
+    for (int i = 0; i < m; ++i) order[i] = i;
+    for (int i = m - 1; i > 0; --i) {
+        const int j = (int)(lecture_softmax_tanh_next_u64(&r->state) % (unsigned long long)(i + 1));
+        const int swap = order[i];
+        order[i] = order[j];
+        order[j] = swap;
+    }
+}
+
 /* Forward pass of one example a0 (the input x). */
 static void lecture_softmax_tanh_forward_pass(const lecture_softmax_tanh_params *p, const lecture_softmax_tanh_real *a0, lecture_softmax_tanh_trace *t)
 {
@@ -91,9 +128,7 @@ lecture_softmax_tanh_real lecture_softmax_tanh_cost(const lecture_softmax_tanh_p
     const lecture_softmax_tanh_real m_real = (lecture_softmax_tanh_real)m;
     /* C = Σ_i ℓ_i / m */
     return loss_sum/m_real;
-}
-
-/* dC/dtheta into grad, with t holding one example's trace at a time (the caller's memory). */
+}/* dC/dtheta into grad, with t holding one example's trace at a time (the caller's memory). */
 static void lecture_softmax_tanh_gradients_with(const lecture_softmax_tanh_params *p, int m, const lecture_softmax_tanh_real *X,
         const lecture_softmax_tanh_real *Y, lecture_softmax_tanh_params *grad, lecture_softmax_tanh_trace *t)
 {
@@ -285,27 +320,6 @@ void lecture_softmax_tanh_train_step(lecture_softmax_tanh_params *p, lecture_sof
     if (m < 1) return;
     lecture_softmax_tanh_gradients_with(p, m, X, Y, &w->grad, &w->trace);
     lecture_softmax_tanh_update(p, &w->grad, s);
-}
-
-/* The README's generator (SplitMix64), the same as the NumPy module's: unsigned long long has at
- * least 64 bits (C99) and every step is masked to 64, so a wider type gives the same numbers. */
-#define lecture_softmax_tanh_MASK64 0xFFFFFFFFFFFFFFFFULL
-
-/* s <- s + 0x9E3779B97F4A7C15 mod 2^64; the draw is s mixed. */
-static unsigned long long lecture_softmax_tanh_next_u64(unsigned long long *state)
-{
-    unsigned long long z;
-    *state = (*state + 0x9E3779B97F4A7C15ULL) & lecture_softmax_tanh_MASK64;
-    z = *state;
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL) & lecture_softmax_tanh_MASK64;
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EBULL) & lecture_softmax_tanh_MASK64;
-    return z ^ (z >> 31);
-}
-
-/* A double in [0, 1): the draw's top 53 bits times 2^-53 (exact). */
-static double lecture_softmax_tanh_uniform(unsigned long long *state)
-{
-    return (double)(lecture_softmax_tanh_next_u64(state) >> 11) / 9007199254740992.0;
 }
 
 void lecture_softmax_tanh_init_params(lecture_softmax_tanh_params *p, unsigned long seed)

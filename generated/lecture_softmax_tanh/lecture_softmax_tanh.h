@@ -34,6 +34,14 @@ typedef lecture_softmax_tanh_REAL lecture_softmax_tanh_real;
 #define lecture_softmax_tanh_N_IN 2
 #define lecture_softmax_tanh_N_OUT 3
 #define lecture_softmax_tanh_N_PARAMS 21
+/* The generator draws lecture_softmax_tanh_init_params takes; the NumPy module's train(seed=s) continues
+ * the stream after them: lecture_softmax_tanh_rng_init(&r, s, lecture_softmax_tanh_INIT_DRAWS) starts where it does. */
+#define lecture_softmax_tanh_INIT_DRAWS 15UL
+
+/* The README's generator (SplitMix64, "Random numbers"): state is all it keeps. */
+typedef struct lecture_softmax_tanh_rng {
+    unsigned long long state;
+} lecture_softmax_tanh_rng;
 
 /* The parameters, as fixed arrays (lecture_softmax_tanh_N_PARAMS reals in declaration order). */
 typedef struct lecture_softmax_tanh_params {
@@ -109,6 +117,14 @@ void lecture_softmax_tanh_update(lecture_softmax_tanh_params *p, const lecture_s
  * memory is w). */
 void lecture_softmax_tanh_train_step(lecture_softmax_tanh_params *p, lecture_softmax_tanh_state *s, lecture_softmax_tanh_workspace *w, int m,
         const lecture_softmax_tanh_real *X, const lecture_softmax_tanh_real *Y);
+
+/* r at the generator state seed + skip * 0x9E3779B97F4A7C15 mod 2^64: skip draws into seed's stream. */
+void lecture_softmax_tanh_rng_init(lecture_softmax_tanh_rng *r, unsigned long seed, unsigned long skip);
+
+/* order[0..m-1] = 0, ..., m-1 shuffled by Fisher-Yates from r, as the NumPy module's
+ * SplitMix64.permutation(m): for i = m-1 down to 1, j = next draw mod (i + 1), swap i, j.
+ * Stack: a few scalars. */
+void lecture_softmax_tanh_shuffle(lecture_softmax_tanh_rng *r, int m, int *order);
 
 #ifdef __cplusplus
 }

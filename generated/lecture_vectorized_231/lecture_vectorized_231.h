@@ -33,6 +33,14 @@ typedef lecture_vectorized_231_REAL lecture_vectorized_231_real;
 #define lecture_vectorized_231_N_IN 2
 #define lecture_vectorized_231_N_OUT 1
 #define lecture_vectorized_231_N_PARAMS 9
+/* The generator draws lecture_vectorized_231_init_params takes; the NumPy module's train(seed=s) continues
+ * the stream after them: lecture_vectorized_231_rng_init(&r, s, lecture_vectorized_231_INIT_DRAWS) starts where it does. */
+#define lecture_vectorized_231_INIT_DRAWS 9UL
+
+/* The README's generator (SplitMix64, "Random numbers"): state is all it keeps. */
+typedef struct lecture_vectorized_231_rng {
+    unsigned long long state;
+} lecture_vectorized_231_rng;
 
 /* The parameters, as fixed arrays (lecture_vectorized_231_N_PARAMS reals in declaration order). */
 typedef struct lecture_vectorized_231_params {
@@ -106,6 +114,14 @@ void lecture_vectorized_231_update(lecture_vectorized_231_params *p, const lectu
  * memory is w). */
 void lecture_vectorized_231_train_step(lecture_vectorized_231_params *p, lecture_vectorized_231_state *s, lecture_vectorized_231_workspace *w, int m,
         const lecture_vectorized_231_real *X, const lecture_vectorized_231_real *Y);
+
+/* r at the generator state seed + skip * 0x9E3779B97F4A7C15 mod 2^64: skip draws into seed's stream. */
+void lecture_vectorized_231_rng_init(lecture_vectorized_231_rng *r, unsigned long seed, unsigned long skip);
+
+/* order[0..m-1] = 0, ..., m-1 shuffled by Fisher-Yates from r, as the NumPy module's
+ * SplitMix64.permutation(m): for i = m-1 down to 1, j = next draw mod (i + 1), swap i, j.
+ * Stack: a few scalars. */
+void lecture_vectorized_231_shuffle(lecture_vectorized_231_rng *r, int m, int *order);
 
 #ifdef __cplusplus
 }

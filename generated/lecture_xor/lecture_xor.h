@@ -33,6 +33,14 @@ typedef lecture_xor_REAL lecture_xor_real;
 #define lecture_xor_N_IN 2
 #define lecture_xor_N_OUT 1
 #define lecture_xor_N_PARAMS 9
+/* The generator draws lecture_xor_init_params takes; the NumPy module's train(seed=s) continues
+ * the stream after them: lecture_xor_rng_init(&r, s, lecture_xor_INIT_DRAWS) starts where it does. */
+#define lecture_xor_INIT_DRAWS 6UL
+
+/* The README's generator (SplitMix64, "Random numbers"): state is all it keeps. */
+typedef struct lecture_xor_rng {
+    unsigned long long state;
+} lecture_xor_rng;
 
 /* The parameters, as fixed arrays (lecture_xor_N_PARAMS reals in declaration order). */
 typedef struct lecture_xor_params {
@@ -108,6 +116,14 @@ void lecture_xor_update(lecture_xor_params *p, const lecture_xor_params *grad, l
  * memory is w). */
 void lecture_xor_train_step(lecture_xor_params *p, lecture_xor_state *s, lecture_xor_workspace *w, int m,
         const lecture_xor_real *X, const lecture_xor_real *Y);
+
+/* r at the generator state seed + skip * 0x9E3779B97F4A7C15 mod 2^64: skip draws into seed's stream. */
+void lecture_xor_rng_init(lecture_xor_rng *r, unsigned long seed, unsigned long skip);
+
+/* order[0..m-1] = 0, ..., m-1 shuffled by Fisher-Yates from r, as the NumPy module's
+ * SplitMix64.permutation(m): for i = m-1 down to 1, j = next draw mod (i + 1), swap i, j.
+ * Stack: a few scalars. */
+void lecture_xor_shuffle(lecture_xor_rng *r, int m, int *order);
 
 #ifdef __cplusplus
 }

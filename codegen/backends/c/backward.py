@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from deltagen.derive.derivation import dropout
 from deltagen.derive.derivation.stable import stabilize_branched
 
 from .names import STEP_SUM, loop_names, transposed_names
@@ -28,13 +29,25 @@ def output_delta_block(w: CWriter) -> Block:
     return w.unit_block(f"δ[{last}] = ∂ℓ/∂z[{last}] = {shown}", last, f"t->d{last}", exprs)
 
 
-def hidden_delta_block(w: CWriter, layer: int) -> Block:
-    """δ[l] = g'(z[l]) ⊙ (W[l+1]ᵀ δ[l+1]): unrolled when both layers are, else W[l+1]ᵀ δ[l+1] summed first."""
+def hidden_delta_block(w: CWriter, layer: int, training: bool = False) -> Block:
+    """δ[l] = g'(z[l]) ⊙ (W[l+1]ᵀ δ[l+1]): unrolled when both layers are, else W[l+1]ᵀ δ[l+1] summed first.
+
+    ``training`` on a dropout layer: δ[l] = g'(z[l]) ⊙ K ⊙ (W[l+1]ᵀ δ[l+1]), K = D / (1 − p) of the mask D.
+    """
     above = layer + 1
+    masked = training and bool(w.d.layer(layer).dropout)
     derivative = w.d.hidden_derivative(layer)
     comment = f"δ[{layer}] = g'(z[{layer}]) ⊙ (W[{above}]ᵀ δ[{above}]), g' = {plain_formula(derivative)}"
+    deltas = w.d.delta_index(layer)
+    if masked:
+        mask = dropout.mask_symbols(w.d, layer)[0]
+        scale = dropout.scaled_mask(w.d, layer, mask)
+        comment = (f"δ[{layer}] = g'(z[{layer}]) ⊙ K ⊙ (W[{above}]ᵀ δ[{above}]), g' = {plain_formula(derivative)}, "
+                   f"K = {plain_formula(scale.xreplace({mask: sp.Symbol('D', nonnegative=True)}))} (dropout)")
+        derivative = dropout.generic_delta_derivative(w.d, layer, mask)
+        deltas = dropout.delta_index(w.d, layer)
     if w.unrolled(above) and w.unrolled(layer):
-        pairs = [(f"t->d{layer}[{j}]", stabilize_branched(e)) for j, e in enumerate(w.d.delta_index(layer))]
+        pairs = [(f"t->d{layer}[{j}]", stabilize_branched(e)) for j, e in enumerate(deltas)]
         return Block(f"{comment} (unrolled)", tuple(w.assignments(pairs)))
     s_above = w.d.symbols(above)
     n, n_next = w.d.width(layer), w.d.width(above)
@@ -52,3 +65,8 @@ def hidden_delta_block(w: CWriter, layer: int) -> Block:
 def hidden_delta_blocks(w: CWriter) -> list[tuple[int, Block]]:
     """(layer number, its δ block) for each hidden layer, from the top down (the order they are computed)."""
     return [(layer, hidden_delta_block(w, layer)) for layer in reversed(w.d.layer_numbers[:-1])]
+
+
+def training_delta_blocks(w: CWriter) -> list[tuple[int, Block]]:
+    """(layer number, its δ block with the dropout mask) for each dropout layer, from the top down."""
+    return [(layer, hidden_delta_block(w, layer, training=True)) for layer in reversed(dropout.dropout_layers(w.d))]

@@ -3,22 +3,27 @@ from __future__ import annotations
 
 from deltagen.derive.derivation.stable import stabilize_branched
 
-from .names import STEP_SUM, loop_names
+from .names import STEP_SUM, kept_reads, loop_names
 from .parts import OTHER, Assign, Block, Local, Loop, unit_loop
 from .writer import CWriter, plain_formula
 
 
-def z_block(w: CWriter, layer: int) -> Block:
-    """z of layer number ``layer``: per unit when unrolled, else a dot product over k inside the loop over j."""
+def z_block(w: CWriter, layer: int, training: bool = False) -> Block:
+    """z of layer number ``layer``: per unit when unrolled, else a dot product over k inside the loop over j.
+
+    ``training``: above a dropout layer, z reads the kept activations ã (``kept_reads``).
+    """
     has_bias = w.d.layer(layer).bias
-    comment = f"z[{layer}] = W[{layer}] a[{layer - 1}]" + (f" + b[{layer}]" if has_bias else "")
+    kept = training and bool(kept_reads(w.d, layer, loop=False))
+    read = f"ã[{layer - 1}] (kept: dropout)" if kept else f"a[{layer - 1}]"
+    comment = f"z[{layer}] = W[{layer}] {read}" + (f" + b[{layer}]" if has_bias else "")
     comment = f"{comment} ({w.form(layer)})"
     if w.unrolled(layer):
         pairs = [(f"t->z{layer}[{j}]", e) for j, e in enumerate(w.d.z_index(layer))]
-        return Block(comment, tuple(w.assignments(pairs)))
+        return Block(comment, tuple(w.assignments(pairs, kept_reads(w.d, layer, loop=False) if training else None)))
     s = w.d.symbols(layer)
     below = w.d.activations_of(layer - 1)
-    names = loop_names(w.d, layer)
+    names = {**loop_names(w.d, layer), **(kept_reads(w.d, layer, loop=True) if training else {})}
     start = w.printed(s.b[0], names) if s.b else "0"
     term = w.printed(s.W[0, 0] * below[0], names)   # the k-th term of z_j = Σ_k W_jk a_k + b_j
     dot_product = [Local(STEP_SUM.name, start),
@@ -34,11 +39,15 @@ def activation_comment(w: CWriter, layer: int) -> str:
     return f"a[{layer}] = g(z[{layer}]), g(z) = {plain_formula(activation.expr)}"
 
 
+def activation_block(w: CWriter, layer: int) -> Block:
+    """a = g(z) of layer number ``layer``."""
+    exprs = [stabilize_branched(e) for e in w.d.a_index(layer)]
+    return w.unit_block(activation_comment(w, layer), layer, f"t->a{layer}", exprs)
+
+
 def forward_blocks(w: CWriter) -> list[Block]:
     """z then a of every layer, input to output."""
     blocks = []
     for layer in w.d.layer_numbers:
-        blocks.append(z_block(w, layer))
-        exprs = [stabilize_branched(e) for e in w.d.a_index(layer)]
-        blocks.append(w.unit_block(activation_comment(w, layer), layer, f"t->a{layer}", exprs))
+        blocks += [z_block(w, layer), activation_block(w, layer)]
     return blocks

@@ -18,8 +18,9 @@ from itertools import chain
 from deltagen.derive.derivation.backprop import Derivation
 
 from . import parameters
-from .backward import hidden_delta_blocks, output_delta_block
+from .backward import hidden_delta_blocks, output_delta_block, training_delta_blocks
 from .config import CConfig
+from .dropout import dropout_context, training_forward_blocks
 from .cost import cost_expr, loss_statements, weight_square_sum, weight_square_summand
 from .forward import forward_blocks
 from .optimizer import optimizer_context
@@ -43,7 +44,10 @@ class CModule:
             layer = d.layer(number)
             layers.append({"number": number, "units": layer.units, "activation": layer.activation.name,
                            "bias": layer.bias, "form": w.form(number)})
-            trace_fields.append(f"z{number}[{layer.units}], a{number}[{layer.units}], d{number}[{layer.units}]")
+            fields = f"z{number}[{layer.units}], a{number}[{layer.units}], d{number}[{layer.units}]"
+            if layer.dropout:   # training: the mask and the kept activations ã
+                fields += f", D{number}[{layer.units}], h{number}[{layer.units}]"
+            trace_fields.append(fields)
         return {
             "name": net.name, "guard": f"{net.name.upper()}_H", "upper": net.name.upper(),
             "sizes": list(net.sizes), "n_in": net.sizes[0], "n_out": net.sizes[-1], "n_params": net.n_params,
@@ -53,7 +57,8 @@ class CModule:
             "l2": repr(float(net.l2)), "has_l2": bool(net.l2),
             "trace_fields": trace_fields,
             # the reals of one NAME_trace: what forward, cost and gradients keep on the stack (the header says so)
-            "trace_reals": 3 * sum(d.layer(number).units for number in d.layer_numbers),
+            "trace_reals": sum((5 if d.layer(number).dropout else 3) * d.layer(number).units
+                               for number in d.layer_numbers),
         }
 
     def context(self) -> dict:
@@ -71,9 +76,14 @@ class CModule:
         params = parameters.params(w)
         weights = [p for p in params if not p.is_bias]   # one per layer, in layer order
         optimizer = optimizer_context(self.net, w.prefix)
+        training = self.net.has_dropout
+        forward_training = training_forward_blocks(w) if training else []
+        delta_training = training_delta_blocks(w) if training else []
+        accumulate_training = parameters.accumulate_blocks(w, training=True) if training else []
         blocks: list[Block] = [*forward, delta_out, *(b for _, b in hidden), *accumulate, *scale, *update,
                                *(step.block for step in fused), Block("loss", tuple(loss)),
-                               Block("update", tuple(optimizer["update_entry_statements"]))]
+                               Block("update", tuple(optimizer["update_entry_statements"])),
+                               *forward_training, *(b for _, b in delta_training), *accumulate_training]
         printed = "\n".join(chain.from_iterable(block.texts() for block in blocks)) + cost
         return {
             **self._description(),
@@ -95,6 +105,10 @@ class CModule:
             "loss_uses_y": _reads_target(Block("loss", tuple(loss))),
             "delta_uses_y": _reads_target(delta_out),
             "cost_expr": cost,
+            **dropout_context(w),
+            "training_forward_blocks": forward_training,
+            "training_delta_functions": delta_training,
+            "training_accumulate_blocks": accumulate_training,
         }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from deltagen.derive.derivation import dropout
 from deltagen.derive.derivation.backprop import Derivation
 from deltagen.derive.model.activations import A as GENERIC_A, Z as GENERIC_Z
 
@@ -49,6 +50,8 @@ def concrete_names(derivation: Derivation) -> dict[sp.Basic, str]:
                 names[s.b[j]] = f"p->b{layer}[{j}]"
             for k in range(s.W.shape[1]):
                 names[s.W[j, k]] = f"p->W{layer}[{j}][{k}]"
+        if d.layer(layer).dropout:     # one example's 0/1 dropout mask, in training
+            names.update({D: f"t->D{layer}[{j}]" for j, D in enumerate(dropout.mask_symbols(d, layer))})
     return names
 
 
@@ -63,6 +66,8 @@ def loop_names(derivation: Derivation, layer: int) -> dict[sp.Basic, str]:
              GENERIC_Z: f"t->z{layer}[{j}]", GENERIC_A: f"t->a{layer}[{j}]", STEP_SUM: STEP_SUM.name}
     if s.b:
         names[s.b[0]] = f"p->b{layer}[{j}]"
+    if d.layer(layer).dropout:
+        names[dropout.mask_symbols(d, layer)[0]] = f"t->D{layer}[{j}]"
     if layer == d.last:
         names[d.y[0]] = f"y[{j}]"
     return names
@@ -73,3 +78,17 @@ def transposed_names(derivation: Derivation, layer: int) -> dict[sp.Basic, str]:
     above = layer + 1
     s = derivation.symbols(above)
     return {s.W[0, 0]: f"p->W{above}[{OTHER}][{UNIT}]", s.delta[0]: f"t->d{above}[{OTHER}]"}
+
+
+def kept_reads(derivation: Derivation, layer: int, loop: bool) -> dict[sp.Basic, str]:
+    """In training, a[l−1] as layer number ``layer`` reads it when layer l − 1 has dropout: the kept
+    activations ã = a K of the trace's ``t->h{l−1}`` (``derive.derivation.dropout.reads``); else {}."""
+    d = derivation
+    kept = dropout.reads(d, layer)
+    if not kept:
+        return {}
+    below = layer - 1
+    a = d.symbols(below).a
+    if loop:
+        return {a[0]: f"t->h{below}[{OTHER}]"}
+    return {ak: f"t->h{below}[{k}]" for k, ak in enumerate(a)}

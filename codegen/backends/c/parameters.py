@@ -12,7 +12,7 @@ import sympy as sp
 
 from deltagen.derive.derivation.backprop import LAMBDA, M
 
-from .names import ACCUMULATED, LEARNING_RATE, M_REAL, PARAM, loop_names, lvalue_symbol
+from .names import ACCUMULATED, LEARNING_RATE, M_REAL, PARAM, kept_reads, loop_names, lvalue_symbol
 from .parts import OTHER, UNIT, Assign, Block, CParam, Loop, unit_loop
 from .writer import CWriter, plain_formula
 
@@ -32,8 +32,11 @@ Formula = Callable[[Entry], sp.Expr]
 
 
 def per_parameter(w: CWriter, layer: int, weight: Formula, bias: Formula, op: str, comment: str,
-                  target: str = "grad->") -> Block:
-    """``target W[j][k] op weight(entry)`` and ``target b[j] op bias(entry)`` for layer number ``layer``."""
+                  target: str = "grad->", training: bool = False) -> Block:
+    """``target W[j][k] op weight(entry)`` and ``target b[j] op bias(entry)`` for layer number ``layer``.
+
+    ``training``: the activations below a dropout layer are read as the kept ã (``kept_reads``).
+    """
     s = w.d.symbols(layer)
     n, n_prev = s.W.shape
     comment = f"{comment} ({w.form(layer)})"
@@ -42,8 +45,9 @@ def per_parameter(w: CWriter, layer: int, weight: Formula, bias: Formula, op: st
                  for j in range(n) for k in range(n_prev)]
         if s.b:
             pairs += [(f"{target}b{layer}[{j}]", bias(Entry(s.b[j], j, None, f"[{j}]"))) for j in range(n)]
-        return Block(comment, tuple(w.assignments(pairs, op=op)))
-    names = loop_names(w.d, layer)   # unit 0's symbols print as j, k
+        return Block(comment, tuple(w.assignments(pairs, kept_reads(w.d, layer, False) if training else None, op=op)))
+    # unit 0's symbols print as j, k
+    names = {**loop_names(w.d, layer), **(kept_reads(w.d, layer, True) if training else {})}
     weight_slot, bias_slot = f"[{UNIT}][{OTHER}]", f"[{UNIT}]"
     row = Assign(f"{target}W{layer}{weight_slot}", w.printed(weight(Entry(s.W[0, 0], 0, 0, weight_slot)), names), op)
     body = [Loop(OTHER, n_prev, (row,), inline=True)]
@@ -53,16 +57,17 @@ def per_parameter(w: CWriter, layer: int, weight: Formula, bias: Formula, op: st
     return Block(comment, (unit_loop(n, body),))
 
 
-def accumulate_blocks(w: CWriter) -> list[Block]:
-    """grad += this example's ∂ℓ/∂W = δ aᵀ and ∂ℓ/∂b = δ."""
+def accumulate_blocks(w: CWriter, training: bool = False) -> list[Block]:
+    """grad += this example's ∂ℓ/∂W = δ aᵀ and ∂ℓ/∂b = δ (``training``: δ ãᵀ above a dropout layer)."""
     blocks = []
     for layer in w.d.layer_numbers:
         grad_b = w.d.grad_b_index(layer)
-        comment = f"Σ_i ∂ℓ/∂W[{layer}] += δ[{layer}] a[{layer - 1}]ᵀ" \
+        read = "ã" if training and kept_reads(w.d, layer, False) else "a"
+        comment = f"Σ_i ∂ℓ/∂W[{layer}] += δ[{layer}] {read}[{layer - 1}]ᵀ" \
             + (f", Σ_i ∂ℓ/∂b[{layer}] += δ[{layer}]" if grad_b else "")
         blocks.append(per_parameter(
             w, layer, lambda e, layer=layer: w.d.grad_W_entry(layer, e.j, e.k), lambda e, g=grad_b: g[e.j],
-            "+=", comment))
+            "+=", comment, training=training))
     return blocks
 
 
@@ -158,9 +163,10 @@ def init_context(w: CWriter) -> dict:
     when used; code that draws more (permutations, dropout masks) turns its flag on here.
     """
     init = w.net.init
+    weights = sum(w.weights(layer) for layer in w.d.layer_numbers)
     return {
         "init_name": init.name, "init_distribution": init.distribution, "init_formula_ascii": init.ascii_formula,
-        "random_next": init.distribution != "zeros",
-        "random_uniform": init.distribution != "zeros",
+        "init_draws": init.draws * weights,
+        "random_uniform": init.distribution != "zeros" or w.net.has_dropout,
         "random_normal": init.distribution == "normal",
     }

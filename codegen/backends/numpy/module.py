@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from deltagen.derive.model.activations import A as GENERIC_A, Z as GENERIC_Z
+from deltagen.derive.derivation import dropout
 from deltagen.derive.derivation.backprop import LAMBDA, M, Derivation
 from deltagen.derive.derivation.stable import stabilize, stabilize_branched
 
@@ -73,12 +74,28 @@ class NumpyModule:
             printer.names[symbol] = symbol.name
         return lines + [Assignment(target, printer.doprint(reduced))]
 
+    def _reads(self, layer: int) -> tuple[sp.MatrixExpr, sp.MatrixExpr]:
+        """(z_expr, dW_expr) of layer number ``layer``: reading Ã (the kept activations) above a dropout layer."""
+        below = layer - 1
+        if below != self.d.input_number and self.d.layer(below).dropout:
+            forms = dropout.matrix(self.d, below)
+            return forms.next_z_expr, forms.next_dW_expr
+        forms = self.d.matrix(layer)
+        return forms.z_expr, forms.dW_expr
+
+    def _dropout_lines(self, layer: int) -> list[Assignment]:
+        """K = D / (1 − p) from the caller's masks (1: no dropout without masks, as at inference), then Ã = A ⊙ K."""
+        forms = dropout.matrix(self.d, layer)
+        masks = NumpyCodePrinter({forms.D: f'masks["{forms.D.name}"]'}).doprint(forms.K_expr)
+        return [Assignment(forms.K.name, f"1.0 if masks is None else {masks}"),
+                Assignment(forms.kept.name, self.printer.doprint(forms.kept_expr))]
+
     def forward_lines(self) -> list[Assignment]:
-        """Z then A of every layer, input to output."""
+        """Z then A of every layer, input to output (and Ã of each dropout layer)."""
         lines = []
         for layer in self.d.layer_numbers:
             forms = self.d.matrix(layer)
-            lines.append(Assignment(forms.Z.name, self.printer.doprint(forms.z_expr)))
+            lines.append(Assignment(forms.Z.name, self.printer.doprint(self._reads(layer)[0])))
             activation = self.d.layer(layer).activation
             if activation.is_softmax:
                 vectorizer = Vectorizer(self._output_units(), prefix=f"softmax{layer}_")
@@ -88,6 +105,8 @@ class NumpyModule:
                 lines += vectorizer.reduction_lines() + body
             else:
                 lines += self._elementwise(forms.A.name, stabilize_branched(activation.expr), {GENERIC_Z: forms.Z.name})
+            if self.d.layer(layer).dropout:
+                lines += self._dropout_lines(layer)
         return lines
 
     # -------------------------------------------------------------- loss
@@ -117,7 +136,8 @@ class NumpyModule:
             derivative = self.d.hidden_derivative(layer)
             printer = NumpyCodePrinter({GENERIC_A: forms.A.name, GENERIC_Z: forms.Z.name})
             lines.append(Assignment(forms.G.name, printer.doprint(stabilize(derivative))))
-            lines.append(Assignment(forms.Delta.name, self.printer.doprint(forms.delta_expr)))
+            delta = dropout.matrix(self.d, layer).delta_expr if self.d.layer(layer).dropout else forms.delta_expr
+            lines.append(Assignment(forms.Delta.name, self.printer.doprint(delta)))
         return lines
 
     def gradient_lines(self) -> list[Assignment]:
@@ -125,7 +145,7 @@ class NumpyModule:
         lines = []
         for layer in reversed(self.d.layer_numbers):
             forms = self.d.matrix(layer)
-            lines.append(Assignment(f"d{forms.W.name}", self.printer.doprint(forms.dW_expr)))
+            lines.append(Assignment(f"d{forms.W.name}", self.printer.doprint(self._reads(layer)[1])))
             if forms.db_expr is not None:
                 lines.append(Assignment(f"d{forms.b.name}", self.printer.doprint(forms.db_expr)))
         return lines
@@ -154,7 +174,7 @@ class NumpyModule:
         printer = NumpyCodePrinter({LAMBDA: "L2"})
         for layer in self.d.layer_numbers:
             forms = self.d.matrix(layer)
-            for param, gradient in ((forms.W, forms.dW_expr), (forms.b, forms.db_expr)):
+            for param, gradient in ((forms.W, self._reads(layer)[1]), (forms.b, forms.db_expr)):
                 if gradient is not None:
                     out.append((param.name, printer.doprint(self.d.update_expr(param, gradient, LEARNING_RATE).expand())))
         return out
@@ -191,6 +211,8 @@ class NumpyModule:
             "backward_columns": {"mean": "example i's δ[l] = ∂ℓ_i/∂z[l] divided by m (C is the mean of the losses)",
                                  "sum": "example i's δ[l] = ∂ℓ_i/∂z[l] (C is the sum of the losses)"}[net.reduction],
             "update_lines": self.update_lines(),
+            "dropout": [{"key": f"D{layer}", "p": repr(self.d.layer(layer).dropout), "units": self.d.width(layer)}
+                        for layer in dropout.dropout_layers(self.d)],
             "dtype": self.config.dtype,
             "init_name": net.init.name,
             "init_distribution": net.init.distribution,
