@@ -3,12 +3,15 @@
 Nothing here imports deltagen. The grammar is the one printed in worked solutions:
 ``+``/``-`` below products (``\\cdot``, ``\\odot`` or juxtaposition), unary minus, ``^{...}``
 (and ``^{\\top}``) above them, ``\\left( \\right)`` and ``{ }`` groups, ``\\frac{}{}``, ``e^{}``, the
-functions σ, tanh, log, relu, sign (elementwise on a matrix) and softmax (by columns), |x|, ‖M‖,
+functions σ, tanh, log, relu, sign, ``\\sqrt{}`` (elementwise on a matrix) and softmax (by columns), |x|, ‖M‖,
 bmatrix matrices whose entries are themselves arithmetic, ``\\mathbf{1}`` (a column of ones as long
 as the product needs) and ``cases`` blocks (the first branch whose condition holds, else the
 ``otherwise`` one; English or Portuguese words). Functions the page names but does not define
 (``g_{1}``, ``\\operatorname{lrelu}`` whose slope is not printed) are the caller's: ``functions``.
-A product of matrices is the matrix product. Numbers are written 0.5 or, in Portuguese, 0{,}5.
+A product of matrices is the matrix product; with ``entrywise=True`` (a page that says its lines act on
+each entry on its own, as the optimizer step does) products, quotients and sums of matrices, and sums
+and quotients of a matrix and a number, are taken entry by entry instead (else they are unsupported).
+Numbers are written 0.5 or, in Portuguese, 0{,}5.
 Anything else (sums Σ, sub-scripted symbols): ``Unsupported``.
 """
 from __future__ import annotations
@@ -20,7 +23,7 @@ from collections.abc import Callable, Mapping
 import mpmath
 
 _TOKEN = re.compile(r"\s*(\\left\(|\\right\)|\\left\\lVert|\\right\\rVert|\\left\||\\right\||\\cdot|\\odot"
-                    r"|\\frac|\\log|\\tanh|\\sigma|\\operatorname\{[a-z]+\}|\\begin\{bmatrix\}|\\end\{bmatrix\}"
+                    r"|\\frac|\\sqrt|\\log|\\tanh|\\sigma|\\operatorname\{[a-z]+\}|\\begin\{bmatrix\}|\\end\{bmatrix\}"
                     r"|\\begin\{cases\}|\\end\{cases\}|\\text\{[^{}]*\}(?:\\:)?|\\\\|&|\\top"
                     r"|\\mathbf\{1\}|\d+(?:(?:\.|\{,\})\d+)?|[-+{}^<>]|\\geq|\\leq|\\ge(?![a-z])|\\le(?![a-z])"
                     r"|e(?=\^))")
@@ -73,6 +76,17 @@ class Matrix:
             raise Unsupported(f"product of shapes {self.shape} and {other.shape}")
         columns = list(zip(*other.rows))
         return Matrix([[mpmath.fsum(a * b for a, b in zip(row, column)) for column in columns] for row in self.rows])
+
+
+def _entrywise(left, right, function):
+    """``function`` of each pair of entries: two matrices of one shape, or a matrix and a number (either side)."""
+    if isinstance(left, Matrix) and isinstance(right, Matrix):
+        return left.zip(right, function)
+    if isinstance(left, Matrix):
+        return left.map(lambda v: function(v, right))
+    if isinstance(right, Matrix):
+        return right.map(lambda v: function(left, v))
+    return function(left, right)
 
 
 class _Ones:
@@ -134,9 +148,23 @@ def _tokens(text: str, names: tuple[str, ...] = ()) -> list[str]:
 
 
 class _Reader:
-    def __init__(self, tokens: list[str], functions: Mapping[str, Callable]) -> None:
+    def __init__(self, tokens: list[str], functions: Mapping[str, Callable], entrywise: bool = False) -> None:
         self.tokens, self.at = tokens, 0
         self.functions = {**_FUNCTIONS, **functions}
+        self.entrywise = entrywise
+
+    def add(self, left, right, sign: int):
+        if self.entrywise:
+            return _entrywise(left, right, lambda a, b: a + sign * b)
+        return left + right if sign > 0 else left - right
+
+    def multiply(self, left, right):
+        if self.entrywise and isinstance(left, Matrix) and isinstance(right, Matrix):
+            return left.zip(right, lambda a, b: a * b)
+        return _multiply(left, right)
+
+    def divide(self, numerator, denominator):
+        return _entrywise(numerator, denominator, lambda a, b: a / b) if self.entrywise else numerator / denominator
 
     def peek(self) -> str | None:
         return self.tokens[self.at] if self.at < len(self.tokens) else None
@@ -151,7 +179,8 @@ class _Reader:
     def sum(self):
         value = self.product()
         while self.peek() in ("+", "-"):
-            value = value + self.product() if self.take() == "+" else value - self.product()
+            sign = 1 if self.take() == "+" else -1
+            value = self.add(value, self.product(), sign)
         return value
 
     def product(self):
@@ -166,12 +195,12 @@ class _Reader:
                 self.take()
             elif not self.starts_factor():
                 return value
-            value = _multiply(value, self.unary())
+            value = self.multiply(value, self.unary())
 
     def starts_factor(self) -> bool:
         token = self.peek()
         return token is not None and (token[0].isdigit() or token in self.functions or token in (
-            r"\left(", r"\frac", "e", r"\begin{bmatrix}", r"\mathbf{1}", r"\left\lVert", r"\operatorname{softmax}",
+            r"\left(", r"\frac", r"\sqrt", "e", r"\begin{bmatrix}", r"\mathbf{1}", r"\left\lVert", r"\operatorname{softmax}",
             r"\begin{cases}", r"\left|"))
 
     def unary(self):
@@ -279,7 +308,10 @@ class _Reader:
             return self.group()
         if token == r"\frac":
             self.take()
-            return self.braced() / self.braced()
+            return self.divide(self.braced(), self.braced())
+        if token == r"\sqrt":
+            self.take()
+            return _apply(mpmath.sqrt, self.braced())
         if token == "e":
             self.take()
             self.take("^")
@@ -296,14 +328,15 @@ class _Reader:
         raise Unsupported(token)
 
 
-def evaluate_written(text: str, functions: Mapping[str, Callable] | None = None) -> mpmath.mpf | Matrix:
+def evaluate_written(text: str, functions: Mapping[str, Callable] | None = None,
+                     entrywise: bool = False) -> mpmath.mpf | Matrix:
     """The value of ``text`` (LaTeX arithmetic) read with the usual precedence of what is printed.
 
     ``functions`` maps a name as printed (``"g_{1}"``, ``r"\\operatorname{lrelu}"``) to a function of
-    one number, applied elementwise to a matrix like σ.
+    one number, applied elementwise to a matrix like σ. ``entrywise``: see the module's docstring.
     """
     functions = dict(functions or {})
-    reader = _Reader(_tokens(text, tuple(functions)), functions)
+    reader = _Reader(_tokens(text, tuple(functions)), functions, entrywise)
     with mpmath.workdps(30):
         try:
             value = reader.sum()

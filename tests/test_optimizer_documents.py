@@ -130,7 +130,7 @@ def test_text_names_the_optimizer():
                           "  v̂_t = v_t/(1 − β₂^t)",
                           "  θ_t = θ_(t−1) − η m̂_t/(√(v̂_t) + ε)"]
     assert block[6].startswith("  η_e = η/(1 + r ⌊e/k⌋)")
-    assert block[7] == ("  η = 0.01 (learning_rate), β₁ = 0.8 (beta1), β₂ = 0.99 (beta2), ε = 1e-07 (epsilon), "
+    assert block[7] == ("  η = 0.01 (learning_rate), β₁ = 0.8 (beta1), β₂ = 0.99 (beta2), ε = 1e-7 (epsilon), "
                         "r = 0.5 (decay.rate), k = 10 (decay.interval)")
     assert "Update (" not in describe(derive(spec_from_dict(with_optimizer(None))))
 
@@ -143,7 +143,7 @@ def test_cli_derive_prints_the_optimizer(tmp_path):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "  b_t = μ b_(t−1) + (1 − τ) g_t\n  θ_t = θ_(t−1) − η b_t\n" in result.stdout
-    assert "μ = 0.5 (momentum), τ = 0.0 (dampening)" in result.stdout
+    assert "μ = 0.5 (momentum), τ = 0 (dampening)" in result.stdout
 
 
 # ---------------------------------------------------------------- the lines are the rule

@@ -7,7 +7,6 @@ non-default β₁, β₂, ε; momentum with dampening). The document's numbers a
 from __future__ import annotations
 
 import copy
-import re
 import tomllib
 
 import mpmath
@@ -17,7 +16,7 @@ import deltagen
 import reference
 import test_solutions_as_written as as_written
 from conftest import ROOT
-from latex_arithmetic import Matrix, Unsupported, evaluate_written
+from latex_arithmetic import evaluate_written
 from latex_tools import compile_latex, parse_value, results, sections
 
 XOR = tomllib.loads((ROOT / "generated" / "lecture_xor" / "spec.toml").read_text(encoding="utf-8"))
@@ -117,59 +116,16 @@ def test_the_lines_are_the_rule_in_step_notation_with_the_zero_state():
     assert momentum.count(r"\theta_{1} & = \theta_{0} - \eta b_{1}") == len(ORDER)
 
 
-def _sqrt_as_power(text: str) -> str:
-    """``\\sqrt{X}`` as ``\\left(X\\right)^{\\frac{1}{2}}`` (X with balanced braces), which the reader reads."""
-    while (start := text.find(r"\sqrt{")) >= 0:
-        depth, at = 0, start + len(r"\sqrt")
-        for at in range(at, len(text)):
-            depth += {"{": 1, "}": -1}.get(text[at], 0)
-            if depth == 0:
-                break
-        text = text[:start] + rf"\left({text[start + 6:at]}\right)^{{\frac{{1}}{{2}}}}" + text[at + 1:]
-    return text
-
-
-def read_entrywise(text: str, functions=None):
-    """A line read as the section says it is meant: the reader's own reading, or else entry by entry (every
-    matrix of the line has one shape, and the line is read once for each entry, square roots included)."""
-    try:
-        return evaluate_written(text, functions)
-    except Unsupported:
-        matrices = list(re.finditer(r"\\begin\{bmatrix\}(.*?)\\end\{bmatrix\}", text, re.S))
-        cells = [[row.split("&") for row in found[1].split(r"\\")] for found in matrices]
-        shapes = {(len(c), len(c[0])) for c in cells}
-        if len(shapes) != 1:
-            raise
-        (rows, cols), = shapes
-
-        def entry(i: int, j: int):
-            pieces, last = [], 0
-            for found, cell in zip(matrices, cells):
-                pieces += [text[last:found.start()], rf"\left({cell[i][j].strip()}\right)"]
-                last = found.end()
-            return evaluate_written(_sqrt_as_power("".join(pieces) + text[last:]), functions)
-
-        return Matrix([[entry(i, j) for j in range(cols)] for i in range(rows)])
-
-
-def test_the_entrywise_reader_reads_a_printed_adam_line():
-    line = (r"\begin{bmatrix} 1 & 2 \end{bmatrix} - \frac{0.5 \cdot \begin{bmatrix} 4 & -1 \end{bmatrix}}"
-            r"{\sqrt{\begin{bmatrix} 16 & 1 \end{bmatrix}} + 1}")
-    (row,) = read_entrywise(line).rows
-    assert mpmath.almosteq(row[0], mpmath.mpf("0.6"), 1e-25) and row[1] == mpmath.mpf("2.25")   # 1 − 2/5, 2 + 0.5/2
-
-
 @pytest.mark.parametrize("kind", sorted(CASES))
 @pytest.mark.parametrize("lang", ["en", "pt"])
 def test_every_line_reads_as_printed(kind, lang, monkeypatch):
     table, example = CASES[kind]
     spec = spec_with(table, example)
     body = section_of(deltagen.solve(spec, lang=lang))
-    if kind == "momentum":      # sums and scalar multiples of matrices: the shared reader reads them as they are
-        read, matrices = as_written._check_steps(body, f"{kind} ({lang})")
-    else:
-        monkeypatch.setattr(as_written, "evaluate_written", read_entrywise)
-        read, matrices = as_written._check_steps(body, f"{kind} ({lang})")
+    # the section's lines act entry by entry, as it says: the shared reader reads them so (√, + ε, quotients)
+    monkeypatch.setattr(as_written, "evaluate_written",
+                        lambda text, functions=None, entrywise=False: evaluate_written(text, functions, entrywise=True))
+    read, matrices = as_written._check_steps(body, f"{kind} ({lang})")
     lines_per_parameter = 5 if kind == "adam" else 2
     assert read == matrices == lines_per_parameter * len(ORDER)
 

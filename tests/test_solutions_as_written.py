@@ -217,13 +217,24 @@ def test_an_unread_line_fails_unless_no_reader_could_read_it():
     assert _check_steps("\n".join(readable + [r"& = 1 + 1 + \cdots + 1 \\", "& = 9 \\\\"]), "a test text") == (3, 0)
 
 
+#: the section of one optimizer step ("One step of adam"), whose lines act entry by entry, as it says
+_OPTIMIZER_SECTION = re.compile(r"^(?:\\section\*\{|## )(?:One step of|Um passo de) ", re.M)
+
+
+def _parts(text: str) -> list[tuple[str, bool]]:
+    """(text, read entry by entry): the optimizer step's section, if any, is read entry by entry."""
+    section = _OPTIMIZER_SECTION.search(text)
+    return [(text, False)] if section is None else [(text[:section.start()], False), (text[section.start():], True)]
+
+
 def _check_steps(text: str, where: str, functions: dict[str, Callable] | None = None) -> tuple[int, int]:
     """Reads every step; fails on a line that does not give its printed result, and on a line it cannot
     read unless its shape is on ``UNREADABLE_AS_PRINTED``. Returns (read, matrix lines read)."""
     checked, matrices, wrong, unread = 0, 0, [], []
-    for numbers, result_line, printed in _steps(text):
+    for numbers, result_line, printed, entrywise in [(*step, entrywise) for part, entrywise in _parts(text)
+                                                     for step in _steps(part)]:
         try:
-            written = evaluate_written(numbers, functions)
+            written = evaluate_written(numbers, functions, entrywise=entrywise)
         except Unsupported as error:
             if not any(shape.search(numbers) for shape in UNREADABLE_AS_PRINTED.values()):
                 unread.append(f"{numbers}  ({error})")

@@ -67,6 +67,15 @@ def _batch(d: Derivation, p: TextPrinter, layer: int) -> list[str]:
     return lines
 
 
+def _number(value: float) -> str:
+    """A spec number as a person writes it: 0 for 0.0, 1e-8 for 1e-08 (the float's shortest decimal)."""
+    text = repr(float(value))
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        return f"{mantissa.removesuffix('.0')}e{int(exponent)}"
+    return text.removesuffix(".0")
+
+
 def _optimizer(d: Derivation, p: TextPrinter) -> list[str]:
     """The [optimizer] table's rule as one step (θ_t = θ_(t−1) − η g_t …), its decay and its numbers."""
     optimizer = d.network.optimizer
@@ -81,7 +90,7 @@ def _optimizer(d: Derivation, p: TextPrinter) -> list[str]:
     if schedule is not None:
         (line,) = text_lines(d.network.notation, form, [schedule])
         lines.append(f"  {line}  ({optimizer.decay.kind} decay; η_e is η in epoch e = 0, 1, ...)")
-    lines.append("  " + ", ".join(f"{form.text[s]} = {number!r} ({key})" for key, s, number in settings(optimizer, form)))
+    lines.append("  " + ", ".join(f"{form.text[s]} = {_number(number)} ({key})" for key, s, number in settings(optimizer, form)))
     return lines
 
 

@@ -9,10 +9,13 @@ each entry on its own, so a line's matrices are combined entry by entry (the sec
 
 The numbers come from the rule's SymPy expressions (``derive.model.optimizers.RULES``, through the
 step form) evaluated with mpmath at the trace's precision (the solution's digits + GUARD_DIGITS),
-from the trace's unrounded gradients; the learning rate is the schedule's η_e at epoch 0.
+from the trace's unrounded gradients; the learning rate is the schedule's η_e at epoch 0. Every line reads
+as written: each value is shown with the fewest digits (at least the solution's) with which every line,
+computed from its numbers as printed, rounds to its printed result (``shown_digits``).
 """
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import mpmath
@@ -22,6 +25,7 @@ import sympy as sp
 from ..derivation import symbols
 from ..evaluation.numbers import to_mpf
 from ..model.optimizers import EPOCH, ETA, STEP, Optimizer
+from .numerals import _Numbers, format_input, format_number
 from .layout import CONTINUED, MAX_COLUMNS, PAGE_WIDTH, blocks_of, bmatrix, break_line, too_wide, width
 from .printer import NotationPrinter
 from .updates import StepForm, arranged_terms, assigned_earlier, latex_fields, schedule_line, settings, step_form
@@ -46,12 +50,7 @@ def first_step(optimizer: Optimizer, form: StepForm, theta, grad, precision: int
     """
     theta, grad = np.asarray(theta, dtype=object), np.asarray(grad, dtype=object)
     with mpmath.workdps(precision):
-        scalars: dict[sp.Symbol, Any] = {symbol: to_mpf(number) for _, symbol, number in settings(optimizer, form)}
-        scalars[form.fixed[STEP]] = mpmath.mpf(1)           # t ← t + 1 from t = 0
-        schedule = schedule_line(optimizer, form)
-        if schedule is not None:                            # η_0 of the decay (η itself, at epoch 0)
-            eta_0 = _evaluate(schedule[1], {**scalars, form.fixed[EPOCH]: mpmath.mpf(0)}, ())
-            scalars[form.fixed[ETA]] = eta_0[()]
+        scalars = step_scalars(optimizer, form)
         named = {s.name: s for s in form.latex}
         arrays: dict[sp.Symbol, np.ndarray] = {named["s_theta__t-1"]: theta, named["s_g__t"]: grad}
         for state in form.state:                            # the buffers at step 0 (…__0) read as …__t-1
@@ -60,6 +59,80 @@ def first_step(optimizer: Optimizer, form: StepForm, theta, grad, precision: int
         for target, expr in form.lines:
             arrays[target] = _evaluate(expr, {**scalars, **arrays}, theta.shape)
     return arrays
+
+
+def step_scalars(optimizer: Optimizer, form: StepForm) -> dict[sp.Symbol, Any]:
+    """The numbers of step 1 that are not arrays: the hyperparameters as the spec writes them, t = 1, η_0."""
+    scalars: dict[sp.Symbol, Any] = {symbol: to_mpf(number) for _, symbol, number in settings(optimizer, form)}
+    scalars[form.fixed[STEP]] = mpmath.mpf(1)           # t ← t + 1 from t = 0
+    schedule = schedule_line(optimizer, form)
+    if schedule is not None:                            # η_0 of the decay (η itself, at epoch 0)
+        eta_0 = _evaluate(schedule[1], {**scalars, form.fixed[EPOCH]: mpmath.mpf(0)}, ())
+        scalars[form.fixed[ETA]] = eta_0[()]
+    return scalars
+
+
+def shown_digits(form: StepForm, scalars: dict, values: dict[sp.Symbol, np.ndarray], digits: int,
+                 precision: int) -> dict[sp.Symbol, int]:
+    """The significant digits (at least ``digits``) each computed value of the step is shown with, so that
+    every line, evaluated from its numbers as printed, gives its printed result when rounded to its digits.
+
+    A line's inputs can need more digits than its result: √v_1 is |g| √(1 − α) up to ε, so rmsprop's θ_1 is
+    θ_0 − η sign(g)/√(1 − α) up to a term of the size of ε/|g|, and where θ_0 is that step (weights of 0.1
+    and η = 0.1 with adagrad or adam) the result is that small term, which only g and v to many digits give.
+    So an input of a line that does not re-read gets one digit more (a value keeps its digits on every line),
+    until every line re-reads, at most ``precision`` − 4 digits. A result that would print as exact
+    (``= 0.8``) without being so gets a digit more too. θ_{t−1} is given, and printed exactly.
+    """
+    given = next(p for p in values if p.name == "s_theta__t-1")
+    shown = {p: digits for p in values if p != given}
+    room = lambda p: shown[p] < precision - 4
+    with mpmath.workdps(precision):
+        while True:
+            raised = False
+            for target, expr in form.lines:
+                more = {target} if room(target) and _claims_exact(values[target], shown[target]) else set()
+                if not _rereads(target, expr, scalars, values, shown):
+                    more |= {p for p in expr.free_symbols & shown.keys() if room(p) and not _exact(values[p], shown[p])}
+                for p in more:
+                    shown[p] += 1
+                raised = raised or bool(more)
+            if not raised:
+                return shown
+
+
+def _printed(value, digits: int | None) -> Decimal:
+    """``value`` as a document prints it with ``digits`` (None: a given number, exactly), read back."""
+    if digits is None:
+        return Decimal(format_input(value))
+    return Decimal(format_number(value, digits).replace(r" \cdot 10^{", "e").rstrip("}"))
+
+
+def _exact(values, digits: int) -> bool:
+    """Whether every value is its printed decimal, up to the noise of the working precision."""
+    noise = mpmath.mpf(10) ** -(mpmath.mp.dps - 4)
+    return all(abs(v - mpmath.mpf(str(_printed(v, digits)))) <= noise * abs(v) for v in np.reshape(values, -1))
+
+
+def _claims_exact(values: np.ndarray, digits: int) -> bool:
+    """Whether some value would print as exact (trailing zeros dropped, "=") without being its printed decimal."""
+    return any(_Numbers(digits).is_exact([v]) and not _exact(v, digits) for v in values.reshape(-1))
+
+
+def _rereads(target: sp.Symbol, expr: sp.Expr, scalars: dict, values: dict, shown: dict) -> bool:
+    """Whether ``expr`` from its inputs as printed gives the printed ``target`` to less than half a unit of its
+    last digit (at half a unit exactly, a student rounding up reads another result)."""
+    def as_printed(p: sp.Symbol) -> np.ndarray:
+        return np.vectorize(lambda v: mpmath.mpf(str(_printed(v, shown.get(p)))), otypes=[object])(values[p])
+    arrays = {p: as_printed(p) for p in expr.free_symbols if p in values}
+    written = _evaluate(expr, {**scalars, **arrays}, values[target].shape)
+    for w, v in zip(written.reshape(-1), values[target].reshape(-1)):
+        printed = _printed(v, shown[target])
+        exponent = printed.adjusted() - shown[target] + 1 if printed else -(mpmath.mp.dps - 4)
+        unit = mpmath.mpf(10) ** exponent
+        if abs(w - mpmath.mpf(str(printed))) > unit / 2 * (1 - mpmath.mpf(10) ** -9):   # a tie reads either way
+            return False
+    return True
 
 
 def _evaluate(expr: sp.Expr, values: dict, shape: tuple) -> np.ndarray:
@@ -84,6 +157,8 @@ class _Step:
         self.names[self.form.fixed[STEP]] = "1"
         self.inputs = {symbol: solution.numbers.input(number) for _, symbol, number in settings(optimizer, self.form)}
         self.inputs[self.form.fixed[STEP]] = "1"
+        with mpmath.workdps(solution.trace.digits):
+            self.scalars = step_scalars(optimizer, self.form)
 
     @staticmethod
     def _at_one(placeholder: sp.Symbol, latex: str) -> str:
@@ -117,6 +192,7 @@ class _Step:
         """The paragraph naming θ, g and the zero state, then the rule's lines for this parameter."""
         s, form = self.s, self.form
         values = first_step(self.optimizer, form, theta, gradient, s.trace.digits)
+        digits = shown_digits(form, self.scalars, values, s.numbers.digits, s.trace.digits)
         if transposed:   # the displayed W is the code's Wᵀ; entry by entry, so every matrix turns alike
             param, grad = param.T, grad.T
             values = {key: value.T for key, value in values.items()}
@@ -124,18 +200,22 @@ class _Step:
         s.doc.paragraph(s.w["optimizer_step_parameter"].format(
             theta=rf"$\theta = {s.tex(param)}$", theta_before=f"${self.names[self.named['s_theta__t-1']]} = {s.tex(param)}$",
             g=f"${self.names[self.named['s_g__t']]} = {s.tex(grad)}$", zeros=f"${zeros} = 0$"))
+        numbers = {p: _Numbers(count, s.lang) for p, count in digits.items()}
         known = {self.named["s_theta__t-1"]: (values[self.named["s_theta__t-1"]], s.numbers.input)}
-        known.update({p: (value, s.numbers.result) for p, value in values.items() if p not in known})
+        known.update({p: (value, numbers[p].result) for p, value in values.items() if p not in known})
         lines: list[str] = []
         earlier = assigned_earlier(form)
         symbolic = NotationPrinter(s.d, self.names, lang=s.lang, order="none", mul_symbol=None)
         for target, expr in form.lines:
             arranged = arranged_terms(expr, earlier)
-            lines += self.step(symbolic.doprint(target), symbolic.doprint(arranged), arranged, known, values[target])
+            lines += self.step(symbolic.doprint(target), symbolic.doprint(arranged), arranged, known, values[target],
+                               numbers[target])
         s.equations(lines)
 
-    def step(self, left: str, formula: str, expr: sp.Expr, known: dict, result: np.ndarray) -> list[str]:
-        """formula, numbers, result; in blocks of columns (every matrix of the line cut alike) when too wide."""
+    def step(self, left: str, formula: str, expr: sp.Expr, known: dict, result: np.ndarray,
+             shown: _Numbers) -> list[str]:
+        """formula, numbers, result (written by ``shown``); in blocks of columns (every matrix of the line cut
+        alike) when too wide."""
         s = self.s
         budget = PAGE_WIDTH - width(left) - 5.0
         columns = result.shape[1]
@@ -147,7 +227,7 @@ class _Step:
 
         def fits(cols: slice) -> bool:
             lines = break_line(numbers(cols), budget, budget - width(CONTINUED))
-            return not too_wide(bmatrix(result[:, cols], s.numbers.result), budget) and \
+            return not too_wide(bmatrix(result[:, cols], shown.result), budget) and \
                 not any(too_wide(line, budget + 30) for line in lines)
 
         size = next(size for size in range(min(columns, MAX_COLUMNS), 0, -1)
@@ -161,7 +241,7 @@ class _Step:
                 lines.append(rf" & \text{{{label}}}")
             part = result[:, cols]
             lines += self.broken("& = ", numbers(cols), budget)
-            lines.append(f"& {s.numbers.relation(part)} {bmatrix(part, s.numbers.result)}")
+            lines.append(f"& {shown.relation(part)} {bmatrix(part, shown.result)}")
         return lines
 
     def broken(self, start: str, tex: str, budget: float) -> list[str]:

@@ -126,7 +126,8 @@ _EN: dict[str, str] = {
     "optimizer_step": "One step of {kind}", "optimizer_step_epoch": "It is a step of epoch 0: {eta_0}.",
     "optimizer_step_intro": "The first step of {kind} from the zero state ($t$ goes from 0 to 1), with {values}. "
                             "Each line acts on every entry on its own: squares, square roots, quotients and sums "
-                            "with a number are taken entry by entry.",
+                            "with a number are taken entry by entry. Where a line needs them, its numbers have more "
+                            "digits, so that each line computed from the numbers shown gives the result shown.",
     "optimizer_step_parameter": "For {theta}: {theta_before}, {g} (above), {zeros}:",
     # worked solution: what is split to fit the page (layout.py)
     "columns_block": "columns {first} to {last}:",
@@ -314,7 +315,9 @@ _PT: dict[str, str] = {
     "optimizer_step": "Um passo de {kind}", "optimizer_step_epoch": "É um passo da época 0: {eta_0}.",
     "optimizer_step_intro": "O primeiro passo de {kind} a partir do estado zero ($t$ vai de 0 a 1), com {values}. "
                             "Cada linha age sobre cada entrada separadamente: quadrados, raízes quadradas, "
-                            "quocientes e somas com um número são tomados entrada por entrada.",
+                            "quocientes e somas com um número são tomados entrada por entrada. Onde uma linha precisa, "
+                            "seus números têm mais algarismos, para que cada linha calculada com os números mostrados "
+                            "dê o resultado mostrado.",
     "optimizer_step_parameter": "Para {theta}: {theta_before}, {g} (acima), {zeros}:",
     # solução passo a passo: o que é dividido para caber na página (layout.py)
     "columns_block": "colunas {first} a {last}:",
