@@ -29,10 +29,12 @@ import numpy as np
 
 from ..derivation.backprop import Derivation
 from ..errors import SpecError, did_you_mean, read_capped, toml_error
+from .nodes import split_state
+from .state_claims import STATE, state_quantity, step_of
 from .written import decimal_of, half_unit, parse_decimal, show, written_numbers
 
 TOP_KEYS = ("title", "note", "claim")
-CLAIM_KEYS = ("quantity", "example", "value", "tolerance", "unit", "entry", "expression", "property", "note")
+CLAIM_KEYS = ("quantity", "example", "value", "tolerance", "unit", "entry", "expression", "property", "note", "step")
 PROPERTIES = ("affine in x",)
 #: in a formula claim, delta[l] and WTdelta[l] stand for every hidden layer (their recurrence needs layer l+1);
 #: other quantities with [l] stand for every layer
@@ -95,6 +97,7 @@ class Claim:
     prop: str | None = None                # a formula property such as "affine in x"
     note: str | None = None
     generic_layer: bool = False            # formula claims on "delta[l]": every hidden layer
+    step: int = 1                          # after this many steps (quantities after the step, optimizer states)
 
     @property
     def is_formula(self) -> bool:
@@ -185,8 +188,24 @@ def quantity_help() -> str:
     return ", ".join(f"{name}[l]" if KINDS[name].layers != "none" else name for name in KINDS)
 
 
+def kind_of(name: str) -> Kind:
+    """The Kind of a quantity: one of KINDS, or an optimizer state such as ``m(W)`` (``nodes.state_kind``)."""
+    state = split_state(name)
+    if state is None:
+        return KINDS[name]
+    shape = "matrix" if state[1] == "W" else "vector"
+    return Kind(name, "optional", "all", shape, f"the optimizer's {state[0]} of {state[1]}^[l] after the step")
+
+
 def parse_quantity(text: str, derivation: Derivation, field_name: str, formula: bool = False):
-    """(kind, layer number or None, layer as written, generic) of a quantity such as ``a[2]``, ``W[L]+``."""
+    """(kind, layer number or None, layer as written, generic) of a quantity such as ``a[2]``, ``W[L]+``,
+    or an optimizer state ``m(W[1])`` (kind ``m(W)``)."""
+    state = STATE.match(text) if isinstance(text, str) else None
+    if state:
+        if formula:
+            raise SpecError(field_name, f"expected a value for an optimizer state (formula claims are about one "
+                                        f"example's pass), got a formula for {text!r}")
+        return state_quantity(state, text, derivation, field_name, _layer_number)
     match = _QUANTITY.match(text) if isinstance(text, str) else None
     expected = f"expected a quantity such as a[2], delta[L], dW[1], W[2]+ or cost (one of {quantity_help()})"
     if not match:
@@ -245,7 +264,7 @@ def _layer_number(text: str, derivation: Derivation) -> int | None:
 
 def shape_of(kind: str, layer: int | None, derivation: Derivation) -> tuple[int, ...]:
     """The shape of a quantity's value: () for scalars, (n,) for vectors, (n, k) for matrices."""
-    spec = KINDS[kind]
+    spec = kind_of(kind)
     if spec.shape == "scalar":
         return ()
     if spec.shape == "vector":
@@ -275,7 +294,10 @@ def _claim(entry: Any, position: int, derivation: Derivation, source: str = "the
 
     example = _example(entry, where, kind, derivation)
     after_step = kind.endswith("+")
-    if after_step and (derivation.network.example is None or derivation.network.example.learning_rate is None):
+    step = step_of(entry, where, kind)
+    plain = not derivation.network.optimizer.given      # an [optimizer] brings its own learning rate
+    if after_step and plain and (derivation.network.example is None
+                                 or derivation.network.example.learning_rate is None):
         raise SpecError("example.learning_rate", f"expected a learning rate (needed to check {where} of "
                                                  f"{source}: {kind} is a quantity after one gradient step)",
                         derivation.network.source)
@@ -296,11 +318,11 @@ def _claim(entry: Any, position: int, derivation: Derivation, source: str = "the
         for index in np.ndindex(written.shape):
             tolerance[index] = half_unit(value[index])
     return Claim(position, where, entry["quantity"], kind, layer, layer_text, example, unit, value, written,
-                 tolerance, note=note)
+                 tolerance, note=note, step=step)
 
 
 def _formula_claim(entry, position, where, kind, layer, layer_text, generic, note) -> Claim:
-    for key in ("example", "unit", "entry", "tolerance"):
+    for key in ("example", "unit", "entry", "tolerance", "step"):
         if key in entry:
             raise SpecError(f"{where}.{key}", f"expected no {key} in a formula claim (it holds for every example)")
     expression = entry.get("expression")
@@ -318,7 +340,7 @@ def _formula_claim(entry, position, where, kind, layer, layer_text, generic, not
 
 
 def _example(entry: dict, where: str, kind: str, derivation: Derivation) -> int | None:
-    per_example = KINDS[kind].per_example
+    per_example = kind_of(kind).per_example
     if "example" not in entry:
         if per_example == "required":
             raise SpecError(f"{where}.example", f"expected the example (1-based column of example.X) for {kind}")

@@ -37,7 +37,7 @@ from .explain import Explainer, Number
 from .formulas import FormulaResult, check_formula
 from .graph import Graph
 from .mistakes import Cause
-from .nodes import GIVEN_KINDS, Key
+from .nodes import GIVEN_KINDS, PASS, Key
 from .world import ClaimedNumbers, World
 
 VERDICTS = ("correct", "rounding", "follows-through", "wrong")
@@ -98,8 +98,8 @@ def claim_key(claim: Claim, derivation: Derivation) -> Key:
     if kind in ("a", "a+") and layer == derivation.input_number:
         return Key("x", None, example)
     if kind in ("C", "C+", "cost", "cost+"):
-        return Key(kind, None, example)
-    return Key(kind, layer, example)
+        return Key(kind, None, example, claim.step)
+    return Key(kind, layer, example, claim.step)
 
 
 def index_of(claim: Claim, position: tuple) -> tuple:
@@ -260,9 +260,16 @@ class Judge:
         """An unclaimed intermediate which, rounded to 2–6 decimals, gives the claimed number."""
         graph = self.graph
         base = World(graph, exact=False, overrides=own)
-        candidates = sorted((k for k in graph.ancestors(key) if k.kind not in GIVEN_KINDS),
-                            key=lambda k: (k.kind, -1 if k.layer is None else k.layer,
+        # a rounding shows in the steps just after it: after k ≥ 4 steps, only the last three steps' values
+        candidates = sorted((k for k in graph.ancestors(key) if k.kind not in GIVEN_KINDS and k.kind != PASS
+                             and k.step >= key.step - 2),
+                            key=lambda k: (k.step, k.kind, -1 if k.layer is None else k.layer,
                                            -1 if k.example is None else k.example))
+        # after an optimizer's steps every earlier intermediate is a candidate and each trial redoes passes: a
+        # slope per entry (one trial) rules out most roundings first, with room for the curvature
+        screen = graph.optimizer is not None or key.step > 1
+        slopes: dict[tuple, float] = {}
+        at_base = float(base.value(key)[position]) if screen else 0.0
         for places in range(2, 7):
             for k in candidates:
                 value = base.value(k)
@@ -274,9 +281,18 @@ class Judge:
                     rounded = Decimal(repr(float(value[p]))).quantize(Decimal(1).scaleb(-places))
                     if abs(float(rounded) - float(value[p])) < 1e-15:
                         continue
+                    if screen:
+                        v = float(value[p])
+                        if (k, p) not in slopes:
+                            h = 1e-6 * max(1.0, abs(v))
+                            moved = float(base.shifted(k, p, Decimal(repr(v + h))).value(key)[position])
+                            slopes[(k, p)] = (moved - at_base) / h
+                        change = slopes[(k, p)] * (float(rounded) - v)
+                        if abs(float(claimed) - at_base - change) > 4 * (2 * float(tol) + spread) + 0.1 * abs(change):
+                            continue
                     trial = {kk: dict(vv) for kk, vv in own.items()}
                     trial.setdefault(k, {})[p] = rounded
-                    guess = World(graph, exact=False, overrides=trial).value(key)[position]
+                    guess = base.shifted(k, p, rounded).value(key)[position]   # reuses what does not depend on k
                     if not abs(float(claimed) - guess) <= 2 * float(tol) + spread:
                         continue
                     exact = World(graph, exact=True, overrides=trial).value(key)[position]

@@ -210,6 +210,8 @@ class Explainer:
         # depends on that example
         singles = [(v, (c,)) for v, c in mistakes if v in throughout or (
             v.example_scope in examples and replace(v, example_scope=None) in throughout and self._affects(v))]
+        if any(wrong.key.step > LONG_CHAIN for wrong in self.wrong):
+            return singles     # every hypothesis redoes every step: after many, single mistakes only
         misreads = self._misread_hypotheses()
         hypotheses = singles + misreads
         whole = [h for h in singles if h[0].example_scope is None]   # pairs: of mistakes made throughout
@@ -274,6 +276,8 @@ class Explainer:
         return parts
 
 
+#: after more steps than this (``step = k``), misread data and pairs of mistakes are not tried
+LONG_CHAIN = 3
 #: mistakes tried in pairs only where no single mistake fits: g' left out of δ, evaluated at a, its formula slipped
 WHERE_NEEDED = frozenset({"derivative_left_out", "derivative_at_a", "derivative_formula_sign"})
 

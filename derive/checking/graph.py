@@ -5,18 +5,27 @@ evaluator's steps (``evaluation.steps.Steps``) — the same compiled expressions
 ``evaluate`` runs — so a ``World`` (``world.py``) can put any claimed number in place of
 a node and recompute only what follows from it. Under a ``Variant`` the steps are the
 ``MistakenSteps`` of that variant: the same evaluator with one step swapped.
+
+With an ``[optimizer]`` table the step is the optimizer's (``evaluation.optimizer``): each buffer,
+each bias correction and θ after step k is a node (``Key("m(W)", 1, None, k)``), read from the
+same nodes after step k − 1, and the gradient of step k ≥ 2 is a whole pass at the parameters
+after step k − 1 (a ``PASS`` node, which ``World`` computes).
 """
 from __future__ import annotations
 
 from dataclasses import replace
 
 import numpy as np
+import sympy as sp
 
 from ..derivation.backprop import Derivation
 from ..errors import SpecError
+from ..model.optimizers import GRAD, THETA
 from ..evaluation.numbers import Array, Numbers
+from ..evaluation.optimizer import OptimizerStep, rule_lines
 from ..evaluation.steps import Steps
-from .nodes import GIVEN_KINDS, Key
+from .nodes import GIVEN_KINDS, PASS, Key, split_state, state_kind
+from .optimizer_mistakes import mistaken_lines
 from .variant import NO_VARIANT, MistakenSteps, Variant
 
 
@@ -43,28 +52,40 @@ class Graph:
         self.square_layers = [l for l in d.layer_numbers if d.width(l) == d.width(l - 1)]
         self._ancestors: dict[tuple, set[Key]] = {}
         self._steps: dict[tuple, Steps] = {}
+        #: the spec's optimizer; None without an [optimizer] table (the plain step with [example]'s η)
+        self.optimizer = network.optimizer if network.optimizer.given else None
+        self.lines = rule_lines(self.optimizer) if self.optimizer else ()
+        self._optimizer_steps: dict[tuple, OptimizerStep] = {}
+        self._line_inputs: dict[Key, list[tuple[sp.Symbol, Key | None]]] = {}
 
     # ---------------------------------------------------------------- structure
     def parents(self, key: Key, variant: Variant = NO_VARIANT) -> list[Key]:
-        kind, l, i = key
+        kind, l, i, k = key
         last = self.last
         if kind in GIVEN_KINDS:
             return []
         if kind in ("z", "z+"):
             after = "+" if kind == "z+" else ""
-            prev = Key("x", None, i) if l == self.first else Key("a" + after, l - 1, i)
-            params = [Key("W" + after, l, None)] + ([Key("b" + after, l, None)] if self.has_bias[l] else [])
+            prev = Key("x", None, i) if l == self.first else Key("a" + after, l - 1, i, k)
+            params = [Key("W" + after, l, None, k)] + ([Key("b" + after, l, None, k)] if self.has_bias[l] else [])
             return params + [prev]
         if kind in ("a", "a+"):
             if l == self.input_number:
                 return [Key("x", None, i)]
-            return [Key("z" + kind[1:], l, i)]
+            return [Key("z" + kind[1:], l, i, k)]
         if kind in ("C", "C+"):
-            return [Key("a" + kind[1:], last, i), Key("y", None, i)]
+            return [Key("a" + kind[1:], last, i, k), Key("y", None, i)]
         if kind in ("cost", "cost+"):
             after = kind[4:]
-            return [Key("C" + after, None, j) for j in range(self.m)] + \
-                   [Key("W" + after, layer, None) for layer in self.layer_numbers]
+            return [Key("C" + after, None, j, k) for j in range(self.m)] + \
+                   [Key("W" + after, layer, None, k) for layer in self.layer_numbers]
+        if kind == PASS:
+            examples = range(self.m) if i is None else [i]
+            params = [Key(p + "+", layer, i, k - 1) for layer in self.layer_numbers
+                      for p in ("W", "b") if p == "W" or self.has_bias[layer]]
+            return params + [Key(d, None, j) for j in examples for d in ("x", "y")]
+        if split_state(kind) is not None or (kind in ("W+", "b+") and self.optimizer):
+            return [parent for _, parent in self.line_inputs(key) if parent is not None]
         if kind == "dC/da":
             return [Key("a", last, i), Key("y", None, i)]
         if kind == "dcost/da":
@@ -88,9 +109,53 @@ class Graph:
                 return [Key(kind, l, variant.single_example)] + weights
             return [Key(kind, l, j) for j in range(self.m)] + weights
         if kind in ("W+", "b+"):
-            grad = "dW" if kind == "W+" else "db"
-            return [Key(kind[0], l, None), Key(grad, l, i), Key("eta", None, None)]
+            return [self._before(kind[0], l, i, k), self._gradient(kind[0], l, i, k), Key("eta", None, None)]
         raise KeyError(key)
+
+    # -- the step: the plain one, or the optimizer's lines
+    def _before(self, param: str, layer: int, example: int | None, step: int) -> Key:
+        """θ before step ``step``: the spec's, or the value after the step before."""
+        return Key(param, layer, None) if step == 1 else Key(param + "+", layer, example, step - 1)
+
+    def _gradient(self, param: str, layer: int, example: int | None, step: int) -> Key:
+        """The gradient step ``step`` uses: the spec's ∂C/∂θ (or ∂ℓ_i/∂θ), or a whole pass after the step before."""
+        return Key("d" + param, layer, example) if step == 1 else Key(PASS, None, example, step)
+
+    def line_inputs(self, key: Key) -> list[tuple[sp.Symbol, Key | None]]:
+        """(symbol, node) of every array the optimizer line computing ``key`` reads; None: the zero state.
+
+        A buffer assigned before this line in the rule is this step's value, any other the step before's."""
+        if key not in self._line_inputs:
+            self._line_inputs[key] = self._inputs_of_line(key)
+        return self._line_inputs[key]
+
+    def _inputs_of_line(self, key: Key) -> list[tuple[sp.Symbol, Key | None]]:
+        kind, layer, example, step = key
+        letter, param = split_state(kind) or ("theta", kind[0])
+        position = next(n for n, line in enumerate(self.lines) if line.name == letter)
+        by_symbol = {line.symbol: (n, line.name) for n, line in enumerate(self.lines)}
+        out: list[tuple[sp.Symbol, Key | None]] = []
+        for symbol in sorted(self.lines[position].expr.free_symbols, key=lambda s: s.name):
+            if symbol == GRAD:
+                out.append((symbol, self._gradient(param, layer, example, step)))
+            elif symbol == THETA:
+                out.append((symbol, self._before(param, layer, example, step)))
+            elif symbol in by_symbol and by_symbol[symbol][1] != "t":
+                n, name = by_symbol[symbol]
+                at = step if n < position else step - 1
+                out.append((symbol, Key(state_kind(name, param), layer, example, at) if at > 0 else None))
+        return out
+
+    def optimizer_step(self, exact: bool, variant: Variant) -> OptimizerStep:
+        """The optimizer's lines compiled for ``exact``, with the variant's optimizer mistakes made."""
+        found = self._optimizer_steps.get((exact, variant))
+        if found is None:
+            lines = mistaken_lines(self.optimizer, self.lines, variant)
+            found = self._optimizer_steps.get((exact, lines))     # variants that differ elsewhere share them
+            if found is None:
+                found = self._optimizer_steps[(exact, lines)] = OptimizerStep(self.optimizer, exact, lines)
+            self._optimizer_steps[(exact, variant)] = found
+        return found
 
     def ancestors(self, key: Key, variant: Variant = NO_VARIANT) -> set[Key]:
         """Every node ``key`` is computed from, directly or not (cached; do not modify the set)."""
@@ -109,9 +174,12 @@ class Graph:
         return seen
 
     def shape(self, key: Key) -> tuple[int, ...]:
-        kind, l, _ = key
+        kind, l = key.kind, key.layer
         width = self.derivation.width
-        if kind in ("C", "C+", "cost", "cost+", "eta"):
+        state = split_state(kind)
+        if state is not None:
+            kind = state[1]
+        if kind in ("C", "C+", "cost", "cost+", "eta", PASS):
             return ()
         if kind in ("W", "W+", "dW"):
             return (width(l), width(l - 1))
@@ -137,7 +205,7 @@ class Graph:
 
     def given(self, key: Key, exact: bool, variant: Variant) -> Array:
         """Data and parameters: the spec's example, with any misread data of the variant."""
-        kind, l, i = key
+        kind, l, i = key.kind, key.layer, key.example
         numbers = Numbers(exact)
         if kind == "x":
             value = numbers.array(self.example.X[:, i])
@@ -163,7 +231,7 @@ class Graph:
 
     def compute(self, key: Key, parents: list[Array], steps: Steps) -> Array:
         """The value of ``key`` from its parents' values (in the order of ``parents``), by ``steps``."""
-        kind, l, i = key
+        kind, l, i = key.kind, key.layer, key.example
         col = _column
         if kind in ("z", "z+"):
             b = parents[1].reshape(-1, 1) if self.has_bias[l] else None
@@ -198,14 +266,36 @@ class Graph:
             return steps.reduce_grad_W(np.stack(parents[:-1]), parents[-1])
         if kind == "db":
             return steps.reduce_grad_b(np.stack(parents))
+        if split_state(kind) is not None or (kind in ("W+", "b+") and self.optimizer):
+            return self._optimizer_line(key, parents, steps)
         if kind in ("W+", "b+"):
             param, grad, eta = parents
-            return steps.update(param, grad, eta[()])
+            return steps.update(param, _gradient_of(grad, kind[0], l), eta[()])
         raise KeyError(key)
+
+    def _optimizer_line(self, key: Key, parents: list, steps: Steps) -> Array:
+        """One line of the optimizer's step (a buffer, a bias correction or θ), entry by entry."""
+        letter, param = split_state(key.kind) or ("theta", key.kind[0])
+        rule = self.optimizer_step(steps.exact, getattr(steps, "variant", NO_VARIANT))
+        values: dict = {}
+        given = iter(parents)
+        zero = steps.numbers.scalar(0)
+        for symbol, parent in self.line_inputs(key):
+            values[symbol] = None if parent is None else _gradient_of(next(given), param, key.layer)
+        shape = next(np.shape(v) for v in values.values() if v is not None)
+        for symbol, value in values.items():
+            if value is None:
+                values[symbol] = np.full(shape, zero, dtype=object if steps.exact else float)
+        return rule.apply(letter, values, key.step)
 
     @staticmethod
     def _number(value, steps: Steps) -> Array:
         return np.array(value, dtype=object if steps.exact else float)
+
+
+def _gradient_of(value, param: str, layer: int) -> Array:
+    """A gradient node's value, or this parameter's gradient out of a whole pass (a dict)."""
+    return value[(param, layer)] if isinstance(value, dict) else value
 
 
 def _column(vector: Array) -> Array:

@@ -7,29 +7,17 @@ found by solving for the value that would. Nothing here decides a verdict.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
 from typing import Callable, Iterator
 
 from . import derivative_mistakes as dm
 from .graph import Graph
+from .mistake_cause import Cause
 from .nodes import Key
+from .optimizer_mistakes import optimizer_catalogue
 from .variant import Variant
-
-
-@dataclass(frozen=True)
-class Cause:
-    """One mistake, by id, with the details its sentence needs (all strings, for reports and JSON)."""
-
-    id: str
-    details: tuple[tuple[str, str], ...] = ()
-
-    def detail(self, name: str) -> str:
-        return dict(self.details)[name]
-
-    def as_dict(self) -> dict[str, str]:
-        return {"id": self.id, **dict(self.details)}
 
 
 #: every id a Cause can have, in the order reports list them
@@ -37,6 +25,8 @@ CAUSE_IDS = ("sigmoid_sign", "sum_for_mean", "mean_for_sum", "loss_doubled", "lo
              "derivative_sign", "transposed_forward", "transposed_backward", "learning_rate_sign", "sequential",
              "single_example", "misread", "digit_slip", "derivative_left_out", "derivative_at_a",
              "derivative_formula_sign")
+#: the optimizer's mistakes (``optimizer_mistakes.py``); their words are in ``optimizer_words.py``
+OPTIMIZER_CAUSE_IDS = ("adam_no_bias_correction", "epsilon_inside_root", "beta_swapped", "step_not_incremented")
 
 
 def catalogue(graph: Graph, per_example: bool = True) -> list[tuple[Variant, Cause]]:
@@ -75,10 +65,12 @@ def catalogue(graph: Graph, per_example: bool = True) -> list[tuple[Variant, Cau
     loss = [(Variant(loss_factor=Fraction(2)), Cause("loss_doubled")),
             (Variant(loss_factor=Fraction(1, 2)), Cause("loss_halved"))]
     out += loss
-    if graph.example.learning_rate is not None:
+    if graph.optimizer is not None:       # the optimizer's own step (its learning-rate sign among them)
+        out += optimizer_catalogue(graph.optimizer, graph.lines)
+    elif graph.example.learning_rate is not None:
         out.append((Variant(learning_rate_sign=True), Cause("learning_rate_sign")))
-        if graph.L > 1:
-            out.append((Variant(sequential=True), Cause("sequential")))
+    if (graph.optimizer is not None or graph.example.learning_rate is not None) and graph.L > 1:
+        out.append((Variant(sequential=True), Cause("sequential")))
     derivative = _derivative_mistakes(graph)
     out += derivative
     local += loss + derivative

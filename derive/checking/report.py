@@ -12,8 +12,9 @@ import mpmath
 from ..documents.words import words as _words   # the one en/pt word table, shared with the documents
 from ..evaluation.numbers import to_mpf
 from .check import CheckResult, ClaimResult, EntryResult, index_of
-from .nodes import Key
 from .mistakes import Cause
+from .nodes import Key, split_state
+from .optimizer_words import optimizer_words
 
 
 #: a number as the report prints it (a counterexample's value, a cause's detail): only these get a decimal comma
@@ -58,6 +59,8 @@ def claim_name(result: ClaimResult, lang: str) -> str:
     name = claim.quantity.replace(" ", "")
     if claim.example is not None:
         name += f" ({_words(lang)['example'].format(n=claim.example + 1)})"
+    if claim.step > 1:
+        name += f" ({optimizer_words(lang)['after_steps'].format(n=claim.step)})"
     return name
 
 
@@ -72,11 +75,12 @@ def entry_name(result: ClaimResult, entry: EntryResult) -> str:
 
 
 def cause_text(cause: Cause, lang: str) -> str:
-    words = _words(lang)
+    words = {**_words(lang), **optimizer_words(lang)}
     details = {key: localized(value, lang) for key, value in cause.details}
     if cause.id == "misread":
         return words["misread_" + details["what"]].format(**details)
-    text = words[cause.id].format(**details)
+    name = "learning_rate_sign_optimizer" if cause.id == "learning_rate_sign" and "optimizer" in details else cause.id
+    text = words[name].format(**details)
     if "scope" in details:
         text += words["in_example"].format(example=details["scope"])
     return text
@@ -92,12 +96,15 @@ def causes_text(causes: list[tuple[Cause, ...]], lang: str) -> str:
 
 
 def _intermediate(key: Key, position: tuple, lang: str) -> str:
-    kind, layer, example = key
-    name = kind if layer is None else f"{kind}[{layer}]"
+    kind, layer, example, step = key
+    state = split_state(kind)
+    name = kind if layer is None else f"{state[0]}({state[1]}[{layer}])" if state else f"{kind}[{layer}]"
     if position:
         name += "_" + ",".join(str(p + 1) for p in position)
     if example is not None:
         name += f" ({_words(lang)['example'].format(n=example + 1)})"
+    if step > 1:
+        name += f" ({optimizer_words(lang)['after_steps'].format(n=step)})"
     return name
 
 
@@ -232,6 +239,7 @@ def as_json(result: CheckResult, answers_name: str | None = None, spec_name: str
             "claim": r.claim.position,       # 0-based, as in the claim[N] of error messages
             "quantity": r.claim.quantity,
             "example": None if r.claim.example is None else r.claim.example + 1,
+            **({"step": r.claim.step} if r.claim.step > 1 else {}),
             "verdict": r.verdict,
             "first_wrong": r.first_wrong,
         }

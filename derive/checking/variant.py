@@ -17,7 +17,7 @@ from ..derivation.backprop import M
 from ..evaluation.numbers import Array
 from ..evaluation.steps import Steps
 from .derivative_mistakes import slipped_step
-from .nodes import Key
+from .nodes import Key, split_state
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,11 @@ class Variant:
     derivative_left_out: frozenset[int] = frozenset()  # δ^[l] without g'(z^[l]): ∂ℓ/∂a^[L], or W^[l+1]ᵀ δ^[l+1]
     derivative_at_a: frozenset[int] = frozenset()      # g' evaluated at a = g(z) instead of z
     derivative_formula_sign: frozenset[int] = frozenset()  # a sign slip inside g''s lecture form (1 + a²)
+    # the optimizer's mistakes (``optimizer_mistakes.py``), made in every step
+    no_bias_correction: bool = False                  # Adam's m, v where m̂, v̂ belong
+    epsilon_inside_root: bool = False                 # √(v̂ + ε) for √v̂ + ε
+    beta_swapped: frozenset[str] = frozenset()        # the buffers whose moving average has β and 1 − β swapped
+    step_not_incremented: bool = False                # every step reads t = 1
 
     def combine(self, other: "Variant") -> "Variant | None":
         """Both changes at once, or None when they change the same rule (two mistakes in one layer's g')."""
@@ -62,9 +67,16 @@ class Variant:
     def touches(self, key: Key) -> bool:
         """Whether this variant changes the rule that computes ``key`` (so a claimed value there was not made
         the way the variant supposes, and is recomputed)."""
-        kind, l, i = key
+        kind, l, i = key.kind, key.layer, key.example
         batch_grad = kind in ("dW", "db") and i is None
         here = self.scoped(i)
+        state = split_state(kind)
+        letter = state[0] if state else None
+        step = kind in ("W+", "b+")
+        if ((self.no_bias_correction and (step or letter in ("mhat", "vhat")))
+                or (self.epsilon_inside_root and step) or letter in self.beta_swapped
+                or (self.step_not_incremented and (step or letter in ("mhat", "vhat")))):
+            return True
         return ((here and kind in ("a", "a+") and l in self.sigmoid_sign)
                 or (here and kind == "g'" and l in self.g_for_derivative | self.derivative_at_a
                     | self.derivative_formula_sign)

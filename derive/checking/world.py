@@ -15,7 +15,7 @@ import numpy as np
 
 from ..evaluation.numbers import Array, Numbers
 from .graph import Graph
-from .nodes import GIVEN_KINDS, Key
+from .nodes import GIVEN_KINDS, PASS, Key, split_state
 from .variant import NO_VARIANT, Variant
 
 #: {node: {entry index: number}}: the claimed entries of each node
@@ -35,10 +35,18 @@ class World:
     overrides: Overrides = field(default_factory=dict)
     variant: Variant = NO_VARIANT
     _memo: dict[Key, Array] = field(default_factory=dict, repr=False)
+    _warmed: dict[int | None, int] = field(default_factory=dict, repr=False)   # passes computed, per scope
 
     def value(self, key: Key) -> Array:
         if key in self._memo:
             return self._memo[key]
+        if key.step > 2:        # the passes of the steps before, in order: the recursion stays one step deep
+            scope = key.example if key.kind in ("W+", "b+", PASS) or split_state(key.kind) else None
+            done = self._warmed.get(scope, 2)
+            if done < key.step:
+                self._warmed[scope] = key.step
+                for step in range(done, key.step):
+                    self.value(Key(PASS, None, scope, step))
         if key.kind == "b+" and not self.graph.has_bias[key.layer]:
             value = None
         else:
@@ -57,7 +65,24 @@ class World:
         if key.kind in GIVEN_KINDS:
             return graph.given(key, self.exact, self.variant)
         parents = [self.value(p) for p in graph.parents(key, self.variant)]
+        if key.kind == PASS:
+            return self._pass(key, parents)
         return graph.compute(key, parents, graph.steps(self.exact, self.variant, key.example))
+
+    def _pass(self, key: Key, parents: list) -> dict[tuple[str, int], Array]:
+        """Every gradient at the parameters after step ``key.step − 1``: this graph's own pass (with this
+        world's variant) with those parameters in place of the spec's; ∂ℓ_i/∂θ for a step on example i alone."""
+        graph = self.graph
+        params = [(k, v) for k, v in zip(graph.parents(key, self.variant), parents) if k.kind in ("W+", "b+")]
+        overrides: Overrides = {}
+        for param, value in params:
+            overrides[Key(param.kind[0], param.layer, None)] = {index: value[index] for index in np.ndindex(value.shape)}
+        inner = World(graph, self.exact, overrides, self.variant)
+        out: dict[tuple[str, int], Array] = {}
+        for param, _ in params:
+            p, layer = param.kind[0], param.layer
+            out[(p, layer)] = inner.value(Key("d" + p, layer, key.example))
+        return out
 
     def shifted(self, key: Key, position: tuple, value) -> "World":
         """This world with one given number changed; values that do not depend on it are reused."""

@@ -27,7 +27,7 @@ def _written(value: Any) -> str:
     """The number's text as written (the decimal comma kept)."""
     if isinstance(value, str):
         return value.strip()
-    return str(value)
+    return str(value).replace("E", "e")    # a TOML 9.6e-10 read as Decimal prints 9.6E-10
 
 
 def written_numbers(value: Any, field_name: str, shape: tuple[int, ...]) -> np.ndarray:
