@@ -16,6 +16,7 @@ import sympy as sp
 from sympy.matrices.expressions import HadamardProduct, OneMatrix
 
 from ..model.activations import A as GENERIC_A, Z as GENERIC_Z, pull_sign, softmax_outputs
+from ..errors import SpecError
 from ..model.network import Layer, Network
 from . import symbols
 
@@ -73,6 +74,11 @@ class Derivation:
     """Backpropagation for ``network``, derived symbolically. Build with ``derive(network)``."""
 
     def __init__(self, network: Network) -> None:
+        for i, layer in enumerate(network.layers):
+            if layer.kind != "dense":   # the spec reads them; the derivation of their kind comes next (issue 15)
+                raise SpecError(f"layers[{i}].kind", f"expected dense: {layer.kind} layers are read and checked "
+                                                     f"(shapes, parameters) but not yet derived or generated "
+                                                     f"(README, Layer kinds)", network.source)
         self.network = network
         self.L = network.depth
         number = network.notation.layer_number

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -17,12 +18,15 @@ class Layer:
     activation: Activation
     bias: bool = True
     dropout: float = 0.0     # drop probability p of inverted dropout in training (hidden layers only)
+    kind: ClassVar[str] = "dense"    # the conv and pool kinds are in layer_kinds.py
 
 
-def count_params(n_in: int, layers: tuple[Layer, ...]) -> int:
-    """Weights and biases of dense layers after an input of ``n_in`` units."""
+def count_params(n_in: int, layers: tuple) -> int:
+    """Weights and biases after an input of ``n_in`` units: a dense layer's n_l·n_{l−1} (+ n_l), a conv or pool
+    layer's own count."""
     sizes = (n_in,) + tuple(layer.units for layer in layers)
-    return sum(sizes[i] * sizes[i - 1] + (sizes[i] if layer.bias else 0) for i, layer in enumerate(layers, start=1))
+    return sum(sizes[i] * sizes[i - 1] + (sizes[i] if layer.bias else 0) if layer.kind == "dense" else layer.n_params
+               for i, layer in enumerate(layers, start=1))
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,7 @@ class Network:
     source: str = "<dict>"         # the spec file, for messages and generated headers
     optimizer: Optimizer = PLAIN_SGD   # [optimizer]; without it θ ← θ − η g, η given at call time
     init: Initialization = DEFAULT_INIT   # init and init_scale: how init_params draws the weights
+    input_shape: tuple[int, ...] = ()     # (n_in,), or the image or sequence shape (C, H, W) / (C, L)
 
     def __repr__(self) -> str:
         activations = ", ".join(layer.activation.name for layer in self.layers)
@@ -96,6 +101,11 @@ class Network:
     @property
     def n_params(self) -> int:
         return count_params(self.n_in, self.layers)
+
+    @property
+    def has_spatial_layers(self) -> bool:
+        """Whether a conv or pool layer is among the layers."""
+        return any(layer.kind != "dense" for layer in self.layers)
 
     @property
     def has_dropout(self) -> bool:

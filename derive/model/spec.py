@@ -12,29 +12,26 @@ from decimal import Decimal
 import math
 import numbers
 import os
-import re
 import sys
 import tomllib
 from typing import Any, Mapping
 
 import numpy as np
 
-from .activations import Activation, make_activation
 from .decimals import parse_decimal
+from .fields import IDENTIFIER, integer as _int, show as _show, table as _table
+from .layer_spec import MAX_LAYERS, MAX_UNITS, input_shape, parse_layers
 from ..errors import SpecError, did_you_mean, read_capped, toml_error
 from .initialization import initialization_from_spec
 from .losses import LOSSES, Loss, loss_accepts, loss_hint
 from .network import Example, Layer, Network, Notation, count_params
 from .optimizers import PLAIN_SGD, optimizer_from_table
 
-MAX_UNITS = 100_000
-MAX_LAYERS = 64
 MAX_PARAMS = 1_000_000   # derive + prove + generate take minutes here (README, Spec)
 MAX_NAME = 64
 
 TOP_KEYS = ("name", "input", "layers", "loss", "reduction", "l2", "init", "init_scale", "optimizer", "notation",
             "example")
-LAYER_KEYS = ("units", "activation", "bias", "alpha", "dropout")
 NOTATION_KEYS = ("input_layer", "brackets", "weight_symbol", "delta_symbol", "cost_symbol", "weight_convention")
 #: the accepted words of each [notation] choice, with what each one means (for messages and docs)
 NOTATION_CHOICES = {
@@ -51,7 +48,6 @@ C_KEYWORDS = frozenset(
     "auto break case char const continue default do double else enum extern float for goto if "
     "inline int long register restrict return short signed sizeof static struct switch typedef "
     "union unsigned void volatile while _Bool _Complex _Imaginary".split())
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: a generated NAME.py on the import path hides the module of the same name: the standard library's, and
 #: those the generated module or deltagen import
 SHADOWING_NAMES = frozenset(sys.stdlib_module_names) | {"numpy", "sympy", "mpmath", "jinja2", "deltagen"}
@@ -112,8 +108,8 @@ def _build(data: Any, source: str) -> Network:
         if key not in data:
             raise SpecError(key, f"expected a value (required; the spec keys are {', '.join(TOP_KEYS)})")
     name = _name(data["name"])
-    n_in = _int(data["input"], "input", 1, MAX_UNITS)
-    layers = _layers(data["layers"])
+    n_in, shape = input_shape(data["input"])
+    layers = parse_layers(data["layers"], shape)
     sizes = (n_in,) + tuple(layer.units for layer in layers)
     n_params = count_params(n_in, layers)
     if n_params > MAX_PARAMS:
@@ -127,10 +123,13 @@ def _build(data: Any, source: str) -> Network:
     l2 = _number(data.get("l2", 0.0), "l2", lo=0.0)
     init = initialization_from_spec(data)   # init and init_scale
     notation = _notation(data.get("notation", {}))
+    if "example" in data and any(layer.kind != "dense" for layer in layers):
+        raise SpecError("example", "expected no [example] with conv or pool layers yet: their worked solutions "
+                                   "and checks are still being built (README, Layer kinds)")
     example = _example(data["example"], sizes, layers, notation) if "example" in data else None
     if example is not None and loss.targets_sum_to_one and sizes[-1] > 1:
         _targets_sum_to_one(example.Y, loss.name)
-    return Network(name=name, n_in=n_in, layers=layers, loss=loss, reduction=reduction, l2=l2,
+    return Network(name=name, n_in=n_in, input_shape=shape or (n_in,), layers=layers, loss=loss, reduction=reduction, l2=l2,
                    notation=notation, example=example, source=source, init=init,
                    optimizer=optimizer_from_table(data["optimizer"]) if "optimizer" in data else PLAIN_SGD)
 
@@ -138,7 +137,7 @@ def _build(data: Any, source: str) -> Network:
 def _name(value: Any) -> str:
     """The spec's name becomes Python and C file/symbol names, so it must be a safe identifier in both."""
     rule = f"an ASCII identifier of at most {MAX_NAME} characters"
-    if not isinstance(value, str) or not _IDENTIFIER.fullmatch(value) or len(value) > MAX_NAME:
+    if not isinstance(value, str) or not IDENTIFIER.fullmatch(value) or len(value) > MAX_NAME:
         raise SpecError("name", f"expected {rule}, got {_show(value)}")
     if keyword.iskeyword(value):
         raise SpecError("name", f"expected {rule} that is not a Python keyword, got {value!r}")
@@ -155,72 +154,6 @@ def _name(value: Any) -> str:
                                 f"{value}_..., and its own variable {GENERATED_LOCALS[value]} would clash), "
                                 f"got {value!r}")
     return value
-
-
-def _layers(value: Any) -> tuple[Layer, ...]:
-    if not isinstance(value, (list, tuple)) or not value or len(value) > MAX_LAYERS:
-        got = f"{len(value)} layers" if isinstance(value, (list, tuple)) else _show(value)
-        raise SpecError("layers", f"expected a list of 1 to {MAX_LAYERS} layer tables, got {got}")
-    layers = []
-    for i, entry in enumerate(value):
-        field = f"layers[{i}]"
-        _table(entry, field, LAYER_KEYS)
-        for key in ("units", "activation"):
-            if key not in entry:
-                raise SpecError(f"{field}.{key}", "expected a value (required)")
-        units = _int(entry["units"], f"{field}.units", 1, MAX_UNITS)
-        activation_name = entry["activation"]
-        if not isinstance(activation_name, str):
-            raise SpecError(f"{field}.activation", f"expected a string, got {_show(activation_name)}")
-        alpha = _number(entry["alpha"], f"{field}.alpha") if "alpha" in entry else None
-        bias = entry.get("bias", True)
-        if not isinstance(bias, bool):
-            raise SpecError(f"{field}.bias", f"expected true or false, got {_show(bias)}")
-        try:
-            activation = make_activation(activation_name, alpha if activation_name == "leaky_relu" else None)
-        except ValueError as exc:
-            message = str(exc)
-            raise SpecError(f"{field}.activation", message if message.startswith("expected") else
-                            f"expected a valid activation ({message})") from None
-        except Exception as exc:  # SymPy failing on an odd expression is still the user's input
-            raise SpecError(f"{field}.activation", f"expected a valid activation, got {activation_name!r} "
-                                                   f"({type(exc).__name__})") from None
-        if activation.is_custom:
-            _real_and_differentiable(activation, f"{field}.activation")
-        if alpha is not None and activation_name != "leaky_relu":
-            raise SpecError(f"{field}.alpha", f"expected no alpha: it applies only to leaky_relu, "
-                                              f"got activation {activation_name!r}")
-        if activation.is_softmax and i != len(value) - 1:
-            raise SpecError(f"{field}.activation", f"expected softmax only on the last layer "
-                                                   f"(layers[{len(value) - 1}]), got it on a hidden layer")
-        if activation.is_softmax and units < 2:
-            raise SpecError(f"{field}.units", f"expected at least 2 units for softmax, got {units}")
-        dropout = _dropout(entry.get("dropout", 0.0), f"{field}.dropout", last=i == len(value) - 1)
-        layers.append(Layer(units=units, activation=activation, bias=bias, dropout=dropout))
-    return tuple(layers)
-
-
-def _dropout(value: Any, field: str, last: bool) -> float:
-    """A drop probability p in [0, 1); only 0 on the output layer (dropout acts between layers)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
-        raise SpecError(field, f"expected a drop probability p with 0 <= p < 1, got {_show(value)}")
-    if last and value:
-        raise SpecError(field, f"expected 0 on the output layer (dropout applies to hidden layers), got {_show(value)}")
-    return float(value)
-
-
-def _real_and_differentiable(activation: Activation, field: str) -> None:
-    """A custom g(z) must be real, finite and differentiable at every real z, as SymPy can show.
-
-    Generated code evaluates it on all of ℝ: log(z), 1/z or (-1)**z would give NaN or complex
-    numbers there, and sqrt(Abs(z)) has no derivative at 0.
-    """
-    if activation.expr.is_real is not True:
-        raise SpecError(field, f"expected an expression real and finite at every real z, got {activation.name!r} "
-                               f"(SymPy cannot show that; log(z), sqrt(z) and 1/z are not, at z <= 0)")
-    if activation.derivative.is_real is not True:
-        raise SpecError(field, f"expected an expression differentiable at every real z, got {activation.name!r} "
-                               f"with derivative {activation.derivative}")
 
 
 def _loss(value: Any, output: Layer) -> Loss:
@@ -324,26 +257,6 @@ def _example(value: Any, sizes: tuple[int, ...], layers: tuple[Layer, ...], nota
 
 # ---------------------------------------------------------------- small checks
 
-def _table(value: Any, field: str, allowed: tuple[str, ...]) -> None:
-    """Require a table (mapping) whose keys are all in ``allowed``."""
-    where = field or "the spec"
-    if not isinstance(value, Mapping):
-        raise SpecError(field, f"expected a table for {where}, got {_show(value)}")
-    for key in value:
-        if key not in allowed:
-            shown = key if isinstance(key, str) and _IDENTIFIER.fullmatch(key) else repr(key)
-            path = f"{field}.{shown}" if field else shown
-            raise SpecError(path, f"expected one of the keys {', '.join(allowed)}, got unknown key {shown}")
-
-
-def _int(value: Any, field: str, lo: int, hi: int) -> int:
-    """An integer in [lo, hi]; bools and floats (even 2.0) are rejected as likely mistakes."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not lo <= value <= hi:
-        kind = "a positive integer" if lo == 1 else f"an integer from {lo}"
-        raise SpecError(field, f"expected {kind} at most {hi}, got {_show(value)}")
-    return int(value)
-
-
 #: a number written as a string: "0,5" (decimal comma, as Portuguese writes it), "-0.25", "1e-3", "−1,5"
 
 
@@ -391,7 +304,3 @@ def _matrix(value: Any, field: str, rows: int, cols: int | None, note: str) -> n
                      for r, row in enumerate(value)], dtype=np.float64)
 
 
-def _show(value: Any) -> str:
-    """A short, single-line rendering of a bad value for messages."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."

@@ -20,6 +20,7 @@ import operator
 import numpy
 
 LAYER_SIZES = (2, 1)
+INPUT_SHAPE = (2,)   # each column of X is one example of this shape, flattened in C order
 ACTIVATIONS = ('sigmoid',)
 LOSS = "bce"
 REDUCTION = "mean"
@@ -33,6 +34,10 @@ OPTIMIZER = {'kind': 'sgd', 'learning_rate': None, 'decay': None}
 DROPOUT = {}
 MASK_UNITS = {}
 
+
+def _one_example(X):
+    """Whether X is one example: shape (n_in,)."""
+    return numpy.ndim(X) == 1
 
 def _batch(values, rows, what):
     """values as a float (rows, m) array; a 1-D array is one example."""
@@ -99,11 +104,11 @@ def forward(params, X, masks=None):
     W1 = p["W1"]
     b1 = p["b1"]
     A0 = _batch(X, 2, "X")
-    masks = _masks(masks, A0.shape[1], numpy.ndim(X) == 1)
+    masks = _masks(masks, A0.shape[1], _one_example(X))
     Z1 = W1 @ A0 + b1
     A1_t0 = numpy.exp(-abs(Z1))
     A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
-    return A1[:, 0] if numpy.ndim(X) == 1 else A1
+    return A1[:, 0] if _one_example(X) else A1
 
 
 def cost(params, X, Y, masks=None):
@@ -113,7 +118,7 @@ def cost(params, X, Y, masks=None):
     b1 = p["b1"]
     A0, Y = _data(X, Y)
     m = A0.shape[1]
-    masks = _masks(masks, m, numpy.ndim(X) == 1)
+    masks = _masks(masks, m, _one_example(X))
     Z1 = W1 @ A0 + b1
     A1_t0 = numpy.exp(-abs(Z1))
     A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
@@ -128,7 +133,7 @@ def gradients(params, X, Y, masks=None):
     b1 = p["b1"]
     A0, Y = _data(X, Y)
     m = A0.shape[1]
-    masks = _masks(masks, m, numpy.ndim(X) == 1)
+    masks = _masks(masks, m, _one_example(X))
     Z1 = W1 @ A0 + b1
     A1_t0 = numpy.exp(-abs(Z1))
     A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
@@ -154,7 +159,7 @@ def backward(params, X, Y, masks=None):
     b1 = p["b1"]
     A0, Y = _data(X, Y)
     m = A0.shape[1]
-    masks = _masks(masks, m, numpy.ndim(X) == 1)
+    masks = _masks(masks, m, _one_example(X))
     Z1 = W1 @ A0 + b1
     A1_t0 = numpy.exp(-abs(Z1))
     A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
@@ -163,8 +168,8 @@ def backward(params, X, Y, masks=None):
         "Delta1": (1/m)*Delta1,
         "dX": ((1/m)*W1.T) @ Delta1,
     }
-    if numpy.ndim(X) == 1:
-        return {key: value[:, 0] for key, value in out.items()}
+    if _one_example(X):
+        out = {key: value[:, 0] for key, value in out.items()}
     return out
 
 
@@ -175,7 +180,7 @@ def sgd_step(params, X, Y, learning_rate, masks=None):
     b1 = p["b1"]
     A0, Y = _data(X, Y)
     m = A0.shape[1]
-    masks = _masks(masks, m, numpy.ndim(X) == 1)
+    masks = _masks(masks, m, _one_example(X))
     Z1 = W1 @ A0 + b1
     A1_t0 = numpy.exp(-abs(Z1))
     A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)

@@ -22,6 +22,7 @@ import operator
 import numpy
 
 LAYER_SIZES = (2, 3, 2, 1)
+INPUT_SHAPE = (2,)   # each column of X is one example of this shape, flattened in C order
 ACTIVATIONS = ('sigmoid', 'sigmoid', 'sigmoid')
 LOSS = "bce"
 REDUCTION = "mean"
@@ -39,6 +40,10 @@ OPTIMIZER = {'kind': 'sgd', 'learning_rate': None, 'decay': None}
 DROPOUT = {}
 MASK_UNITS = {}
 
+
+def _one_example(X):
+    """Whether X is one example: shape (n_in,)."""
+    return numpy.ndim(X) == 1
 
 def _batch(values, rows, what):
     """values as a float (rows, m) array; a 1-D array is one example."""
@@ -109,7 +114,7 @@ def forward(params, X, masks=None):
     W3 = p["W3"]
     b3 = p["b3"]
     A0 = _batch(X, 2, "X")
-    masks = _masks(masks, A0.shape[1], numpy.ndim(X) == 1)
+    masks = _masks(masks, A0.shape[1], _one_example(X))
     Z1 = W1 @ A0 + b1
     A1_t0 = numpy.exp(-abs(Z1))
     A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
@@ -119,7 +124,7 @@ def forward(params, X, masks=None):
     Z3 = W3 @ A2 + b3
     A3_t0 = numpy.exp(-abs(Z3))
     A3 = numpy.where(numpy.greater_equal(Z3, 0), 1, A3_t0)/(A3_t0 + 1)
-    return A3[:, 0] if numpy.ndim(X) == 1 else A3
+    return A3[:, 0] if _one_example(X) else A3
 
 
 def cost(params, X, Y, masks=None):
@@ -133,7 +138,7 @@ def cost(params, X, Y, masks=None):
     b3 = p["b3"]
     A0, Y = _data(X, Y)
     m = A0.shape[1]
-    masks = _masks(masks, m, numpy.ndim(X) == 1)
+    masks = _masks(masks, m, _one_example(X))
     Z1 = W1 @ A0 + b1
     A1_t0 = numpy.exp(-abs(Z1))
     A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
@@ -158,7 +163,7 @@ def gradients(params, X, Y, masks=None):
     b3 = p["b3"]
     A0, Y = _data(X, Y)
     m = A0.shape[1]
-    masks = _masks(masks, m, numpy.ndim(X) == 1)
+    masks = _masks(masks, m, _one_example(X))
     Z1 = W1 @ A0 + b1
     A1_t0 = numpy.exp(-abs(Z1))
     A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
@@ -206,7 +211,7 @@ def backward(params, X, Y, masks=None):
     b3 = p["b3"]
     A0, Y = _data(X, Y)
     m = A0.shape[1]
-    masks = _masks(masks, m, numpy.ndim(X) == 1)
+    masks = _masks(masks, m, _one_example(X))
     Z1 = W1 @ A0 + b1
     A1_t0 = numpy.exp(-abs(Z1))
     A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
@@ -227,8 +232,8 @@ def backward(params, X, Y, masks=None):
         "Delta1": (1/m)*Delta1,
         "dX": ((1/m)*W1.T) @ Delta1,
     }
-    if numpy.ndim(X) == 1:
-        return {key: value[:, 0] for key, value in out.items()}
+    if _one_example(X):
+        out = {key: value[:, 0] for key, value in out.items()}
     return out
 
 
@@ -243,7 +248,7 @@ def sgd_step(params, X, Y, learning_rate, masks=None):
     b3 = p["b3"]
     A0, Y = _data(X, Y)
     m = A0.shape[1]
-    masks = _masks(masks, m, numpy.ndim(X) == 1)
+    masks = _masks(masks, m, _one_example(X))
     Z1 = W1 @ A0 + b1
     A1_t0 = numpy.exp(-abs(Z1))
     A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)

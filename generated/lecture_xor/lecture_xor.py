@@ -21,6 +21,7 @@ import operator
 import numpy
 
 LAYER_SIZES = (2, 2, 1)
+INPUT_SHAPE = (2,)   # each column of X is one example of this shape, flattened in C order
 ACTIVATIONS = ('sigmoid', 'sigmoid')
 LOSS = "half_sse"
 REDUCTION = "mean"
@@ -36,6 +37,10 @@ OPTIMIZER = {'kind': 'sgd', 'learning_rate': None, 'decay': None}
 DROPOUT = {}
 MASK_UNITS = {}
 
+
+def _one_example(X):
+    """Whether X is one example: shape (n_in,)."""
+    return numpy.ndim(X) == 1
 
 def _batch(values, rows, what):
     """values as a float (rows, m) array; a 1-D array is one example."""
@@ -104,14 +109,14 @@ def forward(params, X, masks=None):
     W2 = p["W2"]
     b2 = p["b2"]
     A0 = _batch(X, 2, "X")
-    masks = _masks(masks, A0.shape[1], numpy.ndim(X) == 1)
+    masks = _masks(masks, A0.shape[1], _one_example(X))
     Z1 = W1 @ A0 + b1
     A1_t0 = numpy.exp(-abs(Z1))
     A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
     Z2 = W2 @ A1 + b2
     A2_t0 = numpy.exp(-abs(Z2))
     A2 = numpy.where(numpy.greater_equal(Z2, 0), 1, A2_t0)/(A2_t0 + 1)
-    return A2[:, 0] if numpy.ndim(X) == 1 else A2
+    return A2[:, 0] if _one_example(X) else A2
 
 
 def cost(params, X, Y, masks=None):
@@ -123,7 +128,7 @@ def cost(params, X, Y, masks=None):
     b2 = p["b2"]
     A0, Y = _data(X, Y)
     m = A0.shape[1]
-    masks = _masks(masks, m, numpy.ndim(X) == 1)
+    masks = _masks(masks, m, _one_example(X))
     Z1 = W1 @ A0 + b1
     A1_t0 = numpy.exp(-abs(Z1))
     A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
@@ -143,7 +148,7 @@ def gradients(params, X, Y, masks=None):
     b2 = p["b2"]
     A0, Y = _data(X, Y)
     m = A0.shape[1]
-    masks = _masks(masks, m, numpy.ndim(X) == 1)
+    masks = _masks(masks, m, _one_example(X))
     Z1 = W1 @ A0 + b1
     A1_t0 = numpy.exp(-abs(Z1))
     A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
@@ -180,7 +185,7 @@ def backward(params, X, Y, masks=None):
     b2 = p["b2"]
     A0, Y = _data(X, Y)
     m = A0.shape[1]
-    masks = _masks(masks, m, numpy.ndim(X) == 1)
+    masks = _masks(masks, m, _one_example(X))
     Z1 = W1 @ A0 + b1
     A1_t0 = numpy.exp(-abs(Z1))
     A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
@@ -195,8 +200,8 @@ def backward(params, X, Y, masks=None):
         "Delta1": (1/m)*Delta1,
         "dX": ((1/m)*W1.T) @ Delta1,
     }
-    if numpy.ndim(X) == 1:
-        return {key: value[:, 0] for key, value in out.items()}
+    if _one_example(X):
+        out = {key: value[:, 0] for key, value in out.items()}
     return out
 
 
@@ -209,7 +214,7 @@ def sgd_step(params, X, Y, learning_rate, masks=None):
     b2 = p["b2"]
     A0, Y = _data(X, Y)
     m = A0.shape[1]
-    masks = _masks(masks, m, numpy.ndim(X) == 1)
+    masks = _masks(masks, m, _one_example(X))
     Z1 = W1 @ A0 + b1
     A1_t0 = numpy.exp(-abs(Z1))
     A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)

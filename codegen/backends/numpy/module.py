@@ -192,6 +192,7 @@ class NumpyModule:
         return {
             "name": net.name,
             "sizes": list(net.sizes),
+            "input_shape": list(net.input_shape or (net.n_in,)),
             "activations": [layer.activation.name for layer in net.layers],
             "layers": layers,
             "input_number": self.d.input_number,
