@@ -129,8 +129,8 @@ def _build(data: Any, source: str) -> Network:
     example = _example(data["example"], sizes, layers, notation) if "example" in data else None
     if example is not None and loss.targets_sum_to_one and sizes[-1] > 1:
         _targets_sum_to_one(example.Y, loss.name)
-    return Network(name=name, n_in=n_in, input_shape=shape or (n_in,), layers=layers, loss=loss, reduction=reduction, l2=l2,
-                   notation=notation, example=example, source=source, init=init,
+    return Network(name=name, n_in=n_in, input_shape=shape or (n_in,), layers=layers, loss=loss,
+                   reduction=reduction, l2=l2, notation=notation, example=example, source=source, init=init,
                    optimizer=optimizer_from_table(data["optimizer"]) if "optimizer" in data else PLAIN_SGD)
 
 
