@@ -116,6 +116,7 @@ class Answers:
 
 def load_answers(path: str | os.PathLike, derivation: Derivation) -> Answers:
     """Read and validate an answers file against ``derivation``; problems are one-line ``SpecError``s."""
+    derivation.network.require_dense("checking answers")
     source = str(os.fspath(path))
     try:
         with open(source, "rb") as handle:

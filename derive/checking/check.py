@@ -154,6 +154,7 @@ def dependency_order(claims: list[Claim], graph: Graph | None) -> list[Claim]:
 def check(derivation: Derivation, answers: Answers) -> CheckResult:
     """Judge every claim of ``answers`` against ``derivation`` and its spec's ``[example]``."""
     network = derivation.network
+    network.require_dense("checking answers")
     numeric = [c for c in answers.claims if not c.is_formula]
     graph = Graph(derivation) if numeric else None
     order = dependency_order(list(answers.claims), graph)

@@ -16,9 +16,8 @@ import sympy as sp
 from sympy.matrices.expressions import HadamardProduct, OneMatrix
 
 from ..model.activations import A as GENERIC_A, Z as GENERIC_Z, pull_sign, softmax_outputs
-from ..errors import SpecError
 from ..model.network import Layer, Network
-from . import symbols
+from . import spatial, symbols
 
 #: number of examples in a batch, and the L2 coefficient λ, in the matrix forms
 M = sp.Symbol("m", integer=True, positive=True)
@@ -34,7 +33,7 @@ class LayerSymbols:
     z: tuple[sp.Symbol, ...]
     a: tuple[sp.Symbol, ...]
     delta: tuple[sp.Symbol, ...]
-    W: sp.Matrix
+    W: sp.Matrix | sp.Array     # dense: (n_l, n_{l−1}); conv: (C_out, C_in, kH, kW); pool: no columns
     b: tuple[sp.Symbol, ...] | None
 
 
@@ -74,11 +73,6 @@ class Derivation:
     """Backpropagation for ``network``, derived symbolically. Build with ``derive(network)``."""
 
     def __init__(self, network: Network) -> None:
-        for i, layer in enumerate(network.layers):
-            if layer.kind != "dense":   # the spec reads them; the derivation of their kind comes next (issue 15)
-                raise SpecError(f"layers[{i}].kind", f"expected dense: {layer.kind} layers are read and checked "
-                                                     f"(shapes, parameters) but not yet derived or generated "
-                                                     f"(README, Layer kinds)", network.source)
         self.network = network
         self.L = network.depth
         number = network.notation.layer_number
@@ -130,8 +124,14 @@ class Derivation:
             position = self.position(layer)
             n, n_prev = self.width(layer), self.width(layer - 1)
             units = range(1, n + 1)
-            W = sp.Matrix(n, n_prev, lambda j, k: symbols.scalar("W", layer, j + 1, k + 1))
-            b = tuple(symbols.scalar("b", layer, j) for j in units) if self.layer(layer).bias else None
+            kind = self.layer(layer)
+            if kind.kind == "conv":      # W of shape (C_out, C_in, kH, kW), one bias per channel
+                W, b = spatial.conv_weights(kind, layer), spatial.conv_biases(kind, layer)
+            elif kind.kind == "pool":    # no parameters
+                W, b = sp.zeros(n, 0), None
+            else:
+                W = sp.Matrix(n, n_prev, lambda j, k: symbols.scalar("W", layer, j + 1, k + 1))
+                b = tuple(symbols.scalar("b", layer, j) for j in units) if kind.bias else None
             self._layer_symbols[layer] = LayerSymbols(
                 position, layer,
                 z=tuple(symbols.scalar("z", layer, j) for j in units),
@@ -146,9 +146,14 @@ class Derivation:
 
     # ------------------------------------------------------------ forward pass
     def z_index(self, layer: int) -> list[sp.Expr]:
-        """z_j = Σ_k W_jk a_k^[l−1] + b_j, one expression per unit."""
+        """z_j = Σ_k W_jk a_k^[l−1] + b_j, one expression per unit (conv and pool: ``spatial``)."""
         s = self.symbols(layer)
         prev = self.activations_of(layer - 1)
+        kind = self.layer(layer)
+        if kind.kind == "conv":
+            return spatial.conv_z(kind, s.W, s.b, prev)
+        if kind.kind == "pool":
+            return spatial.pool_z(kind, prev)
         return [sp.Add(*[s.W[j, k] * prev[k] for k in range(len(prev))]) + (s.b[j] if s.b else 0)
                 for j in range(len(s.z))]
 
@@ -218,9 +223,14 @@ class Derivation:
         """For a hidden layer, (g'(z_j), Σ_k W_kj^[l+1] δ_k^[l+1]) per unit j: δ_j^[l] is their product."""
         s, nxt = self.symbols(layer), self.symbols(layer + 1)
         derivative = self.hidden_derivative(layer)
-        return [(derivative.subs({GENERIC_A: s.a[j], GENERIC_Z: s.z[j]}),
-                 sp.Add(*[nxt.W[k, j] * nxt.delta[k] for k in range(len(nxt.delta))]))
-                for j in range(len(s.z))]
+        above = self.layer(layer + 1)
+        if above.kind == "conv":      # the correlation with the flipped kernel
+            back = spatial.conv_input_delta(above, nxt.W, nxt.delta)
+        elif above.kind == "pool":    # to the first maximum, or shared by the mean
+            back = spatial.pool_input_delta(above, s.a, nxt.delta)
+        else:
+            back = [sp.Add(*[nxt.W[k, j] * nxt.delta[k] for k in range(len(nxt.delta))]) for j in range(len(s.z))]
+        return [(derivative.subs({GENERIC_A: s.a[j], GENERIC_Z: s.z[j]}), back[j]) for j in range(len(s.z))]
 
     def delta_index(self, layer: int) -> list[sp.Expr]:
         """δ_j^[l]: the output δ for the last layer, else g'(z_j) Σ_k W_kj^[l+1] δ_k^[l+1]."""
@@ -236,6 +246,18 @@ class Derivation:
         """∂ℓ/∂W_jk^[l] = δ_j^[l] a_k^[l−1] (per example)."""
         s = self.symbols(layer)
         return sp.Matrix(len(s.delta), s.W.shape[1], lambda j, k: self.grad_W_entry(layer, j, k))
+
+    def parameter_gradients(self, layer: int) -> dict[sp.Symbol, sp.Expr]:
+        """∂ℓ/∂θ of every parameter θ of layer number ``layer`` (per example), by symbol, for any kind."""
+        s, kind = self.symbols(layer), self.layer(layer)
+        if kind.kind == "conv":
+            prev = self.activations_of(layer - 1)
+            out = dict(zip(sp.flatten(s.W), sp.flatten(spatial.conv_weight_gradient(kind, prev, s.delta))))
+            if s.b is not None:
+                out.update(zip(s.b, spatial.conv_bias_gradient(kind, s.delta)))
+            return out
+        out = {s.W[j, k]: self.grad_W_entry(layer, j, k) for j in range(s.W.rows) for k in range(s.W.cols)}
+        return {**out, **dict(zip(s.b or (), self.grad_b_index(layer) or ()))}
 
     def grad_b_index(self, layer: int) -> list[sp.Expr] | None:
         """∂ℓ/∂b_j^[l] = δ_j^[l] (per example); None for a layer without bias."""

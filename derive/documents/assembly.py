@@ -30,6 +30,7 @@ def derivation_document(derivation: Derivation, lang: str = "en", *, report: Pro
     ``report`` is the derivation's ``ProofReport`` (``deltagen.prove``); without one the document
     has no proof section. The document never runs the proof itself.
     """
+    derivation.network.require_dense("the LaTeX derivation document")
     w = words(lang)
     eq = DerivationLatex(derivation, lang)
     doc = LatexDocument(w["derivation_title"].format(name=LatexDocument.code(derivation.network.name)), tikz=True)
@@ -44,6 +45,7 @@ def derivation_document(derivation: Derivation, lang: str = "en", *, report: Pro
 
 def derivation_math(derivation: Derivation) -> str:
     """Display math for a notebook (``deltagen.math``): matrix forms of the forward and backward pass."""
+    derivation.network.require_dense("the notebook math")
     d = derivation
     eq = DerivationLatex(d)
     lines: list[str] = []

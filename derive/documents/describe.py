@@ -10,6 +10,7 @@ import sympy as sp
 from ..derivation import dropout, symbols
 from ..derivation.backprop import Derivation
 from ..model.activations import A as GENERIC_A, Z as GENERIC_Z
+from . import describe_spatial as spatial_text
 from .text import ONES, TextPrinter, text_printer
 from .updates import schedule_line, settings, step_form, text_lines
 
@@ -47,6 +48,10 @@ def _hidden_delta(d: Derivation, p: TextPrinter, layer: int) -> str:
             GENERIC_Z: sp.Symbol(f"z{p.sup(layer)}_j", real=True)}
     derivative = p.doprint(d.hidden_derivative(layer).xreplace(unit))
     back_sum = f"Σ_k {p.weight_entry(above, 'k', 'j')} {delta}{p.sup(above)}_k"
+    if d.layer(above).kind != "dense":
+        back_sum = spatial_text.back_sum(d, p, layer)
+        derivative = derivative.replace(f"{p.sup(layer)}_j", f"{p.sup(layer)}_u")
+        return f"  {delta}{p.sup(layer)}_u = g'(z{p.sup(layer)}_u) · ({back_sum}),  g'(z{p.sup(layer)}_u) = {derivative}"
     return (f"  {delta}{p.sup(layer)}_j = g'(z{p.sup(layer)}_j) {back_sum},  "
             f"g'(z{p.sup(layer)}_j) = {derivative}")
 
@@ -102,18 +107,25 @@ def describe(d: Derivation) -> str:
              f"({net.loss.formula}), reduction {net.reduction}, l2 {net.l2}", "", "Forward:"]
     lines.append(f"  a{sup(d.input_number)} = x")
     for layer in d.layer_numbers:
-        lines += _forward(d, p, layer)
+        lines += _forward(d, p, layer) if d.layer(layer).kind == "dense" else spatial_text.forward_lines(d, p, layer)
     lines += ["", f"Loss per example: ℓ = {p.doprint(d.loss)}", "", "Backward (index form):"]
     lines.append(f"  {delta}{sup(d.last)}_k = ∂ℓ/∂z{sup(d.last)}_k: {_join(p, d.output_delta)}")
     for layer in reversed(d.layer_numbers[:-1]):
         lines.append(_hidden_delta(d, p, layer))
     for layer in d.layer_numbers:
+        if d.layer(layer).kind != "dense":
+            lines += spatial_text.gradient_lines(d, p, layer)
+            continue
         weight = p.weight_entry(layer, "j", "k")
         lines.append(f"  ∂ℓ/∂{weight} = {delta}{sup(layer)}_j a{sup(layer - 1)}_k"
                      + (f",  ∂ℓ/∂b{sup(layer)}_j = {delta}{sup(layer)}_j" if d.layer(layer).bias else ""))
     lines += ["", f"Batch (matrix form, columns are examples; G{sup('l')} = g'(Z{sup('l')}) elementwise, "
                   f"⊙ the elementwise product, {ONES} a column of m ones, {net.notation.cost_symbol} the cost):"]
     for layer in reversed(d.layer_numbers):
+        if d.layer(layer).kind != "dense" or d.layer(layer + 1 if layer < d.last else layer).kind != "dense":
+            lines.append(f"  (layer {layer}: conv and pool layers and the layers below them have their index form "
+                         f"above; their batch form comes with their code)")
+            continue
         lines += _batch(d, p, layer)
     if net.has_dropout:
         lines += [""] + _dropout(d, p)

@@ -297,6 +297,7 @@ def solution_document(derivation: Derivation, *, fmt: str = "latex", lang: str =
     computed in float64, or with mpmath when more than 15 digits are asked for.
     A spec without ``[example]`` is a ``SpecError`` on field ``example``.
     """
+    derivation.network.require_dense("the worked solution")
     if isinstance(digits, bool) or not isinstance(digits, int) or not 1 <= digits <= 30:
         raise ValueError(f"--digits: expected an integer from 1 to 30, got {digits!r}")
     words(lang)   # fail on an unknown language before any work

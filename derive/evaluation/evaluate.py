@@ -131,6 +131,7 @@ def evaluate(derivation: Derivation, params: Mapping[str, Any] | None = None, X:
     of mpmath numbers computed at ``digits`` significant digits (floats given as
     input are taken as the exact binary numbers they are; strings as decimals).
     """
+    derivation.network.require_dense("evaluation (worked solutions, checks)")
     if isinstance(digits, bool) or not isinstance(digits, int) or digits < 0:
         raise ValueError(f"digits: expected an integer >= 0, got {digits!r}")
     network = derivation.network

@@ -107,6 +107,15 @@ class Network:
         """Whether a conv or pool layer is among the layers."""
         return any(layer.kind != "dense" for layer in self.layers)
 
+    def require_dense(self, what: str) -> None:
+        """A SpecError naming the first conv or pool layer when ``what`` does not handle them yet (issue 15)."""
+        from ..errors import SpecError
+        for i, layer in enumerate(self.layers):
+            if layer.kind != "dense":
+                raise SpecError(f"layers[{i}].kind", f"expected dense: {layer.kind} layers are derived and proved "
+                                                     f"(deltagen derive) but {what} does not handle them yet "
+                                                     f"(README, Layer kinds)", self.source)
+
     @property
     def has_dropout(self) -> bool:
         return any(layer.dropout for layer in self.layers)

@@ -38,7 +38,8 @@ def prove(d: Derivation, end_to_end: bool | None = None) -> ProofReport:
     report = ProofReport(d.network.name, d.network.n_params)
     output_rational = layer_local(d, report)
     if end_to_end is None:
-        end_to_end = d.network.n_params <= END_TO_END_MAX_PARAMS and output_rational and not _piecewise_output(d)
+        end_to_end = (d.network.n_params <= END_TO_END_MAX_PARAMS and output_rational and not _piecewise_output(d)
+                      and not d.network.has_spatial_layers)   # conv and pool: layer-local only, for now
     if end_to_end:
         _prove_end_to_end(d, report)
     if d.network.optimizer.given:   # the update rule's closed forms; nothing without [optimizer]

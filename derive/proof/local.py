@@ -17,6 +17,7 @@ from ..derivation.backprop import LAMBDA, Derivation
 from ..model.activations import A as GENERIC_A
 from .differentiate import grouped_gradient, linear_coefficients, targets_constraint
 from .report import Identity, ProofReport, verdict
+from .spatial import conv_identities, pool_identities
 from .zero_test import is_rational_zero, is_zero, simplifies_to_zero
 
 
@@ -47,9 +48,18 @@ def layer_local(d: Derivation, report: ProofReport) -> bool:
     identity, rational = _output_delta(d)
     report.identities.append(identity)
     for layer in reversed(d.layer_numbers[:-1]):
+        above = d.layer(layer + 1)
+        if above.kind == "pool" and above.mode == "max":
+            continue     # max(window) has a derivative only region by region: pool_identities below proves it
         report.identities.append(_hidden_delta(d, layer, verdicts))
     for layer in d.layer_numbers:
-        report.identities.extend(_parameter_gradients(d, layer, verdicts))
+        kind = d.layer(layer)
+        if kind.kind == "conv":
+            report.identities.extend(conv_identities(kind, layer))
+        elif kind.kind == "pool":
+            report.identities.extend(pool_identities(kind, layer))
+        else:
+            report.identities.extend(_parameter_gradients(d, layer, verdicts))
     return rational
 
 
@@ -58,6 +68,8 @@ def _activation_derivatives(d: Derivation) -> list[Identity]:
     identities = []
     seen = set()
     for layer in d.layer_numbers:
+        if d.layer(layer).kind == "pool":
+            continue        # no activation: a pool layer's output is its z
         act = d.layer(layer).activation
         if act.is_softmax or act.name in seen:
             continue
