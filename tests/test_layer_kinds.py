@@ -84,6 +84,8 @@ def test_shapes_and_counts_are_torchs(shape, conv, pool):
      "expected a value (required)"),
     ([1, 4, 4], [{"kind": "conv", "channels": 2, "kernel": 3, "units": 4, "activation": "relu"}, DENSE_OUT],
      "layers[0].units", "got unknown key units"),
+    ([1, 4, 4], [{"kind": "conv", "channels": 2, "kernel": 3, "activation": "relu", "dropout": 0.5}, DENSE_OUT],
+     "layers[0].dropout", "expected no dropout on a conv layer yet (dense layers take it), got 0.5"),
     ([1, 4, 4], [{"kind": "pool", "mode": "avg", "size": 2}, DENSE_OUT], "layers[0].mode",
      "expected 'max' or 'average', got 'avg'"),
     ([1, 4, 4], [{"kind": "pool", "size": 5}, DENSE_OUT], "layers[0].size", "along axis 1 (length 4), got 5"),

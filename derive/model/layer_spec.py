@@ -61,7 +61,7 @@ def parse_layers(value: Any, shape: Shape | None) -> tuple[Layer | ConvLayer | P
                                              f"(input = [C, H, W] or [C, L]) or a conv or pool layer, got it after "
                                              f"{after}")
         elif kind == "conv":
-            layer = _conv(entry, field, shape, last)
+            layer = _conv(entry, field, shape)
         else:
             layer = _pool(entry, field, shape)
         shape = None if kind == "dense" else layer.out_shape
@@ -109,7 +109,7 @@ def _dense(entry: Any, field: str, last: bool, count: int) -> Layer:
     return Layer(units=units, activation=activation, bias=bias, dropout=dropout)
 
 
-def _conv(entry: Any, field: str, shape: Shape, last: bool) -> ConvLayer:
+def _conv(entry: Any, field: str, shape: Shape) -> ConvLayer:
     table(entry, field, CONV_KEYS)
     if "channels" not in entry or "kernel" not in entry:
         missing = "channels" if "channels" not in entry else "kernel"
@@ -124,9 +124,11 @@ def _conv(entry: Any, field: str, shape: Shape, last: bool) -> ConvLayer:
         raise SpecError(f"{field}.activation", "expected an elementwise activation (softmax is for a dense output "
                                                "layer), got 'softmax'")
     _fits(shape, kernel, stride, padding, f"{field}.kernel")
+    if entry.get("dropout", 0.0) != 0.0:     # the dropout derivation is a dense layer's so far
+        raise SpecError(f"{field}.dropout", f"expected no dropout on a conv layer yet (dense layers take it), "
+                                            f"got {show(entry['dropout'])}")
     layer = ConvLayer(channels=channels, kernel=kernel, stride=stride, padding=padding, activation=activation,
-                      in_shape=shape, bias=_bool(entry.get("bias", True), f"{field}.bias"),
-                      dropout=_dropout(entry.get("dropout", 0.0), f"{field}.dropout", last))
+                      in_shape=shape, bias=_bool(entry.get("bias", True), f"{field}.bias"))
     if layer.units > MAX_UNITS:
         raise SpecError(f"{field}.channels", f"expected at most {MAX_UNITS} outputs, got {layer.out_shape} "
                                              f"= {layer.units}")

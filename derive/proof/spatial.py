@@ -4,7 +4,8 @@ With the layer's input a and the δ of its outputs as free symbols, Σ_k δ_k z_
 every input unit, weight and bias, and each derivative is compared exactly with the claimed form. Max
 pooling's z = max(window) is differentiable where one entry is strictly largest; there ∂z/∂a_u is 1 for
 that entry and 0 for the others, which the claim (δ to the first maximum) must give in every such region
-(at a tie the derivative does not exist and the first maximum is the convention, torch's).
+(at a tie the derivative does not exist and the first maximum is the convention, torch's). All windows
+of a layer have the same size, so one canonical window stands for every one of them.
 """
 from __future__ import annotations
 
@@ -56,23 +57,24 @@ def conv_identities(layer: ConvLayer, number: int) -> list[Identity]:
 
 def pool_identities(layer: PoolLayer, number: int) -> list[Identity]:
     """The input δ of a pool layer: exactly for the mean; region by region for the max."""
-    a, delta = _inputs(math.prod(layer.in_shape)), _deltas(layer.units)
-    claimed = spatial.pool_input_delta(layer, a, delta)
     if layer.mode == "average":
+        a, delta = _inputs(math.prod(layer.in_shape)), _deltas(layer.units)
+        claimed = spatial.pool_input_delta(layer, a, delta)
         z = spatial.pool_z(layer, a)
         direct = grouped_gradient([zk * delta[k] for k, zk in enumerate(z)], set(a))
         ok = all(is_zero(sp.Add(*direct.get(u, [])) - c) for u, c in zip(a, claimed))
         return [Identity(f"pool[{number}] (average): Σ_k ∂z_k/∂a_u δ_k = Σ δ_k/|window|", "sympy.diff of the mean",
                          verdict(ok), count=len(a))]
+    # every window is the same identity under a renaming of its entries (a canonical window stands for all),
+    # and ∂ max/∂a_u in the region where entry `top` is strictly largest is that of the entry itself
+    size = math.prod(layer.size)
+    entries = _inputs(size)
     ok = True
-    for k, window in enumerate(spatial.pool_windows(layer)):
-        entries = [a[u] for u in window]
-        for top in range(len(window)):
-            # the region where entry `top` is strictly the largest: there max(window) is that entry itself
-            direct = {u: sp.diff(entries[top], a[u]) for u in window}
-            values = {entries[i]: (2 if i == top else sp.Rational(i + 1, len(window) + 1)) for i in range(len(window))}
-            for position, u in enumerate(window):
-                ok &= sp.simplify(spatial.first_maximum(entries, position).subs(values) - direct[u]) == 0
+    for top in range(size):
+        values = {entries[i]: (2 if i == top else sp.Rational(i + 1, size + 1)) for i in range(size)}
+        for position in range(size):
+            direct = sp.diff(entries[top], entries[position])
+            ok &= spatial.first_maximum(entries, position).subs(values) == direct
     return [Identity(f"pool[{number}] (max): ∂z/∂a_u = 1 for the window's largest entry, 0 for the others, in every "
                      f"region where one entry is largest; δ goes to the first maximum", "sympy.diff of the largest entry",
-                     verdict(ok), count=len(a))]
+                     verdict(ok), count=layer.units * size)]
