@@ -229,3 +229,21 @@ def test_a_cnns_derivation_gives_the_mpmath_references_gradients():
             if symbols_:
                 got = [float(sp.sympify(gradients[v]).xreplace(values)) for v in symbols_]
                 np.testing.assert_allclose(got, np.ravel(expected[key]), rtol=1e-10, atol=1e-12, err_msg=key)
+
+
+def test_the_l2_term_of_conv_weights_is_proved_too():
+    from deltagen.derive import derive, spec_from_dict
+    from deltagen.derive.proof import prove
+    report = prove(derive(spec_from_dict({**CNN, "l2": 0.1})))
+    l2 = [i for i in report.identities if i.statement.startswith("∂/∂W[1] (λ/2)")]
+    assert report.ok and len(l2) == 1 and l2[0].count == 2 * 1 * 2 * 2       # every entry of the conv's W1
+
+
+def test_derive_text_of_a_conv_net_uses_the_specs_notation_and_lists_only_real_parameters():
+    from deltagen.derive import derive, spec_from_dict
+    from deltagen.derive.documents.describe import describe
+    spec = {**CNN, "notation": {"brackets": "paren", "weight_symbol": "theta"},
+            "optimizer": {"kind": "momentum", "learning_rate": 0.1}}
+    text = describe(derive(spec_from_dict(spec)))
+    assert "z(1)_(c,i,j) = Σ_(c′,p,q) θ(1)_(c,c′,p,q) a(0)_(c′, i + p − 1, j + q − 1) + b(1)_c" in text
+    assert "for each entry θ of θ(1), b(1), θ(3), θ(4), b(4) on its own" in text     # pool 2 has none

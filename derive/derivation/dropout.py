@@ -7,8 +7,9 @@ through ã gives
 
     ∂ℓ/∂W^[l+1]_jk = δ^[l+1]_j ã^[l]_k,    δ^[l]_j = g'(z^[l]_j) · K^[l]_j · Σ_k W^[l+1]_kj δ^[l+1]_k.
 
-At inference there is no dropout: K^[l] = 1 and ã^[l] = a^[l]. ``derive.proof.dropout`` proves these
-forms against direct differentiation with the masks as symbols; the code generators print them.
+At inference there is no dropout: K^[l] = 1 and ã^[l] = a^[l]. The proof (``proof.local`` and
+``proof.end_to_end``) checks these forms against direct differentiation with the masks as symbols;
+the code generators print them.
 """
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ Pooling takes the max or the mean of each window (no padding); the max passes δ
 maximum of its window in row-major order, the mean 1/|window| of it to every entry. Every index is
 a tuple over the spatial axes, so the same code serves 1-D and 2-D. ``derive.proof.spatial`` checks the
 correlation forms against ``sympy.diff`` of z. These functions take the layer's settings and its
-symbols; wiring them into ``Derivation`` comes with the code generators.
+symbols; ``Derivation`` calls them for its conv and pool layers.
 """
 from __future__ import annotations
 

@@ -85,7 +85,7 @@ def _optimizer(d: Derivation, p: TextPrinter) -> list[str]:
     """The [optimizer] table's rule as one step (θ_t = θ_(t−1) − η g_t …), its decay and its numbers."""
     optimizer = d.network.optimizer
     form = step_form(optimizer)
-    params = ", ".join(f"{letter}{p.sup(layer)}" for layer in d.layer_numbers
+    params = ", ".join(f"{letter}{p.sup(layer)}" for layer in d.layer_numbers if d.layer(layer).kind != "pool"
                        for letter in (p.weight_matrix_letter, "b") if letter != "b" or d.layer(layer).bias)
     zeros = " = ".join(form.text[s] for s in form.state)
     lines = [f"Update (optimizer {optimizer.kind}, torch.optim's rule), for each entry θ of {params} on its own; "

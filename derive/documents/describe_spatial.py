@@ -33,7 +33,7 @@ def forward_lines(d: Derivation, p: TextPrinter, layer: int) -> list[str]:
     shape = "×".join(map(str, kind.out_shape))
     if isinstance(kind, ConvLayer):
         bias = f" + b{sup(layer)}_c" if kind.bias else ""
-        lines = [f"  z{sup(layer)}_({out}) = Σ_(c′,{taps}) W{sup(layer)}_(c,c′,{taps}) a{sup(layer - 1)}_(c′, {read}){bias}"
+        lines = [f"  z{sup(layer)}_({out}) = Σ_(c′,{taps}) {p.weight_matrix_letter}{sup(layer)}_(c,c′,{taps}) a{sup(layer - 1)}_(c′, {read}){bias}"
                  f"  (conv: kernel {'×'.join(map(str, kind.kernel))}, stride {_pair(kind.stride)}, padding "
                  f"{_pair(kind.padding)}; a padded position reads 0; output {shape})"]
         activation = kind.activation
@@ -57,7 +57,7 @@ def back_sum(d: Derivation, p: TextPrinter, layer: int) -> str:
     kind = d.layer(above)
     out, taps, read = _axes(kind)
     if isinstance(kind, ConvLayer):
-        return (f"Σ_(c,{taps}) W{sup(above)}_(c,c′,{taps}) {delta}{sup(above)}_({out}) over the ({out}) with "
+        return (f"Σ_(c,{taps}) {p.weight_matrix_letter}{sup(above)}_(c,c′,{taps}) {delta}{sup(above)}_({out}) over the ({out}) with "
                 f"({read}) = u (the correlation of {delta}{sup(above)} with the flipped kernel)")
     if kind.mode == "max":
         return f"{delta}{sup(above)} of each window whose first maximum u is (0 elsewhere)"
@@ -71,7 +71,7 @@ def gradient_lines(d: Derivation, p: TextPrinter, layer: int) -> list[str]:
         return []
     out, taps, read = _axes(kind)
     indices = out.split(",", 1)[1]
-    line = (f"  ∂ℓ/∂W{sup(layer)}_(c,c′,{taps}) = Σ_({indices}) {delta}{sup(layer)}_({out}) "
+    line = (f"  ∂ℓ/∂{p.weight_matrix_letter}{sup(layer)}_(c,c′,{taps}) = Σ_({indices}) {delta}{sup(layer)}_({out}) "
             f"a{sup(layer - 1)}_(c′, {read})")
     if kind.bias:
         line += f",  ∂ℓ/∂b{sup(layer)}_c = Σ_({indices}) {delta}{sup(layer)}_({out})"

@@ -20,7 +20,7 @@ import sympy as sp
 from ..derivation.backprop import Derivation
 from ..model.network import Notation
 from ..model.optimizers import (ALPHA, BETA1, BETA2, DAMPENING, DECAY_INTERVAL, DECAY_RATE, EPOCH, EPSILON, ETA,
-                                GRAD, HYPERPARAMETERS, MU, STEP, THETA, Optimizer)
+                                GRAD, HYPERPARAMETERS, MU, STEP, THETA, Optimizer, split_corrections)
 from .printer import NotationPrinter
 from .text import TextPrinter
 
@@ -74,29 +74,6 @@ class _Namer:
                           f"{text}_{text_step}")
 
 
-def _split_corrections(expr: sp.Expr, buffers: dict[sp.Symbol, sp.Symbol], namer: _Namer
-                       ) -> tuple[sp.Expr, list[tuple[sp.Symbol, sp.Expr]]]:
-    """Each product of one buffer value (``buffers``: placeholder → buffer) and factors of t and the β's alone."""
-    found: list[tuple[sp.Symbol, sp.Expr]] = []
-    step, of_t_only = namer.fixed[STEP], {namer.fixed[s] for s in (STEP, BETA1, BETA2)}
-
-    def visit(node: sp.Expr) -> sp.Expr:
-        if not node.args:
-            return node
-        node = node.func(*[visit(arg) for arg in node.args])
-        if not isinstance(node, sp.Mul):
-            return node
-        values = [f for f in node.args if f in buffers]
-        of_t = [f for f in node.args if f.has(step) and f.free_symbols <= of_t_only]
-        if len(values) != 1 or not of_t:
-            return node
-        hat = namer.at(buffers[values[0]], "t", hat=True)
-        found.append((hat, sp.Mul(values[0], *of_t)))
-        return sp.Mul(hat, *[f for f in node.args if f is not values[0] and f not in of_t])
-
-    return visit(expr), found
-
-
 def step_form(optimizer: Optimizer) -> StepForm:
     """The optimizer's rule, one step, over placeholders (see the module's docstring)."""
     rule, namer = optimizer.rule, _Namer(optimizer)
@@ -112,7 +89,9 @@ def step_form(optimizer: Optimizer) -> StepForm:
         mapping = {s: (now[s] if s in assigned else before[s]) for s in stateful}
         value = expr.xreplace({**namer.fixed, **mapping, GRAD: namer.at(GRAD, "t")})
         if target == THETA:
-            value, found = _split_corrections(value, {now[s]: s for s in stateful[1:]}, namer)
+            value, found = split_corrections(value, {now[s]: s for s in stateful[1:]}, namer.fixed[STEP],
+                                             {namer.fixed[s] for s in (STEP, BETA1, BETA2)},
+                                             lambda buffer: namer.at(buffer, "t", hat=True))
             found.sort(key=lambda line: next(i for i, s in enumerate(stateful) if line[1].has(now[s])))
             lines += found   # in the buffers' order: m̂ before v̂
             corrections += [hat for hat, _ in found]

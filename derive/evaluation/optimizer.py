@@ -22,7 +22,7 @@ import numpy as np
 import sympy as sp
 
 from ..model.optimizers import (BETA1, BETA2, DECAY_INTERVAL, DECAY_RATE, EPOCH, ETA, HYPERPARAMETERS, STEP,
-                                THETA, Optimizer)
+                                THETA, Optimizer, split_corrections)
 from .numbers import Array, Numbers
 
 
@@ -57,28 +57,12 @@ def rule_lines(optimizer: Optimizer) -> tuple[Line, ...]:
 
 
 def _split_corrections(expr: sp.Expr, letters: dict[sp.Symbol, str]) -> tuple[sp.Expr, list[Line]]:
-    """Each product of one buffer value and factors of t and the β's alone becomes that buffer's hat."""
-    found: dict[str, Line] = {}
-    of_t_only = {STEP, BETA1, BETA2}
-
-    def visit(node: sp.Expr) -> sp.Expr:
-        if not node.args:
-            return node
-        node = node.func(*[visit(arg) for arg in node.args])
-        if not isinstance(node, sp.Mul):
-            return node
-        values = [f for f in node.args if f in letters]
-        of_t = [f for f in node.args if f.has(STEP) and f.free_symbols <= of_t_only]
-        if len(values) != 1 or not of_t:
-            return node
-        name = hat_name(letters[values[0]])
-        hat = sp.Symbol(name, real=True)
-        found[name] = Line(name, hat, sp.Mul(values[0], *of_t))
-        return sp.Mul(hat, *[f for f in node.args if f is not values[0] and f not in of_t])
-
-    expr = visit(expr)
+    """Each bias correction of θ's line on a line of its own (``optimizers.split_corrections``), m̂ before v̂."""
+    expr, found = split_corrections(expr, letters, STEP, {STEP, BETA1, BETA2},
+                                    lambda letter: sp.Symbol(hat_name(letter), real=True))
+    lines = {symbol.name: Line(symbol.name, symbol, product) for symbol, product in found}
     order = list(letters.values())      # m̂ before v̂, as the buffers
-    return expr, sorted(found.values(), key=lambda line: order.index(line.name.removesuffix("hat")))
+    return expr, sorted(lines.values(), key=lambda line: order.index(line.name.removesuffix("hat")))
 
 
 def state_names(optimizer: Optimizer) -> dict[str, str]:

@@ -6,6 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..errors import SpecError
 from .activations import Activation
 from .initialization import DEFAULT_INIT, Initialization
 from .losses import Loss
@@ -109,7 +110,6 @@ class Network:
 
     def require_dense(self, what: str) -> None:
         """A SpecError naming the first conv or pool layer when ``what`` does not handle them yet (issue 15)."""
-        from ..errors import SpecError
         for i, layer in enumerate(self.layers):
             if layer.kind != "dense":
                 raise SpecError(f"layers[{i}].kind", f"expected dense: {layer.kind} layers are derived and proved "

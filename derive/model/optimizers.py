@@ -12,7 +12,7 @@ import builtins
 import math
 import numbers
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import sympy as sp
 
@@ -105,6 +105,32 @@ RULES: dict[str, UpdateRule] = {rule.kind: rule for rule in [
           (s, BETA2 * s + (1 - BETA2) * GRAD ** 2),
           (THETA, THETA - ETA * (m / (1 - BETA1 ** STEP)) / (sp.sqrt(s / (1 - BETA2 ** STEP)) + EPSILON))),
 ]}
+
+
+def split_corrections(expr: sp.Expr, values: Mapping[sp.Symbol, Any], step: sp.Symbol, of_t_only: set[sp.Symbol],
+                      hat: Callable[[Any], sp.Symbol]) -> tuple[sp.Expr, list[tuple[sp.Symbol, sp.Expr]]]:
+    """``expr`` with each bias correction on its own: every product of one buffer value (a key of ``values``)
+    and factors that contain ``step`` and no symbol outside ``of_t_only`` (m / (1 − β₁ᵗ)) becomes
+    ``hat(values[value])``. Returns the new expression and (hat, the product) for each, in the order found.
+    Documents (``updates.step_form``) and the checker's evaluation (``evaluation.optimizer``) read Adam's
+    m̂ and v̂ from the rule this way, each over its own symbols."""
+    found: list[tuple[sp.Symbol, sp.Expr]] = []
+
+    def visit(node: sp.Expr) -> sp.Expr:
+        if not node.args:
+            return node
+        node = node.func(*[visit(arg) for arg in node.args])
+        if not isinstance(node, sp.Mul):
+            return node
+        buffers = [f for f in node.args if f in values]
+        of_t = [f for f in node.args if f.has(step) and f.free_symbols <= of_t_only]
+        if len(buffers) != 1 or not of_t:
+            return node
+        symbol = hat(values[buffers[0]])
+        found.append((symbol, sp.Mul(buffers[0], *of_t)))
+        return sp.Mul(symbol, *[f for f in node.args if f is not buffers[0] and f not in of_t])
+
+    return visit(expr), found
 
 #: torch.optim's default learning rate of each kind (SGD, Adagrad, RMSprop, Adam)
 DEFAULT_LEARNING_RATE = {"sgd": 1e-3, "momentum": 1e-3, "nesterov": 1e-3, "adagrad": 1e-2, "rmsprop": 1e-2,

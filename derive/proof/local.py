@@ -55,7 +55,7 @@ def layer_local(d: Derivation, report: ProofReport) -> bool:
     for layer in d.layer_numbers:
         kind = d.layer(layer)
         if kind.kind == "conv":
-            report.identities.extend(conv_identities(kind, layer))
+            report.identities.extend(conv_identities(kind, layer) + _l2_identities(d, layer, verdicts))
         elif kind.kind == "pool":
             report.identities.extend(pool_identities(kind, layer))
         else:
@@ -145,10 +145,15 @@ def _parameter_gradients(d: Derivation, layer: int, verdicts: _Verdicts) -> list
         ok = all(verdicts.zero(sp.Add(*gradient.get(bj, [])) - grad_b[j]) for j, bj in enumerate(s.b))
         identities.append(Identity(
             f"∂ℓ/∂b[{layer}]_j = δ[{layer}]_j", "sympy.diff of Σ_p δ_p z_p", verdict(ok), count=len(s.b)))
-    if d.l2 != 0:
-        penalty = grouped_gradient([LAMBDA / 2 * w ** 2 for w in s.W], set(s.W))
-        ok = all(verdicts.zero(sp.Add(*penalty[w]) - LAMBDA * w) for w in s.W)
-        identities.append(Identity(
-            f"∂/∂W[{layer}] (λ/2)‖W[{layer}]‖² = λ W[{layer}]", "sympy.diff",
-            verdict(ok), count=s.W.rows * s.W.cols))
-    return identities
+    return identities + _l2_identities(d, layer, verdicts)
+
+
+def _l2_identities(d: Derivation, layer: int, verdicts: _Verdicts) -> list[Identity]:
+    """Step 5: the L2 term differentiates to λW (dense or conv weights; none without L2 or weights)."""
+    weights = list(sp.flatten(d.symbols(layer).W))
+    if d.l2 == 0 or not weights:
+        return []
+    penalty = grouped_gradient([LAMBDA / 2 * w ** 2 for w in weights], set(weights))
+    ok = all(verdicts.zero(sp.Add(*penalty[w]) - LAMBDA * w) for w in weights)
+    return [Identity(f"∂/∂W[{layer}] (λ/2)‖W[{layer}]‖² = λ W[{layer}]", "sympy.diff", verdict(ok),
+                     count=len(weights))]
