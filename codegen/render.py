@@ -74,7 +74,6 @@ def render(derivation: Derivation, target: str = "numpy", config: Any = None) ->
 
     ``config`` is the backend's config dataclass (``CConfig``, ``NumpyConfig``); None takes its defaults.
     """
-    derivation.network.require_dense("code generation")
     backend = backend_named(target)
     config = backend.config_type() if config is None else config
     if not isinstance(config, backend.config_type):

@@ -114,7 +114,7 @@ def test_derive_works_and_the_other_commands_refuse_a_conv_net_for_now_with_one_
     assert derived.returncode == 0 and "proof: all" in derived.stdout and "verified" in derived.stdout
     assert "z[1]_(c,i,j) = Σ_(c′,p,q) W[1]_(c,c′,p,q) a[0]_(c′, i + p, j + q) + b[1]_c" in derived.stdout
     for command, what in ((["generate", str(spec), "--target", "numpy", "--out", str(tmp_path / "o")],
-                           "code generation"),
+                           "NumPy code generation"),
                           (["solve", str(spec)], "the worked solution"),
                           (["derive", str(spec), "--latex"], "the LaTeX derivation document")):
         run = subprocess.run([sys.executable, "-m", "deltagen.cli", *command], capture_output=True, text=True)

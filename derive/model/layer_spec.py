@@ -64,6 +64,9 @@ def parse_layers(value: Any, shape: Shape | None) -> tuple[Layer | ConvLayer | P
             layer = _conv(entry, field, shape)
         else:
             layer = _pool(entry, field, shape)
+        if last and kind != "dense":    # the loss reads a vector of outputs: a conv map is flattened by a dense layer
+            raise SpecError(f"{field}.kind", f"expected a dense output layer (the last layer), got a {kind} layer; "
+                                             f"add a dense layer after it")
         shape = None if kind == "dense" else layer.out_shape
         layers.append(layer)
     return tuple(layers)

@@ -63,6 +63,7 @@ class CModule:
 
     def context(self) -> dict:
         """Everything the templates read; the blocks are built in file order, which numbers the temporaries."""
+        self.d.network.require_dense("C code generation")   # conv and pool: issue 15, under way
         w = self.writer
         forward = forward_blocks(w)
         delta_out = output_delta_block(w)

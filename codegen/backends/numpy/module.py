@@ -181,6 +181,7 @@ class NumpyModule:
 
     # ---------------------------------------------------------- context
     def context(self) -> dict:
+        self.d.network.require_dense("NumPy code generation")   # conv and pool: issue 15, under way
         net = self.net
         layers = []
         for number in self.d.layer_numbers:
