@@ -3,7 +3,7 @@
 Nothing here imports deltagen. The grammar is the one printed in worked solutions:
 ``+``/``-`` below products (``\\cdot``, ``\\odot`` or juxtaposition), unary minus, ``^{...}``
 (and ``^{\\top}``) above them, ``\\left( \\right)`` and ``{ }`` groups, ``\\frac{}{}``, ``e^{}``, the
-functions σ, tanh, log, relu, sign, ``\\sqrt{}`` (elementwise on a matrix) and softmax (by columns), |x|, ‖M‖,
+functions σ, tanh, log, relu, sign, ``\\max(…, …)``, ``\\sqrt{}`` (elementwise on a matrix) and softmax (by columns), |x|, ‖M‖,
 bmatrix matrices whose entries are themselves arithmetic, ``\\mathbf{1}`` (a column of ones as long
 as the product needs) and ``cases`` blocks (the first branch whose condition holds, else the
 ``otherwise`` one; English or Portuguese words). Functions the page names but does not define
@@ -23,9 +23,9 @@ from collections.abc import Callable, Mapping
 import mpmath
 
 _TOKEN = re.compile(r"\s*(\\left\(|\\right\)|\\left\\lVert|\\right\\rVert|\\left\||\\right\||\\cdot|\\odot"
-                    r"|\\frac|\\sqrt|\\log|\\tanh|\\sigma|\\operatorname\{[a-z]+\}|\\begin\{bmatrix\}|\\end\{bmatrix\}"
+                    r"|\\frac|\\sqrt|\\max|\\log|\\tanh|\\sigma|\\operatorname\{[a-z]+\}|\\begin\{bmatrix\}|\\end\{bmatrix\}"
                     r"|\\begin\{cases\}|\\end\{cases\}|\\text\{[^{}]*\}(?:\\:)?|\\\\|&|\\top"
-                    r"|\\mathbf\{1\}|\d+(?:(?:\.|\{,\})\d+)?|[-+{}^<>]|\\geq|\\leq|\\ge(?![a-z])|\\le(?![a-z])"
+                    r"|\\mathbf\{1\}|\d+(?:(?:\.|\{,\})\d+)?|[-+{}^<>,]|\\geq|\\leq|\\ge(?![a-z])|\\le(?![a-z])"
                     r"|e(?=\^))")
 _FUNCTIONS = {r"\log": mpmath.log, r"\tanh": mpmath.tanh, r"\sigma": lambda v: 1 / (1 + mpmath.exp(-v)),
               r"\operatorname{relu}": lambda v: max(v, 0), r"\operatorname{sign}": mpmath.sign}
@@ -201,7 +201,7 @@ class _Reader:
         token = self.peek()
         return token is not None and (token[0].isdigit() or token in self.functions or token in (
             r"\left(", r"\frac", r"\sqrt", "e", r"\begin{bmatrix}", r"\mathbf{1}", r"\left\lVert", r"\operatorname{softmax}",
-            r"\begin{cases}", r"\left|"))
+            r"\begin{cases}", r"\left|", r"\max"))
 
     def unary(self):
         if self.peek() == "-":
@@ -309,6 +309,17 @@ class _Reader:
         if token == r"\frac":
             self.take()
             return self.divide(self.braced(), self.braced())
+        if token == r"\max":       # max pooling: \max\left(a, b, c\right), the largest argument
+            self.take()
+            self.take(r"\left(")
+            values = [self.sum()]
+            while self.peek() == ",":
+                self.take()
+                values.append(self.sum())
+            self.take(r"\right)")
+            if any(isinstance(v, Matrix) for v in values):
+                raise Unsupported("max of matrices")
+            return max(values)
         if token == r"\sqrt":
             self.take()
             return _apply(mpmath.sqrt, self.braced())

@@ -51,7 +51,7 @@ def _functions(spec: dict) -> dict[str, Callable]:
     functions: dict[str, Callable] = {}
     slopes = set()
     for number, layer in enumerate(spec["layers"], start=first):
-        activation = layer["activation"]
+        activation = layer.get("activation", "identity")     # a pool layer has none
         if activation == "leaky_relu":
             slopes.add(mpmath.mpf(str(layer.get("alpha", LEAKY_RELU_DEFAULT_ALPHA))))
         elif activation not in _PRINTED_BY_NAME:

@@ -30,6 +30,7 @@ import numpy as np
 from ..derivation.backprop import Derivation
 from ..errors import SpecError, did_you_mean, read_capped, toml_error
 from .nodes import split_state
+from .spatial_claims import claim_shape, node_shape, refuse_parameterless, refuse_spatial_formula, spatial_value
 from .state_claims import STATE, state_quantity, step_of
 from .written import decimal_of, half_unit, parse_decimal, show, written_numbers
 
@@ -98,6 +99,7 @@ class Claim:
     note: str | None = None
     generic_layer: bool = False            # formula claims on "delta[l]": every hidden layer
     step: int = 1                          # after this many steps (quantities after the step, optimizer states)
+    shape: tuple[int, ...] | None = None   # a spatial layer's shape, as written; value etc. are flat (C order)
 
     @property
     def is_formula(self) -> bool:
@@ -116,7 +118,6 @@ class Answers:
 
 def load_answers(path: str | os.PathLike, derivation: Derivation) -> Answers:
     """Read and validate an answers file against ``derivation``; problems are one-line ``SpecError``s."""
-    derivation.network.require_dense("checking answers")
     source = str(os.fspath(path))
     try:
         with open(source, "rb") as handle:
@@ -206,7 +207,9 @@ def parse_quantity(text: str, derivation: Derivation, field_name: str, formula: 
         if formula:
             raise SpecError(field_name, f"expected a value for an optimizer state (formula claims are about one "
                                         f"example's pass), got a formula for {text!r}")
-        return state_quantity(state, text, derivation, field_name, _layer_number)
+        found = state_quantity(state, text, derivation, field_name, _layer_number)
+        refuse_parameterless(found[0], found[1], derivation, field_name, text)
+        return found
     match = _QUANTITY.match(text) if isinstance(text, str) else None
     expected = f"expected a quantity such as a[2], delta[L], dW[1], W[2]+ or cost (one of {quantity_help()})"
     if not match:
@@ -247,6 +250,7 @@ def parse_quantity(text: str, derivation: Derivation, field_name: str, formula: 
         numbers = f"{lowest}" if lowest == highest else f"{lowest} to {highest}"
         raise SpecError(field_name, f"expected layer {numbers} for {name} (layers are numbered from "
                                     f"{d.input_number} = the input, as in the spec's notation), got {layer_text!r}")
+    refuse_parameterless(name, layer, d, field_name, text)
     if name in ("db", "b+") and not d.layer(layer).bias:
         raise SpecError(field_name, f"expected a layer with a bias for {name}, got layer {layer_text} (it has none)")
     return name, layer, layer_text, False
@@ -264,10 +268,14 @@ def _layer_number(text: str, derivation: Derivation) -> int | None:
 
 
 def shape_of(kind: str, layer: int | None, derivation: Derivation) -> tuple[int, ...]:
-    """The shape of a quantity's value: () for scalars, (n,) for vectors, (n, k) for matrices."""
+    """The shape of a quantity's value in the checker's graph: () for scalars, (n,) for vectors (a spatial
+    layer's units too, flat), (n, k) for matrices; a conv layer's weights and biases in their own shapes."""
     spec = kind_of(kind)
     if spec.shape == "scalar":
         return ()
+    own = node_shape(kind, layer, derivation)
+    if own is not None:
+        return own
     if spec.shape == "vector":
         return (derivation.width(layer),)
     return (derivation.width(layer), derivation.width(layer - 1))
@@ -291,6 +299,7 @@ def _claim(entry: Any, position: int, derivation: Derivation, source: str = "the
     formula = "value" not in entry
     kind, layer, layer_text, generic = parse_quantity(entry["quantity"], derivation, f"{where}.quantity", formula)
     if formula:
+        refuse_spatial_formula(kind, layer, generic, derivation, f"{where}.quantity")
         return _formula_claim(entry, position, where, kind, layer, layer_text, generic, note)
 
     example = _example(entry, where, kind, derivation)
@@ -303,9 +312,12 @@ def _claim(entry: Any, position: int, derivation: Derivation, source: str = "the
                                                  f"{source}: {kind} is a quantity after one gradient step)",
                         derivation.network.source)
     shape = shape_of(kind, layer, derivation)
-    unit = _unit(entry, where, kind, shape)
-    claimed_shape = () if unit is not None else shape
-    written = written_numbers(entry["value"], f"{where}.value", claimed_shape)
+    written_shape = claim_shape(kind, layer, derivation)    # a conv or pool layer's own shape
+    if written_shape is None:
+        unit = _unit(entry, where, kind, shape)
+        written = written_numbers(entry["value"], f"{where}.value", () if unit is not None else shape)
+    else:
+        unit, written, written_shape = spatial_value(entry, where, kind, written_shape, shape)
     value = np.empty(written.shape, dtype=object)
     for index in np.ndindex(written.shape):
         value[index] = decimal_of(written[index])
@@ -319,7 +331,7 @@ def _claim(entry: Any, position: int, derivation: Derivation, source: str = "the
         for index in np.ndindex(written.shape):
             tolerance[index] = half_unit(value[index])
     return Claim(position, where, entry["quantity"], kind, layer, layer_text, example, unit, value, written,
-                 tolerance, note=note, step=step)
+                 tolerance, note=note, step=step, shape=written_shape)
 
 
 def _formula_claim(entry, position, where, kind, layer, layer_text, generic, note) -> Claim:

@@ -38,6 +38,7 @@ from .formulas import FormulaResult, check_formula
 from .graph import Graph
 from .mistakes import Cause
 from .nodes import GIVEN_KINDS, PASS, Key
+from .spatial_claims import shown_position
 from .world import ClaimedNumbers, World
 
 VERDICTS = ("correct", "rounding", "follows-through", "wrong")
@@ -154,7 +155,6 @@ def dependency_order(claims: list[Claim], graph: Graph | None) -> list[Claim]:
 def check(derivation: Derivation, answers: Answers) -> CheckResult:
     """Judge every claim of ``answers`` against ``derivation`` and its spec's ``[example]``."""
     network = derivation.network
-    network.require_dense("checking answers")
     numeric = [c for c in answers.claims if not c.is_formula]
     graph = Graph(derivation) if numeric else None
     order = dependency_order(list(answers.claims), graph)
@@ -224,6 +224,7 @@ class Judge:
         student = World(self.graph, exact=True, overrides=own).value(key)
         bound, users = self.claimed.spread(key)
         entries = []
+        trials: dict = {}     # the rounding search's shifted worlds, shared by the claim's entries
         for index, position in _positions(claim, claim.value.shape):
             claimed, tol = claim.value[index], claim.tolerance[index]
             correct = truth[position]
@@ -237,7 +238,7 @@ class Judge:
                 entry.verdict = self._consistent_verdict(users[position])
             else:
                 entry.expected = expected
-                rounded = self._rounded_intermediate(key, position, claimed, tol, bound[position], own)
+                rounded = self._rounded_intermediate(key, position, claimed, tol, bound[position], own, trials)
                 if rounded is not None:
                     entry.rounded = rounded
                     entry.note = "rounded"
@@ -257,10 +258,15 @@ class Judge:
         return "rounding"
 
     def _rounded_intermediate(self, key: Key, position: tuple, claimed: Decimal, tol: Decimal, spread: float,
-                              own: dict) -> tuple[Key, tuple, str] | None:
-        """An unclaimed intermediate which, rounded to 2–6 decimals, gives the claimed number."""
+                              own: dict, trials: dict) -> tuple[Key, tuple, str] | None:
+        """An unclaimed intermediate which, rounded to 2–6 decimals, gives the claimed number.
+
+        ``trials`` is shared by the entries of one claim (same ``own``): the float world and, per candidate
+        entry, the whole claimed array after a small shift of it (the slopes of every entry at once)."""
         graph = self.graph
-        base = World(graph, exact=False, overrides=own)
+        if "base" not in trials:
+            trials["base"] = World(graph, exact=False, overrides=own)
+        base = trials["base"]
         # a rounding shows in the steps just after it: after k ≥ 4 steps, only the last three steps' values
         candidates = sorted((k for k in graph.ancestors(key) if k.kind not in GIVEN_KINDS and k.kind != PASS
                              and k.step >= key.step - 2),
@@ -268,7 +274,8 @@ class Judge:
                                            -1 if k.example is None else k.example))
         # after an optimizer's steps every earlier intermediate is a candidate and each trial redoes passes: a
         # slope per entry (one trial) rules out most roundings first, with room for the curvature
-        screen = graph.optimizer is not None or key.step > 1
+        # so do a conv net's many units, most of which do not reach this entry at all
+        screen = graph.optimizer is not None or key.step > 1 or graph.derivation.network.has_spatial_layers
         slopes: dict[tuple, float] = {}
         at_base = float(base.value(key)[position]) if screen else 0.0
         for places in range(2, 7):
@@ -286,8 +293,9 @@ class Judge:
                         v = float(value[p])
                         if (k, p) not in slopes:
                             h = 1e-6 * max(1.0, abs(v))
-                            moved = float(base.shifted(k, p, Decimal(repr(v + h))).value(key)[position])
-                            slopes[(k, p)] = (moved - at_base) / h
+                            if (k, p) not in trials:
+                                trials[(k, p)] = np.asarray(base.shifted(k, p, Decimal(repr(v + h))).value(key), float)
+                            slopes[(k, p)] = (float(trials[(k, p)][position]) - at_base) / h
                         change = slopes[(k, p)] * (float(rounded) - v)
                         if abs(float(claimed) - at_base - change) > 4 * (2 * float(tol) + spread) + 0.1 * abs(change):
                             continue
@@ -298,7 +306,7 @@ class Judge:
                         continue
                     exact = World(graph, exact=True, overrides=trial).value(key)[position]
                     if within(claimed, exact, tol, spread):
-                        return k, p, format(rounded, "f")
+                        return k, shown_position(k, p, graph.derivation), format(rounded, "f")
         return None
 
 

@@ -74,6 +74,9 @@ class _Evaluator(ast.NodeVisitor):
             raise self.fail(f"got layer {number}, outside {lowest}..{self.d.last}")
         if name == "a":
             return sp.Matrix(self.d.activations_of(number))
+        if name in ("W", "b") and self.d.layer(number).kind != "dense":
+            raise self.fail(f"got {name}[{number}] of a {self.d.layer(number).kind} layer (formulas are written "
+                            f"over dense layers' matrices)")
         s = self.d.symbols(number)
         if name == "z":
             return sp.Matrix(s.z)

@@ -25,6 +25,7 @@ from ..evaluation.numbers import Array, Numbers
 from ..evaluation.optimizer import OptimizerStep, rule_lines
 from ..evaluation.steps import Steps
 from .nodes import GIVEN_KINDS, PASS, Key, split_state, state_kind
+from .spatial_claims import node_shape
 from .optimizer_mistakes import mistaken_lines
 from .variant import NO_VARIANT, MistakenSteps, Variant
 
@@ -46,10 +47,13 @@ class Graph:
         self.m = example.X.shape[1]
         self.example = example
         self.has_bias = {l: d.layer(l).bias for l in d.layer_numbers}
+        #: layers with weights (a pool layer has none)
+        self.weighted = [l for l in d.layer_numbers if d.layer(l).kind != "pool"]
         self.softmax_output = d.layer(d.last).activation.is_softmax
         self.sigmoid_layers = [l for l in d.layer_numbers if d.layer(l).activation.name == "sigmoid"]
-        self.elementwise_layers = [l for l in d.layer_numbers if not d.layer(l).activation.is_softmax]
-        self.square_layers = [l for l in d.layer_numbers if d.width(l) == d.width(l - 1)]
+        self.elementwise_layers = [l for l in d.layer_numbers if not d.layer(l).activation.is_softmax
+                                   and d.layer(l).kind != "pool"]      # a pool layer's g' is 1, nothing to slip
+        self.square_layers = [l for l in d.layer_numbers if d.width(l) == d.width(l - 1) and d.layer(l).kind == "dense"]
         self._ancestors: dict[tuple, set[Key]] = {}
         self._steps: dict[tuple, Steps] = {}
         #: the spec's optimizer; None without an [optimizer] table (the plain step with [example]'s η)
@@ -67,6 +71,8 @@ class Graph:
         if kind in ("z", "z+"):
             after = "+" if kind == "z+" else ""
             prev = Key("x", None, i) if l == self.first else Key("a" + after, l - 1, i, k)
+            if l not in self.weighted:
+                return [prev]
             params = [Key("W" + after, l, None, k)] + ([Key("b" + after, l, None, k)] if self.has_bias[l] else [])
             return params + [prev]
         if kind in ("a", "a+"):
@@ -78,10 +84,10 @@ class Graph:
         if kind in ("cost", "cost+"):
             after = kind[4:]
             return [Key("C" + after, None, j, k) for j in range(self.m)] + \
-                   [Key("W" + after, layer, None, k) for layer in self.layer_numbers]
+                   [Key("W" + after, layer, None, k) for layer in self.weighted]
         if kind == PASS:
             examples = range(self.m) if i is None else [i]
-            params = [Key(p + "+", layer, i, k - 1) for layer in self.layer_numbers
+            params = [Key(p + "+", layer, i, k - 1) for layer in self.weighted
                       for p in ("W", "b") if p == "W" or self.has_bias[layer]]
             return params + [Key(d, None, j) for j in examples for d in ("x", "y")]
         if split_state(kind) is not None or (kind in ("W+", "b+") and self.optimizer):
@@ -93,6 +99,9 @@ class Graph:
         if kind == "g'":
             return [Key("a", l, i), Key("z", l, i)]
         if kind == "WTdelta":
+            above = self.derivation.layer(l + 1)
+            if above.kind == "pool":       # max pooling reads which entry of each window is its first maximum
+                return [Key("a", l, i), Key("delta", l + 1, i)]
             weights = Key("W+", l + 1, None) if variant.sequential else Key("W", l + 1, None)
             return [weights, Key("delta", l + 1, i)]
         if kind == "delta":
@@ -181,6 +190,9 @@ class Graph:
             kind = state[1]
         if kind in ("C", "C+", "cost", "cost+", "eta", PASS):
             return ()
+        own = node_shape(kind, l, self.derivation)      # a conv layer's weights and biases
+        if own is not None:
+            return own
         if kind in ("W", "W+", "dW"):
             return (width(l), width(l - 1))
         if kind == "x":
@@ -234,6 +246,8 @@ class Graph:
         kind, l, i = key.kind, key.layer, key.example
         col = _column
         if kind in ("z", "z+"):
+            if l not in self.weighted:
+                return steps.z(l, None, None, col(parents[-1]))[:, 0]
             b = parents[1].reshape(-1, 1) if self.has_bias[l] else None
             return steps.z(l, parents[0], b, col(parents[-1]))[:, 0]
         if kind in ("a", "a+"):
@@ -251,6 +265,8 @@ class Graph:
         if kind == "g'":
             return steps.activation_derivative(l, col(parents[0]), col(parents[1]))[:, 0]
         if kind == "WTdelta":
+            if l + 1 not in self.weighted:     # below a pool layer: a^[l] (for max pooling), no weights
+                return steps.back_sum(l, None, col(parents[1]), col(parents[0]))[:, 0]
             return steps.back_sum(l, parents[0], col(parents[1]))[:, 0]
         if kind == "delta":
             if l == self.last and self.softmax_output:

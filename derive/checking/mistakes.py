@@ -17,6 +17,7 @@ from .graph import Graph
 from .mistake_cause import Cause
 from .nodes import Key
 from .optimizer_mistakes import optimizer_catalogue
+from .spatial_mistakes import SPATIAL_CAUSE_IDS, catalogue as spatial_catalogue
 from .variant import Variant
 
 
@@ -27,6 +28,8 @@ CAUSE_IDS = ("sigmoid_sign", "sum_for_mean", "mean_for_sum", "loss_doubled", "lo
              "derivative_formula_sign")
 #: the optimizer's mistakes (``optimizer_mistakes.py``); their words are in ``optimizer_words.py``
 OPTIMIZER_CAUSE_IDS = ("adam_no_bias_correction", "epsilon_inside_root", "beta_swapped", "step_not_incremented")
+#: conv and pool layers' mistakes: SPATIAL_CAUSE_IDS (``spatial_mistakes.py``), words in ``spatial_words.py``
+_SPATIAL = SPATIAL_CAUSE_IDS
 
 
 def catalogue(graph: Graph, per_example: bool = True) -> list[tuple[Variant, Cause]]:
@@ -58,6 +61,8 @@ def catalogue(graph: Graph, per_example: bool = True) -> list[tuple[Variant, Cau
         if l > graph.first:       # W^[l]ᵀ δ^[l] flows back into a hidden layer
             local.append((Variant(transposed_backward=frozenset({l})),
                           Cause("transposed_backward", layers_detail({l}))))
+    for fields, cause in spatial_catalogue(graph.derivation):     # conv and pool layers' backward pass
+        local.append((Variant(**fields), cause))
     out += local
     if graph.m > 1:
         swapped = "sum_for_mean" if graph.derivation.network.reduction == "mean" else "mean_for_sum"

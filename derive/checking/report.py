@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import mpmath
+import numpy as np
 
 from ..documents.words import words as _words   # the one en/pt word table, shared with the documents
 from ..evaluation.numbers import to_mpf
@@ -15,6 +16,7 @@ from .check import CheckResult, ClaimResult, EntryResult, index_of
 from .mistakes import Cause
 from .nodes import Key, split_state
 from .optimizer_words import optimizer_words
+from .spatial_words import spatial_words
 
 
 #: a number as the report prints it (a counterexample's value, a cause's detail): only these get a decimal comma
@@ -69,16 +71,27 @@ def entry_name(result: ClaimResult, entry: EntryResult) -> str:
     base = result.claim.quantity.replace(" ", "")
     if entry.position == () or (result.claim.unit is None and result.claim.value.size == 1):
         return base
-    if len(entry.position) == 1:
-        return f"{base}_{entry.position[0] + 1}"
-    return f"{base}_({entry.position[0] + 1},{entry.position[1] + 1})"
+    position = shown_entry(result, entry)
+    if len(position) == 1:
+        return f"{base}_{position[0] + 1}"
+    return f"{base}_({','.join(str(p + 1) for p in position)})"
+
+
+def shown_entry(result: ClaimResult, entry: EntryResult) -> tuple[int, ...]:
+    """The entry's position as the claim writes it: (c, i, j) for a unit of a conv or pool layer."""
+    shape = result.claim.shape
+    if shape is None or len(entry.position) != 1:
+        return tuple(entry.position)
+    return tuple(int(i) for i in np.unravel_index(entry.position[0], shape))
 
 
 def cause_text(cause: Cause, lang: str) -> str:
-    words = {**_words(lang), **optimizer_words(lang)}
+    words = {**_words(lang), **optimizer_words(lang), **spatial_words(lang)}
     details = {key: localized(value, lang) for key, value in cause.details}
     if cause.id == "misread":
         return words["misread_" + details["what"]].format(**details)
+    if cause.id == "padding_forgotten_backward":
+        details["what"] = words["padding_what_" + details["what"]]
     name = "learning_rate_sign_optimizer" if cause.id == "learning_rate_sign" and "optimizer" in details else cause.id
     text = words[name].format(**details)
     if "scope" in details:
@@ -253,7 +266,7 @@ def as_json(result: CheckResult, answers_name: str | None = None, spec_name: str
                 "derived_value": f.derived_value, "assumption": f.assumption, "causes": _cause_json(f.causes),
             }
         item["numbers"] = [{
-            "entry": [p + 1 for p in e.position],
+            "entry": [p + 1 for p in shown_entry(r, e)],
             "written": e.written,
             "tolerance": str(e.tolerance),
             "verdict": e.verdict,

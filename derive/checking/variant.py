@@ -16,6 +16,7 @@ import sympy as sp
 from ..derivation.backprop import M
 from ..evaluation.numbers import Array
 from ..evaluation.steps import Steps
+from . import spatial_mistakes
 from .derivative_mistakes import slipped_step
 from .nodes import Key, split_state
 
@@ -44,6 +45,12 @@ class Variant:
     epsilon_inside_root: bool = False                 # √(v̂ + ε) for √v̂ + ε
     beta_swapped: frozenset[str] = frozenset()        # the buffers whose moving average has β and 1 − β swapped
     step_not_incremented: bool = False                # every step reads t = 1
+    # conv and pool layers' backward pass (``spatial_mistakes.py``): the layers (above the δ they send down)
+    kernel_not_flipped: frozenset[int] = frozenset()           # δ sent down as a correlation with W, not flipped W
+    max_pool_to_every_position: frozenset[int] = frozenset()   # a max-pool window's δ to all its entries
+    average_pool_not_divided: frozenset[int] = frozenset()     # an average-pool window's δ not divided by its size
+    padding_forgotten_delta: frozenset[int] = frozenset()      # δ sent down as if P = 0
+    padding_forgotten_gradient: frozenset[int] = frozenset()   # ∂W computed as if P = 0
 
     def combine(self, other: "Variant") -> "Variant | None":
         """Both changes at once, or None when they change the same rule (two mistakes in one layer's g')."""
@@ -59,6 +66,12 @@ class Variant:
                 return None
             seen |= merged[name]
         return Variant(**merged)
+
+    @property
+    def spatial_back(self) -> frozenset[int]:
+        """The conv and pool layers whose δ sent down is mistaken."""
+        return (self.kernel_not_flipped | self.max_pool_to_every_position | self.average_pool_not_divided
+                | self.padding_forgotten_delta)
 
     def scoped(self, example: int | None) -> bool:
         """Whether the per-example changes apply to a node of ``example``."""
@@ -85,7 +98,8 @@ class Variant:
                 or (here and self.loss_factor != 1 and kind in ("C", "C+", "dC/da"))
                 or (here and self.derivative_sign and kind == "dC/da")
                 or (here and kind in ("z", "z+") and l in self.transposed_forward)
-                or (here and kind == "WTdelta" and l + 1 in self.transposed_backward)
+                or (here and kind == "WTdelta" and l + 1 in self.transposed_backward | self.spatial_back)
+                or (here and kind == "dW" and i is not None and l in self.padding_forgotten_gradient)
                 or (kind == "WTdelta" and self.sequential)
                 or (self.learning_rate_sign and kind in ("W+", "b+"))
                 or (self.single_example is not None and batch_grad)
@@ -158,10 +172,41 @@ class MistakenSteps(Steps):
             return np.stack([eye] * m)
         return super().output_jacobian(a_out, z_out)
 
-    def back_sum(self, layer: int, W_next: Array, delta_next: Array) -> Array:
+    def back_sum(self, layer: int, W_next: Array | None, delta_next: Array, a: Array | None = None) -> Array:
         if self.local and layer + 1 in self.variant.transposed_backward:
             W_next = W_next.T
-        return super().back_sum(layer, W_next, delta_next)
+        if self.local and layer + 1 in self.variant.spatial_back:
+            return self._spatial_back(layer, W_next, delta_next, a)
+        return super().back_sum(layer, W_next, delta_next, a)
+
+    def _spatial_back(self, layer: int, W_next: Array | None, delta_next: Array, a: Array | None) -> Array:
+        """What a conv or pool layer sends down with its classic mistake made (``spatial_mistakes``)."""
+        v, above = self.variant, layer + 1
+        mistake = next(name for name, layers in (
+            ("kernel_not_flipped", v.kernel_not_flipped), ("padding_forgotten_backward", v.padding_forgotten_delta),
+            ("max_pool_to_every_position", v.max_pool_to_every_position),
+            ("average_pool_not_divided", v.average_pool_not_divided)) if above in layers)
+        d = self.derivation
+        values: dict = {}
+        if a is not None:
+            self._bind(d.symbols(layer).a, a, values)
+        if W_next is not None:
+            self._bind_matrix(d.symbols(above).W, W_next, values)
+        self._bind(d.symbols(above).delta, delta_next, values)
+        build = lambda: spatial_mistakes.mistaken_back_sum(d, above, mistake)
+        return self._apply((mistake, above), build, values, delta_next.shape[1])
+
+    def example_grad_W(self, layer: int, delta: Array, a_prev: Array) -> Array | None:
+        if not (self.local and layer in self.variant.padding_forgotten_gradient):
+            return super().example_grad_W(layer, delta, a_prev)
+        d = self.derivation
+        values: dict = {}
+        self._bind(d.symbols(layer).delta, delta, values)
+        self._bind(d.activations_of(layer - 1), a_prev, values)
+        build = lambda: spatial_mistakes.unpadded_weight_gradient(d, layer)
+        rows = self._apply(("unpadded dW", layer), build, values, delta.shape[1])
+        shape = d.layer(layer).weight_shape
+        return np.stack([rows[:, i].reshape(shape) for i in range(delta.shape[1])])
 
     # -- batch-level mistakes
     def reduction(self, m: int):

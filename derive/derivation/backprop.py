@@ -308,8 +308,9 @@ class Derivation:
         return MatrixForms(W, b, Z, A_, A_prev, D, G, z_expr, delta_expr, dW, db)
 
     def cost_matrix_expr(self, loss_row: sp.MatrixSymbol) -> sp.Expr:
-        """C = c · tr(ℓ_row 1) + (λ/2) Σ_l tr(W^[l]ᵀ W^[l]), with ℓ_row the (1 × m) per-example losses."""
-        weights = [self.matrix(layer).W for layer in self.layer_numbers]
+        """C = c · tr(ℓ_row 1) + (λ/2) Σ_l tr(W^[l]ᵀ W^[l]), with ℓ_row the (1 × m) per-example losses (a pool layer
+        has no weights: no term)."""
+        weights = [self.matrix(layer).W for layer in self.layer_numbers if self.layer(layer).kind != "pool"]
         return self.reduction_factor * sp.Trace(loss_row * OneMatrix(M, 1)) + self.l2 / 2 * sp.Add(
             *[sp.Trace(W.T * W) for W in weights])
 

@@ -13,9 +13,11 @@ import sympy as sp
 
 from ..derivation.backprop import LAMBDA, Derivation
 from .document import LatexDocument
+from . import conv_section
 from .dropout_section import dropout_section
 from .equations import DerivationLatex
 from .numerals import format_input
+from .spatial_latex import SpatialLatex
 from .tikz import tikz_network
 from .updates import latex_fields, settings
 from .words import words
@@ -30,9 +32,9 @@ def derivation_document(derivation: Derivation, lang: str = "en", *, report: Pro
     ``report`` is the derivation's ``ProofReport`` (``deltagen.prove``); without one the document
     has no proof section. The document never runs the proof itself.
     """
-    derivation.network.require_dense("the LaTeX derivation document")
     w = words(lang)
-    eq = DerivationLatex(derivation, lang)
+    # conv and pool layers (issue 15): their parts come from conv_section; a dense-only net's document is unchanged
+    eq = SpatialLatex(derivation, lang) if derivation.network.has_spatial_layers else DerivationLatex(derivation, lang)
     doc = LatexDocument(w["derivation_title"].format(name=LatexDocument.code(derivation.network.name)), tikz=True)
     for section in (_network, _forward, _cost, _derivatives, _output_delta, _recurrence, _gradients):
         section(doc, eq, w)
@@ -63,6 +65,11 @@ def derivation_math(derivation: Derivation) -> str:
 
 # ------------------------------------------------------------------ sections
 
+def _spatial(eq: DerivationLatex, layer: int) -> bool:
+    """Whether layer number ``layer`` is a conv or pool layer (the input's number: no)."""
+    return eq.d.first <= layer and eq.d.layer(layer).kind != "dense"
+
+
 def _plain(value: float, lang: str = "en") -> str:
     """A spec number as written (``0.01``, not ``0.0100000000000000``), with ``lang``'s decimal separator."""
     return format_input(value, lang)
@@ -71,6 +78,9 @@ def _plain(value: float, lang: str = "en") -> str:
 def _network(doc: LatexDocument, eq: DerivationLatex, w: dict[str, str]) -> None:
     """The layers, loss and cost in words; how the notation numbers layers and names weights; the drawing."""
     d, n, net = eq.d, eq.n, eq.net
+    if net.has_spatial_layers:
+        conv_section.network(doc, eq, w)
+        return
     doc.section(w["network"])
     layers = "; ".join(
         w["layer_item"].format(number=layer, units=d.width(layer),
@@ -97,6 +107,11 @@ def _forward(doc: LatexDocument, eq: DerivationLatex, w: dict[str, str]) -> None
     doc.paragraph(w["forward_intro"])
     for layer in eq.d.layer_numbers:
         doc.subsection(w["layer"].format(number=layer))
+        if _spatial(eq, layer):
+            conv_section.forward(doc, eq, layer)
+            continue
+        if _spatial(eq, layer - 1):   # a dense layer reading a conv or pool layer's output, flattened
+            conv_section.flatten(doc, eq, layer)
         doc.equations(eq.forward_index(layer))
         doc.paragraph(w["matrix_form"])
         doc.equations(eq.forward_matrix(layer))
@@ -141,16 +156,24 @@ def _recurrence(doc: LatexDocument, eq: DerivationLatex, w: dict[str, str]) -> N
     doc.section(w["recurrence"])
     doc.paragraph(w["recurrence_intro"])
     for layer in reversed(eq.d.layer_numbers[:-1]):
+        if _spatial(eq, layer):
+            conv_section.recurrence(doc, eq, w, layer)
+            continue
         doc.subsection(w["layer"].format(number=layer))
         doc.equations(eq.hidden_delta_index(layer))
         doc.paragraph(w["matrix_form_batch_hadamard"])
         doc.equations(eq.hidden_delta_matrix(layer))
+    if _spatial(eq, eq.d.first):   # ∂ℓ/∂x, which the generated backward() returns
+        conv_section.input_gradient(doc, eq)
 
 
 def _gradients(doc: LatexDocument, eq: DerivationLatex, w: dict[str, str]) -> None:
     doc.section(w["gradients"])
     doc.paragraph(w["gradients_intro"])
     for layer in reversed(eq.d.layer_numbers):
+        if _spatial(eq, layer):
+            conv_section.gradients(doc, eq, w, layer)
+            continue
         doc.subsection(w["layer"].format(number=layer))
         doc.equations(eq.gradient_index(layer))
         doc.paragraph(w["gradients_matrix"].format(c=f"${eq.tex(eq.d.reduction_factor)}$"))
@@ -171,6 +194,7 @@ def _update(doc: LatexDocument, eq: DerivationLatex, w: dict[str, str]) -> None:
         fields = latex_fields(optimizer, form)
         n = eq.n
         params = ", ".join(f"${n.matrix(letter, layer)}$" for layer in eq.d.layer_numbers
+                           if eq.d.layer(layer).kind != "pool"     # a pool layer has no parameters
                            for letter in (n.weight_matrix_letter, "b") if letter != "b" or eq.d.layer(layer).bias)
         doc.section(w["optimizer_update"].format(kind=doc.code(optimizer.kind)))
         doc.paragraph(w["optimizer_intro"].format(kind=doc.code(optimizer.kind), params=params,

@@ -24,6 +24,7 @@ from .notation import ELL, ETA, LOSS_ROW, activation_call, as_factor
 from .optimizer_step import optimizer_step
 from .numerals import DEFAULT_DIGITS, _Numbers
 from .printer import NotationPrinter
+from .solution_spatial import SpatialSteps, check_spatial
 from .layout import Layout
 from .words import words
 
@@ -297,10 +298,13 @@ def solution_document(derivation: Derivation, *, fmt: str = "latex", lang: str =
     computed in float64, or with mpmath when more than 15 digits are asked for.
     A spec without ``[example]`` is a ``SpecError`` on field ``example``.
     """
-    derivation.network.require_dense("the worked solution")
     if isinstance(digits, bool) or not isinstance(digits, int) or not 1 <= digits <= 30:
         raise ValueError(f"--digits: expected an integer from 1 to 30, got {digits!r}")
     words(lang)   # fail on an unknown language before any work
+    if derivation.network.has_spatial_layers:   # conv and pool layers: unit by unit (solution_spatial)
+        check_spatial(derivation, lang)
+        solution = type("_SpatialSolution", (SpatialSteps, _Solution), {})
+        return solution(derivation, settled_trace(derivation, digits), fmt, lang, digits).build()
     return _Solution(derivation, settled_trace(derivation, digits), fmt, lang, digits).build()
 
 

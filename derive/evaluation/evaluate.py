@@ -2,7 +2,10 @@
 
 ``evaluate(derivation, params, X, Y, learning_rate, digits=...)`` returns a ``Trace``:
 z, a, per-example losses, the cost, per-example δ, the reduced gradients and the
-parameters after one gradient step. Nothing here re-types a formula: each step is
+parameters after one gradient step. Conv and pool layers (issue 15) too: their z, a, δ are kept flat
+(n_l, m), units in C order (``Trace.shaped`` gives them in the layer's shape (C, H, W, m)), conv
+weights and their gradients in W's shape (C_out, C_in, kH, kW), conv biases (C_out, 1); a pool layer
+has no parameters (None wherever a parameter would be). Nothing here re-types a formula: each step is
 the derivation's index-form SymPy expression (``z_index``, ``a_index``, ``loss``,
 ``output_delta``, ``delta_index``, ``grad_W_index``, ``grad_b_index``, ``update_expr``), compiled by
 ``sympy.lambdify`` — for NumPy (float64, vectorised over the examples) when
@@ -36,27 +39,35 @@ class Trace:
     ``derivation.input_number`` = X): with ``input_layer = 1``, 2..L+1 and a[1] = X. Columns are examples.
     """
 
-    X: Array                                   # (n_in, m)
+    X: Array                                   # (n_in, m), an image flattened in C order
     Y: Array                                   # (n_out, m)
-    W: dict[int, Array]                        # the parameters used, (n_l, n_{l−1})
-    b: dict[int, Array | None]                 # (n_l, 1) or None
-    z: dict[int, Array]                        # (n_l, m)
+    W: dict[int, Array | None]                 # the parameters used, (n_l, n_{l−1}); conv (C_out, C_in, kH, kW);
+    #                                            pool None
+    b: dict[int, Array | None]                 # (n_l, 1) (conv (C_out, 1)) or None
+    z: dict[int, Array]                        # (n_l, m); conv and pool: units flat in C order
     a: dict[int, Array]                        # (n_l, m); a[input_number] = X
     loss: Array                                # (m,) per-example losses ℓ_i
     cost: Any                                  # C: reduction of ℓ plus the L2 term
     delta: dict[int, Array]                    # (n_l, m): δ_i = ∂ℓ_i/∂z^[l]
-    dW: dict[int, Array]                       # ∂C/∂W^[l] (reduction and L2 included)
+    dW: dict[int, Array | None]                # ∂C/∂W^[l] (reduction and L2 included), W's shape; pool None
     db: dict[int, Array | None]                # ∂C/∂b^[l], or None without bias
     W_next: dict[int, Array | None]            # W − η ∂C/∂W; None when there is no learning rate
     b_next: dict[int, Array | None]            # b − η ∂C/∂b; None without learning rate or bias
     learning_rate: Any = None
     digits: int = 0
-    dW_example: dict[int, Array] = field(default_factory=dict)        # (m, n_l, n_{l−1}): ∂ℓ_i/∂W
+    dW_example: dict[int, Array | None] = field(default_factory=dict)  # (m,) + W's shape: ∂ℓ_i/∂W
     db_example: dict[int, Array | None] = field(default_factory=dict)  # (m, n_l, 1): ∂ℓ_i/∂b
+    shapes: dict[int, tuple[int, ...]] = field(default_factory=dict)   # each layer's array shape, input's too
 
     @property
     def m(self) -> int:
         return self.X.shape[1]
+
+    def shaped(self, quantity: str, layer: int) -> Array:
+        """``z``, ``a`` or ``delta`` of layer number ``layer`` in the layer's shape with examples last:
+        (C, H, W, m) or (C, L, m) for an image or sequence layer, (n_l, m) for a dense one."""
+        flat = getattr(self, quantity)[layer]
+        return flat.reshape(self.shapes.get(layer, (flat.shape[0],)) + (flat.shape[1],))
 
 
 def _example_or_fail(derivation: Derivation, what: str):
@@ -71,22 +82,27 @@ def _params_arrays(derivation: Derivation, params: Mapping[str, Any], numbers: N
     """W[l], b[l] (l the spec's layer numbers) from a params dict named in that numbering; shapes checked."""
     network = derivation.network
     source = network.source
+    names = _param_names(derivation)
     if not isinstance(params, Mapping):
-        raise SpecError("params", f"expected a dict of {', '.join(network.param_names())}, got {type(params).__name__}",
-                        source)
-    unknown = sorted(set(params) - set(network.param_names()))
+        raise SpecError("params", f"expected a dict of {', '.join(names)}, got {type(params).__name__}", source)
+    unknown = sorted(set(params) - set(names))
     if unknown:
-        raise SpecError(f"params.{unknown[0]}", f"expected one of {', '.join(network.param_names())}", source)
-    W: dict[int, Array] = {}
+        raise SpecError(f"params.{unknown[0]}", f"expected one of {', '.join(names)}", source)
+    W: dict[int, Array | None] = {}
     b: dict[int, Array | None] = {}
     for layer in derivation.layer_numbers:
-        n, n_prev = derivation.width(layer), derivation.width(layer - 1)
+        kind = derivation.layer(layer)
+        W[layer] = b[layer] = None
+        if kind.kind == "pool":      # no parameters
+            continue
+        shape = kind.weight_shape if kind.kind == "conv" else (derivation.width(layer), derivation.width(layer - 1))
         name = f"W{layer}"
         if name not in params:
-            raise SpecError(f"params.{name}", f"expected a ({n}, {n_prev}) matrix (missing)", source)
-        W[layer] = _shaped(numbers, params[name], (n, n_prev), f"params.{name}", source)
-        b[layer] = None
-        if derivation.layer(layer).bias:
+            what = f"an array of shape {shape}" if kind.kind == "conv" else f"a {shape} matrix".replace(",", ", ", 0)
+            raise SpecError(f"params.{name}", f"expected {what} (missing)", source)
+        W[layer] = _shaped(numbers, params[name], shape, f"params.{name}", source)
+        if kind.bias:
+            n = kind.channels if kind.kind == "conv" else derivation.width(layer)
             name = f"b{layer}"
             if name not in params:
                 raise SpecError(f"params.{name}", f"expected a ({n}, 1) column (missing)", source)
@@ -97,7 +113,43 @@ def _params_arrays(derivation: Derivation, params: Mapping[str, Any], numbers: N
     return W, b
 
 
-def _shaped(numbers: Numbers, value: Any, shape: tuple[int, int], field_name: str, source: str) -> Array:
+def _param_names(derivation: Derivation) -> list[str]:
+    """W{l} of every layer with weights (not pool layers), b{l} of every layer with a bias."""
+    names = []
+    for layer in derivation.layer_numbers:
+        kind = derivation.layer(layer)
+        names += ([] if kind.kind == "pool" else [f"W{layer}"]) + ([f"b{layer}"] if kind.bias else [])
+    return names
+
+
+def _example_params(derivation: Derivation, example) -> dict[str, Array]:
+    """The [example]'s parameters as a params dict (a pool layer's W is None there: no entry)."""
+    out = {}
+    for layer, w, bias in zip(derivation.layer_numbers, example.W, example.b):
+        if w is not None:
+            out[f"W{layer}"] = w
+        if bias is not None:
+            out[f"b{layer}"] = bias
+    return out
+
+
+def _inputs(numbers: Numbers, value: Any, derivation: Derivation, source: str) -> Array:
+    """X as (n_in, m): an image or sequence input may also come as INPUT_SHAPE + (m,) or INPUT_SHAPE."""
+    shape = tuple(derivation.network.input_shape)
+    n_in = derivation.width(derivation.input_number)
+    if len(shape) > 1:
+        try:
+            raw = numbers.array(value)
+        except (TypeError, ValueError) as exc:
+            raise SpecError("X", f"expected a ({n_in}, m) array of numbers ({exc})", source) from None
+        if raw.shape == shape:
+            value = raw.reshape(n_in, 1)
+        elif raw.ndim == len(shape) + 1 and raw.shape[:-1] == shape:
+            value = raw.reshape(n_in, raw.shape[-1])      # C order: row k is the flat index of (c, h, w)
+    return _data(numbers, value, n_in, "X", source)
+
+
+def _shaped(numbers: Numbers, value: Any, shape: tuple[int, ...], field_name: str, source: str) -> Array:
     try:
         array = numbers.array(value)
     except (TypeError, ValueError) as exc:
@@ -131,14 +183,13 @@ def evaluate(derivation: Derivation, params: Mapping[str, Any] | None = None, X:
     of mpmath numbers computed at ``digits`` significant digits (floats given as
     input are taken as the exact binary numbers they are; strings as decimals).
     """
-    derivation.network.require_dense("evaluation (worked solutions, checks)")
     if isinstance(digits, bool) or not isinstance(digits, int) or digits < 0:
         raise ValueError(f"digits: expected an integer >= 0, got {digits!r}")
     network = derivation.network
     source = network.source
     if params is None or X is None or Y is None:
         example = _example_or_fail(derivation, "params, X and Y")
-        params = example.params(network.notation) if params is None else params
+        params = _example_params(derivation, example) if params is None else params
         X = example.X if X is None else X
         Y = example.Y if Y is None else Y
         if learning_rate is None:
@@ -151,7 +202,7 @@ def evaluate(derivation: Derivation, params: Mapping[str, Any] | None = None, X:
     context = mpmath.workdps(digits) if digits > 0 else contextlib.nullcontext()
     with context:
         W, b = _params_arrays(derivation, params, numbers)
-        X = _data(numbers, X, derivation.width(derivation.input_number), "X", source)
+        X = _inputs(numbers, X, derivation, source)
         Y = _data(numbers, Y, derivation.width(derivation.last), "Y", source, X.shape[1])
         eta = None if learning_rate is None else numbers.scalar(learning_rate)
         return _run(steps, W, b, X, Y, eta, digits)
@@ -180,6 +231,8 @@ def _run(steps: Steps, W, b, X, Y, eta, digits: int) -> Trace:
         db[layer] = steps.reduce_grad_b(db_example[layer])
         W_next[layer] = None if eta is None else steps.update(W[layer], dW[layer], eta)
         b_next[layer] = None if eta is None else steps.update(b[layer], db[layer], eta)
+    shapes = {d.input_number: tuple(d.network.input_shape)}
+    shapes.update({layer: tuple(getattr(d.layer(layer), "out_shape", (d.width(layer),))) for layer in d.layer_numbers})
     return Trace(X=X, Y=Y, W=W, b=b, z=z, a=a, loss=losses, cost=cost, delta=delta, dW=dW, db=db,
                  W_next=W_next, b_next=b_next, learning_rate=eta, digits=digits,
-                 dW_example=dW_example, db_example=db_example)
+                 dW_example=dW_example, db_example=db_example, shapes=shapes)

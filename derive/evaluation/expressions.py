@@ -6,6 +6,8 @@ Every step is one of the derivation's own index-form expressions (``z_index``, `
 """
 from __future__ import annotations
 
+import functools
+
 import sympy as sp
 
 from ..derivation.backprop import Derivation
@@ -18,10 +20,22 @@ Step = tuple[list[sp.Symbol], list[sp.Expr]]
 THETA, GRADIENT, ETA = sp.symbols("theta gradient eta", real=True)
 
 
+def weights(W: sp.Matrix | sp.Array) -> list[sp.Symbol]:
+    """A layer's weight symbols in C order: a dense (n_l, n_{l−1}) matrix row by row, a conv layer's
+    (C_out, C_in, kH, kW) array likewise, a pool layer's (n_l, 0) none."""
+    return list(W) if isinstance(W, sp.MatrixBase) else list(_array_entries(W))
+
+
+@functools.lru_cache(maxsize=256)
+def _array_entries(W: sp.NDimArray) -> tuple[sp.Symbol, ...]:
+    """An (immutable, hashable) conv weight array's entries in C order, once: sympy.flatten takes milliseconds."""
+    return tuple(sp.flatten(W))
+
+
 def z(d: Derivation, layer: int) -> Step:
-    """z^[l] = W a^[l−1] + b."""
+    """z^[l] = W a^[l−1] + b (conv: the correlation with the kernel; pool: the max or mean of each window)."""
     s = d.symbols(layer)
-    return list(d.activations_of(layer - 1)) + list(s.W) + (list(s.b) if s.b else []), d.z_index(layer)
+    return list(d.activations_of(layer - 1)) + weights(s.W) + (list(s.b) if s.b else []), d.z_index(layer)
 
 
 def a(d: Derivation, layer: int) -> Step:
@@ -41,9 +55,9 @@ def output_delta(d: Derivation) -> Step:
 
 
 def hidden_delta(d: Derivation, layer: int) -> Step:
-    """δ^[l] = g'(z^[l]) ⊙ W^[l+1]ᵀ δ^[l+1]."""
+    """δ^[l] = g'(z^[l]) ⊙ W^[l+1]ᵀ δ^[l+1] (below a conv or pool layer: what ``spatial`` sends back)."""
     s, nxt = d.symbols(layer), d.symbols(layer + 1)
-    return list(s.a) + list(s.z) + list(nxt.W) + list(nxt.delta), d.delta_index(layer)
+    return list(s.a) + list(s.z) + weights(nxt.W) + list(nxt.delta), d.delta_index(layer)
 
 
 def loss_gradient(d: Derivation) -> Step:
@@ -66,20 +80,35 @@ def output_jacobian(d: Derivation) -> Step:
 
 
 def back_sum(d: Derivation, layer: int) -> Step:
-    """Σ_k W_kj^[l+1] δ_k^[l+1] per unit j: the second factor of δ^[l]'s recurrence."""
+    """Σ_k W_kj^[l+1] δ_k^[l+1] per unit j: the second factor of δ^[l]'s recurrence. Below a max-pool layer
+    it also reads a^[l] (which entry of each window is its first maximum)."""
     nxt = d.symbols(layer + 1)
-    return list(nxt.W) + list(nxt.delta), [back for _, back in d.delta_factors(layer)]
+    reads = list(d.symbols(layer).a) if d.layer(layer + 1).kind == "pool" else []
+    return reads + weights(nxt.W) + list(nxt.delta), [back for _, back in d.delta_factors(layer)]
 
 
-def grad_W(d: Derivation, layer: int) -> Step:
-    """∂ℓ/∂W^[l] of one example, row by row."""
-    return list(d.symbols(layer).delta) + list(d.activations_of(layer - 1)), list(d.grad_W_index(layer))
+def grad_W(d: Derivation, layer: int) -> Step | None:
+    """∂ℓ/∂W^[l] of one example, in C order of W (conv: ``parameter_gradients``); None for a pool layer."""
+    s, kind = d.symbols(layer), d.layer(layer).kind
+    reads = list(s.delta) + list(d.activations_of(layer - 1))
+    if kind == "pool":
+        return None
+    if kind == "conv":
+        gradients = d.parameter_gradients(layer)
+        return reads, [gradients[w] for w in weights(s.W)]
+    return reads, list(d.grad_W_index(layer))
 
 
 def grad_b(d: Derivation, layer: int) -> Step | None:
-    """∂ℓ/∂b^[l] of one example; None for a layer without bias."""
+    """∂ℓ/∂b^[l] of one example (conv: one per channel); None for a layer without bias."""
+    s = d.symbols(layer)
+    if d.layer(layer).kind == "conv":
+        if s.b is None:
+            return None
+        gradients = d.parameter_gradients(layer)
+        return list(s.delta), [gradients[b] for b in s.b]
     exprs = d.grad_b_index(layer)
-    return None if exprs is None else (list(d.symbols(layer).delta), exprs)
+    return None if exprs is None else (list(s.delta), exprs)
 
 
 def update(d: Derivation) -> Step:

@@ -88,10 +88,13 @@ class Steps:
             values[symbol] = rows[j]
 
     @staticmethod
-    def _bind_matrix(symbols: sp.Matrix, matrix: Array, values: dict) -> None:
-        for j in range(symbols.rows):
-            for k in range(symbols.cols):
-                values[symbols[j, k]] = matrix[j, k]
+    def _bind_matrix(symbols: sp.Matrix | sp.Array, matrix: Array | None, values: dict) -> None:
+        """Bind a layer's weight symbols (a dense matrix, a conv layer's 4-D array) entry by entry, C order;
+        a pool layer has none (``matrix`` None)."""
+        names = expressions.weights(symbols)
+        if names:
+            for symbol, value in zip(names, np.asarray(matrix).reshape(-1)):
+                values[symbol] = value
 
     # -- forward
     def z(self, layer: int, W: Array, b: Array | None, a_prev: Array) -> Array:
@@ -104,6 +107,8 @@ class Steps:
         if s.b:
             self._bind(s.b, b[:, 0], values)
         z = self._apply(("z", layer), lambda: expressions.z(d, layer), values, a_prev.shape[1])
+        if d.layer(layer).kind == "pool":     # a max or a mean: nothing cancels
+            return z
         return self._snap_cancellation(("z", layer), lambda: expressions.z(d, layer), values, z, a_prev.shape[1])
 
     def _snap_cancellation(self, key: tuple, build: Callable[[], Step], values: dict, z: Array, m: int) -> Array:
@@ -153,8 +158,8 @@ class Steps:
         self._bind(d.y, Y, values)
         return self._apply(("delta", self.last), lambda: expressions.output_delta(d), values, Y.shape[1])
 
-    def hidden_delta(self, layer: int, a: Array, z: Array, W_next: Array, delta_next: Array) -> Array:
-        """δ^[l] = g'(z^[l]) ⊙ W^[l+1]ᵀ δ^[l+1], from ``delta_index``."""
+    def hidden_delta(self, layer: int, a: Array, z: Array, W_next: Array | None, delta_next: Array) -> Array:
+        """δ^[l] = g'(z^[l]) ⊙ W^[l+1]ᵀ δ^[l+1], from ``delta_index`` (W_next None below a pool layer)."""
         d = self.derivation
         s, nxt = d.symbols(layer), d.symbols(layer + 1)
         values: dict = {}
@@ -193,10 +198,14 @@ class Steps:
         n = len(s.z)
         return np.stack([rows[:, i].reshape(n, n) for i in range(a_out.shape[1])])
 
-    def back_sum(self, layer: int, W_next: Array, delta_next: Array) -> Array:
-        """Σ_k W_kj^[l+1] δ_k^[l+1] per unit j, from ``delta_factors``: the sum in δ^[l]'s recurrence."""
+    def back_sum(self, layer: int, W_next: Array | None, delta_next: Array, a: Array | None = None) -> Array:
+        """Σ_k W_kj^[l+1] δ_k^[l+1] per unit j, from ``delta_factors``: the sum in δ^[l]'s recurrence.
+
+        Below a pool layer ``W_next`` is None, and a max pool needs ``a`` = a^[l] (its windows' maxima)."""
         nxt = self.derivation.symbols(layer + 1)
         values: dict = {}
+        if a is not None:
+            self._bind(self.derivation.symbols(layer).a, a, values)
         self._bind_matrix(nxt.W, W_next, values)
         self._bind(nxt.delta, delta_next, values)
         build = lambda: expressions.back_sum(self.derivation, layer)
@@ -216,17 +225,20 @@ class Steps:
         """δ_k = Σ_j ∂ℓ/∂a_j ∂a_j/∂z_k of one example: the output δ of a softmax layer."""
         return jacobian.T.dot(upstream)
 
-    def example_grad_W(self, layer: int, delta: Array, a_prev: Array) -> Array:
-        """∂ℓ_i/∂W^[l] for every example i, shape (m, n_l, n_{l−1}), from ``grad_W_index``."""
+    def example_grad_W(self, layer: int, delta: Array, a_prev: Array) -> Array | None:
+        """∂ℓ_i/∂W^[l] for every example i, shape (m, n_l, n_{l−1}) (conv: (m,) + W's shape), from
+        ``grad_W_index`` (conv: ``parameter_gradients``); None for a pool layer."""
         d = self.derivation
         s = d.symbols(layer)
+        if d.layer(layer).kind == "pool":
+            return None
         prev = d.activations_of(layer - 1)
         values: dict = {}
         self._bind(s.delta, delta, values)
         self._bind(prev, a_prev, values)
         rows = self._apply(("dW", layer), lambda: expressions.grad_W(d, layer), values, delta.shape[1])
-        n, n_prev = len(s.delta), len(prev)
-        return np.stack([rows[:, i].reshape(n, n_prev) for i in range(delta.shape[1])])
+        shape = tuple(s.W.shape) if d.layer(layer).kind == "conv" else (len(s.delta), len(prev))
+        return np.stack([rows[:, i].reshape(shape) for i in range(delta.shape[1])])
 
     def example_grad_b(self, layer: int, delta: Array) -> Array | None:
         """∂ℓ_i/∂b^[l] for every example, shape (m, n_l, 1); None without bias. From ``grad_b_index``."""
@@ -257,15 +269,17 @@ class Steps:
     def cost(self, losses: Sequence, W: Mapping[int, Array]):
         """C = c Σ_i ℓ_i + (λ/2) Σ_l ‖W^[l]‖², with ``W`` keyed by layer number."""
         total = self.numbers.sum(list(losses))
-        penalty = self.numbers.sum([w * w for layer in sorted(W) for w in W[layer].reshape(-1)])
+        penalty = self.numbers.sum([w * w for layer in sorted(W) if W[layer] is not None for w in W[layer].reshape(-1)])
         return self.reduction(len(losses)) * total + self.l2() / 2 * penalty
 
     def cost_gradient(self, loss_gradient: Array, m: int) -> Array:
         """∂C/∂a^[L] of one example: c ∂ℓ/∂a^[L]."""
         return loss_gradient * self.reduction(m)
 
-    def reduce_grad_W(self, per_example: Array, W: Array) -> Array:
-        """∂C/∂W = c Σ_i ∂ℓ_i/∂W + λ W."""
+    def reduce_grad_W(self, per_example: Array | None, W: Array | None) -> Array | None:
+        """∂C/∂W = c Σ_i ∂ℓ_i/∂W + λ W; None for a pool layer."""
+        if per_example is None:
+            return None
         m = per_example.shape[0]
         return self.reduction(m) * self.numbers.sum_axis0(per_example) + self.l2() * W
 

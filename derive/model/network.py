@@ -63,6 +63,8 @@ class Example:
         out: dict[str, np.ndarray] = {}
         for index, (w, b) in enumerate(zip(self.W, self.b), start=1):
             number = notation.layer_number(index)
+            if w is None:        # a pool layer: no parameters
+                continue
             out[f"W{number}"] = w.copy()
             if b is not None:
                 out[f"b{number}"] = b.copy()
@@ -121,10 +123,12 @@ class Network:
         return any(layer.dropout for layer in self.layers)
 
     def param_names(self) -> list[str]:
-        """``W1, b1, W2, ...`` in the spec's numbering, biases only where the layer has one."""
+        """``W1, b1, W2, ...`` in the spec's numbering, biases only where the layer has one (none for pool layers)."""
         names = []
         for index, layer in enumerate(self.layers, start=1):
             number = self.notation.layer_number(index)
+            if layer.kind == "pool":
+                continue
             names.append(f"W{number}")
             if layer.bias:
                 names.append(f"b{number}")

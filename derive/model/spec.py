@@ -19,6 +19,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .decimals import parse_decimal
+from .example_spatial import spatial_example
 from .fields import IDENTIFIER, integer as _int, show as _show, table as _table
 from .layer_spec import MAX_LAYERS, MAX_UNITS, input_shape, parse_layers
 from ..errors import SpecError, did_you_mean, read_capped, toml_error
@@ -123,10 +124,11 @@ def _build(data: Any, source: str) -> Network:
     l2 = _number(data.get("l2", 0.0), "l2", lo=0.0)
     init = initialization_from_spec(data)   # init and init_scale
     notation = _notation(data.get("notation", {}))
-    if "example" in data and any(layer.kind != "dense" for layer in layers):
-        raise SpecError("example", "expected no [example] with conv or pool layers yet: their worked solutions "
-                                   "and checks are still being built (README, Layer kinds)")
-    example = _example(data["example"], sizes, layers, notation) if "example" in data else None
+    example = None
+    if "example" in data and shape is not None:   # an image or sequence input: conv weights, X in its shape
+        example = _shaped_example(data["example"], n_in, shape, layers, notation)
+    elif "example" in data:
+        example = _example(data["example"], sizes, layers, notation)
     if example is not None and loss.targets_sum_to_one and sizes[-1] > 1:
         _targets_sum_to_one(example.Y, loss.name)
     return Network(name=name, n_in=n_in, input_shape=shape or (n_in,), layers=layers, loss=loss,
@@ -253,6 +255,15 @@ def _example(value: Any, sizes: tuple[int, ...], layers: tuple[Layer, ...], nota
     if "learning_rate" in value:
         learning_rate = _number(value["learning_rate"], "example.learning_rate", lo=0.0, lo_open=True)
     return Example(W=W, b=tuple(b), X=X, Y=Y, learning_rate=learning_rate)
+
+
+def _shaped_example(value: Any, n_in: int, shape: tuple[int, ...], layers: tuple, notation: Notation) -> Example:
+    """[example] of a net with an image or sequence input (conv and pool layers): ``example_spatial``."""
+    _table(value, "example", EXAMPLE_KEYS)
+    for key in ("W", "X", "Y"):
+        if key not in value:
+            raise SpecError(f"example.{key}", "expected a value (required in [example])")
+    return spatial_example(value, n_in, shape, layers, notation, _number, _matrix)
 
 
 # ---------------------------------------------------------------- small checks

@@ -131,6 +131,21 @@ def opaque_activation(name: str, activation: Activation) -> type[sp.Function]:
     return type(name, (sp.Function,), {"fdiff": fdiff, "is_real": True})
 
 
+def opaque_derivative_activation(name: str) -> tuple[type[sp.Function], type[sp.Function]]:
+    """An opaque activation g whose derivative is an opaque g′ (``d`` + name), both left unevaluated.
+
+    For a piecewise g′ (relu′ = 1 if z > 0 else 0): on a composed z, SymPy tries to decide the sign of z
+    each time the condition is rebuilt, which costs seconds per net; the claim's g′(z) (its lecture form,
+    proved equal to ``sympy.diff`` of g in identity 1) is then written as the same opaque g′(z).
+    """
+    derivative = type(f"d{name}", (sp.Function,), {"is_real": True})
+
+    def fdiff(self, argindex=1):
+        return derivative(self.args[0])
+
+    return type(name, (sp.Function,), {"fdiff": fdiff, "is_real": True}), derivative
+
+
 def targets_constraint(d: Derivation, y: tuple[sp.Symbol, ...]) -> dict[sp.Symbol, sp.Expr]:
     """For losses on probability targets, eliminate the last target: y_n = 1 − Σ_{k<n} y_k."""
     if not d.network.loss.targets_sum_to_one:

@@ -20,6 +20,7 @@ class Identity:
     verdict: str
     count: int = 1          # how many scalar identities this line stands for
     topic: str = "gradient"  # "optimizer" for a closed form of the update rule (proof/optimizers.py)
+    scope: str = "layer-local"   # "end-to-end": of the whole composed loss (end_to_end.py); "update rule"
 
     @property
     def ok(self) -> bool:
@@ -32,6 +33,10 @@ class Identity:
     def __repr__(self) -> str:
         instances = "" if self.count == 1 else f" ({self.count} instances)"
         return f"<Identity {self.verdict}{instances}: {self.statement}>"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"statement": self.statement, "method": self.method, "verdict": self.verdict, "count": self.count,
+                "topic": self.topic, "scope": self.scope}
 
 
 @dataclass(repr=False)
@@ -60,6 +65,12 @@ class ProofReport:
     def scalar_identities(self) -> int:
         """How many scalar identities the statements stand for together."""
         return sum(i.count for i in self.identities)
+
+    def as_dict(self) -> dict[str, object]:
+        """The report as JSON-ready data: the verdict, and every identity with its scope."""
+        return {"network": self.network_name, "parameters": self.n_params, "ok": self.ok,
+                "end_to_end": self.end_to_end, "seconds": round(self.seconds, 3),
+                "identities": [i.as_dict() for i in self.identities]}
 
     def _kinds(self, joiner: str) -> str:
         return "layer-local" + (f"{joiner}end-to-end" if self.end_to_end else "")
