@@ -35,7 +35,10 @@ class CNet:
     """A compiled generated network, called like the generated NumPy module."""
 
     def __init__(self, library: Path, name: str, param_shapes: dict[str, tuple[int, ...]], real: str = "double",
-                 state_buffers: tuple[str, ...] = (), dropout_layers: tuple[str, ...] = ()):
+                 state_buffers: tuple[str, ...] = (), dropout_layers: tuple[str, ...] = (),
+                 n_in: int | None = None, trace_reals: int | None = None):
+        """``n_in`` and ``trace_reals`` (the NAME_trace's reals, as the header states) are needed for a net with
+        conv or pool layers, whose input and trace the param shapes do not tell; a conv W has 3 or 4 axes."""
         self.lib = ctypes.CDLL(str(library))
         self.name = name
         self.shapes = param_shapes
@@ -43,11 +46,16 @@ class CNet:
         self.dtype = np.float32 if real == "float" else np.float64
         fields = []
         for key, shape in param_shapes.items():
-            rows, cols = shape
-            fields.append((key, self.ctype * rows if key.startswith("b") else (self.ctype * cols) * rows))
+            if key.startswith("b"):
+                fields.append((key, self.ctype * shape[0]))
+                continue
+            array = self.ctype
+            for n in reversed(shape):   # W1[C_out][C_in][kH][kW] of a conv layer, W1[rows][cols] of a dense one
+                array = array * n
+            fields.append((key, array))
         self.Params = type(f"{name}_params", (ctypes.Structure,), {"_fields_": fields})
         first_w = next(iter(param_shapes.values()))
-        self.n_in = first_w[1]
+        self.n_in = first_w[1] if n_in is None else n_in
         self.n_out = list(param_shapes.values())[-1][0]
         pointer = ctypes.POINTER(self.Params)
         real_p = ctypes.POINTER(self.ctype)
@@ -65,8 +73,9 @@ class CNet:
             *([("rng", ctypes.c_ulonglong)] if self.dropout else [])]})
         # NAME_trace is z, a and δ of every layer (and a dropout layer's mask D and kept h): reals, one array
         # after another (no padding)
-        trace_reals = sum((5 if f"D{key[1:]}" in self.dropout else 3) * shape[0]
-                          for key, shape in param_shapes.items() if key.startswith("W"))
+        if trace_reals is None:
+            trace_reals = sum((5 if f"D{key[1:]}" in self.dropout else 3) * shape[0]
+                              for key, shape in param_shapes.items() if key.startswith("W"))
         self.Workspace = type(f"{name}_workspace", (ctypes.Structure,), {"_fields_": [
             ("grad", self.Params), ("trace", self.ctype * trace_reals)]})
         state_p = ctypes.POINTER(self.State)

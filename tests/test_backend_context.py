@@ -70,7 +70,8 @@ def test_numpy_context_keys(derivation):
         "optimizer_kind", "optimizer_given", "optimizer_formula", "optimizer_literal", "optimizer_constants",
         "buffers", "update_rule_lines", "schedule_expr", "decay_formula",
         # backward() and the initialisation (codegen/backends/numpy/module.py)
-        "backward_lines", "backward_columns", "init_name", "init_distribution", "init_formula", "init_draws", "dropout", "input_shape"}
+        "backward_lines", "backward_columns", "init_name", "init_distribution", "init_formula", "init_draws", "dropout", "input_shape",
+        "spatial"}   # conv and pool layers (codegen/backends/numpy/spatial_lines.py)
 
 
 def test_numpy_params_have_the_layer_shapes_and_glorot_bounds(derivation):

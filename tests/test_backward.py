@@ -129,7 +129,22 @@ def test_backward_is_the_cost_derivative(modules, name):
     X = np.array(spec["example"]["X"], dtype=float)
     Y = np.array(spec["example"]["Y"], dtype=float)
     for params in _param_sets(module, spec):
-        _check(module.backward(params, X, Y), _expected(spec, params, X, Y))
+        _check(module.backward(params, X, Y), _expected_conv(spec, params, X, Y)
+               if any("kind" in layer for layer in spec["layers"]) else _expected(spec, params, X, Y))
+
+
+def _expected_conv(spec: dict, params: dict, X: np.ndarray, Y: np.ndarray) -> dict[str, np.ndarray]:
+    """A net with conv or pool layers: the same central differences, by the conv reference (tests/mp_conv_network.py);
+    Δ^[l] in Z^[l]'s shape, dX in X's."""
+    from mp_conv_network import MpConvNet
+    from test_numpy_conv import _mp_deltas
+    flat = X.reshape(MpConvNet(spec).n_in, -1)     # X as given: (n_in, m), INPUT_SHAPE + (m,) or INPUT_SHAPE
+    out = {key: value if value.ndim > 2 else value.reshape(value.shape[0], -1)
+           for key, value in _mp_deltas(spec, params, flat, Y).items()}
+    if X.ndim == len(spec["input"]):               # one example: every array drops its example axis
+        out = {key: value[..., 0] for key, value in out.items()}
+    out["dX"] = MpConvNet(spec).input_gradient(params, flat, Y).reshape(X.shape)
+    return out
 
 
 @pytest.mark.parametrize("name", ["lecture_softmax_tanh", "bw_sum_l2_bce", "bw_softmax3"])

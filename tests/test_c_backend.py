@@ -57,10 +57,14 @@ def random_data(network, m: int, seed: int):
     d = derive(network)   # only for the layer numbers and widths: nothing is derived here
     params = {}
     for layer in d.layer_numbers:
-        n, n_prev = d.width(layer), d.width(layer - 1)
-        params[f"W{layer}"] = rng.normal(0, 0.8, (n, n_prev))
-        if d.layer(layer).bias:
-            params[f"b{layer}"] = rng.normal(0, 0.5, (n, 1))
+        kind = d.layer(layer)
+        if kind.kind == "pool":          # no parameters
+            continue
+        rows = kind.channels if kind.kind == "conv" else d.width(layer)
+        shape = kind.weight_shape if kind.kind == "conv" else (rows, d.width(layer - 1))
+        params[f"W{layer}"] = rng.normal(0, 0.8, shape)
+        if kind.bias:
+            params[f"b{layer}"] = rng.normal(0, 0.5, (rows, 1))
     X = rng.normal(0, 1.0, (network.n_in, m))
     n_out = d.width(d.last)
     loss = network.loss.name
@@ -87,9 +91,9 @@ class Built:
         self.numpy = import_file(directory / f"{name}.py")
         shapes = dict(self.numpy.PARAM_SHAPES)
         source = directory / f"{name}.c"
-        self.c = CNet(compile_c([source], directory / f"lib{name}.so", name), name, shapes)
+        self.c = CNet(compile_c([source], directory / f"lib{name}.so", name), name, shapes, n_in=network.n_in)
         self.c_float = CNet(compile_c([source], directory / f"lib{name}_float.so", name, real="float"),
-                            name, shapes, real="float")
+                            name, shapes, real="float", n_in=network.n_in)
 
 
 @pytest.fixture(scope="module")

@@ -123,11 +123,12 @@ int main(void)
 
 def _driver(name: str, shapes: dict, max_m: int) -> str:
     reads, prints = [], []
-    for key, (rows, cols) in shapes.items():
-        element = f"p->{key}[j]" if key.startswith("b") else f"p->{key}[j][k]"
-        inner = "" if key.startswith("b") else f"for (int k = 0; k < {cols}; ++k) "
-        reads.append(f"    for (int j = 0; j < {rows}; ++j) {inner}if (scanf(\"%lf\", &{element}) != 1) return 0;")
-        prints.append(f"    for (int j = 0; j < {rows}; ++j) {inner}printf(\"%.17g\\n\", {element});")
+    for key, shape in shapes.items():
+        shape = shape[:1] if key.startswith("b") else shape     # b{l}[n]; W{l}[n][n_prev] or a conv W's 4 axes
+        element = f"p->{key}" + "".join(f"[j{axis}]" for axis in range(len(shape)))
+        loops = "".join(f"for (int j{axis} = 0; j{axis} < {n}; ++j{axis}) " for axis, n in enumerate(shape))
+        reads.append(f"    {loops}if (scanf(\"%lf\", &{element}) != 1) return 0;")
+        prints.append(f"    {loops}printf(\"%.17g\\n\", {element});")
     return DRIVER.format(name=name, read_params="\n".join(reads), print_params="\n".join(prints), max_m=max_m)
 
 

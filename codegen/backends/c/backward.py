@@ -6,6 +6,7 @@ import sympy as sp
 from deltagen.derive.derivation import dropout
 from deltagen.derive.derivation.stable import stabilize_branched
 
+from . import spatial_backward
 from .names import STEP_SUM, loop_names, transposed_names
 from .parts import OTHER, UNIT, Assign, Block, Loop, unit_loop
 from .writer import CWriter, plain_formula
@@ -64,7 +65,9 @@ def hidden_delta_block(w: CWriter, layer: int, training: bool = False) -> Block:
 
 def hidden_delta_blocks(w: CWriter) -> list[tuple[int, Block]]:
     """(layer number, its δ block) for each hidden layer, from the top down (the order they are computed)."""
-    return [(layer, hidden_delta_block(w, layer)) for layer in reversed(w.d.layer_numbers[:-1])]
+    # below a dense layer, Wᵀδ (a conv or pool layer's units flat); below a conv or pool layer, its tensor_forms
+    return [(layer, hidden_delta_block(w, layer) if w.d.layer(layer + 1).kind == "dense"
+             else spatial_backward.delta_block(w, layer)) for layer in reversed(w.d.layer_numbers[:-1])]
 
 
 def training_delta_blocks(w: CWriter) -> list[tuple[int, Block]]:

@@ -25,11 +25,12 @@ def weight_square_sum(number: int) -> sp.Symbol:
     return sp.Symbol(f"weight_sq{number}")
 
 
-def weight_square_summand(w: CWriter, layer: int) -> str:
+def weight_square_summand(w: CWriter, layer: int, slot: str = f"[{UNIT}][{OTHER}]") -> str:
     """The term of ‖W‖² at entry (j, k), printed from the cost's own tr(WᵀW).
 
     The trace is rebuilt over a W of symbolic shape so that SymPy writes it as a double
-    sum; its summand, with W's generic entry as ``p->W{l}[j][k]``, is what the loop adds.
+    sum; its summand, with W's generic entry as ``p->W{l}[j][k]`` (a conv weight's: ``slot`` = ``[c][ci][ki][kj]``),
+    is what the loop adds.
     """
     W = w.d.matrix(layer).W
     trace = next(t for t in w.d.cost_matrix_expr(sp.MatrixSymbol("loss_row", 1, M)).atoms(sp.Trace) if t.has(W))
@@ -38,7 +39,7 @@ def weight_square_summand(w: CWriter, layer: int) -> str:
     (row, _, _), (col, _, _) = total.limits
     entry = sp.Symbol("entry", real=True)
     summand = total.function.xreplace({sp.MatrixSymbol(W.name, rows, cols)[row, col]: entry})
-    return w.printed(summand, {entry: f"p->W{layer}[{UNIT}][{OTHER}]"})
+    return w.printed(summand, {entry: f"p->W{layer}{slot}"})
 
 
 def cost_expr(w: CWriter) -> str:
@@ -50,7 +51,7 @@ def cost_expr(w: CWriter) -> str:
         if trace.has(loss_row):
             replacements[trace] = LOSS_SUM
         for layer in w.d.layer_numbers:
-            if trace.has(w.d.matrix(layer).W):
-                replacements[trace] = weight_square_sum(layer)
+            if trace.has(w.d.matrix(layer).W):   # a pool layer has no weights: its term is 0
+                replacements[trace] = weight_square_sum(layer) if w.d.layer(layer).kind != "pool" else 0
     scalar = expr.xreplace(replacements).subs({M: M_REAL, LAMBDA: sp.Float(w.net.l2)})
     return w.printed(scalar, {M_REAL: M_REAL.name, LOSS_SUM: LOSS_SUM.name})

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from deltagen.derive.derivation.stable import stabilize_branched
 
+from . import spatial
 from .names import STEP_SUM, kept_reads, loop_names
-from .parts import OTHER, Assign, Block, Local, Loop, unit_loop
+from .parts import OTHER, UNIT, Assign, Block, Local, Loop, unit_loop
 from .writer import CWriter, plain_formula
 
 
@@ -12,7 +13,10 @@ def z_block(w: CWriter, layer: int, training: bool = False) -> Block:
     """z of layer number ``layer``: per unit when unrolled, else a dot product over k inside the loop over j.
 
     ``training``: above a dropout layer, z reads the kept activations ã (``kept_reads``).
+    A conv or pool layer (never above a dropout layer) prints its tensor_forms (``spatial.z_block``).
     """
+    if w.d.layer(layer).kind != "dense":
+        return spatial.z_block(w, layer)
     has_bias = w.d.layer(layer).bias
     kept = training and bool(kept_reads(w.d, layer, loop=False))
     read = f"ã[{layer - 1}] (kept: dropout)" if kept else f"a[{layer - 1}]"
@@ -40,7 +44,11 @@ def activation_comment(w: CWriter, layer: int) -> str:
 
 
 def activation_block(w: CWriter, layer: int) -> Block:
-    """a = g(z) of layer number ``layer``."""
+    """a = g(z) of layer number ``layer`` (a conv or pool layer's g is stabilised once, not per unit)."""
+    if w.d.layer(layer).kind != "dense":
+        generic = stabilize_branched(w.d.layer(layer).activation.expr)
+        body = w.assignments([(f"t->a{layer}[{UNIT}]", generic)], loop_names(w.d, layer))
+        return Block(f"{activation_comment(w, layer)} ({w.form(layer)})", (unit_loop(w.d.width(layer), body),))
     exprs = [stabilize_branched(e) for e in w.d.a_index(layer)]
     return w.unit_block(activation_comment(w, layer), layer, f"t->a{layer}", exprs)
 

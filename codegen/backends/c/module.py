@@ -24,9 +24,14 @@ from .dropout import dropout_context, training_forward_blocks
 from .cost import cost_expr, loss_statements, weight_square_sum, weight_square_summand
 from .forward import forward_blocks
 from .optimizer import optimizer_context
-from .parts import Block
+from . import spatial
+from .parts import OTHER, UNIT, Block
 from .printer import used_math_functions
 from .writer import CWriter
+
+
+#: a dense weight's entry in the ‖W‖² loop
+UNIT_SLOT = f"[{UNIT}][{OTHER}]"
 
 
 class CModule:
@@ -39,15 +44,23 @@ class CModule:
     def _description(self) -> dict:
         """The network as the header's comments and macros describe it."""
         w, net, d = self.writer, self.net, self.writer.d
-        layers, trace_fields = [], []
+        layers, trace_fields, trace_reals = [], [], 0
         for number in d.layer_numbers:
             layer = d.layer(number)
+            spatial_layer = layer.kind != "dense"
             layers.append({"number": number, "units": layer.units, "activation": layer.activation.name,
-                           "bias": layer.bias, "form": w.form(number)})
-            fields = f"z{number}[{layer.units}], a{number}[{layer.units}], d{number}[{layer.units}]"
+                           "bias": layer.bias, "form": w.form(number),
+                           "geometry": spatial.geometry(layer) if spatial_layer else None,
+                           "pool": layer.kind == "pool"})
+            if spatial_layer:   # flat z, a, δ (and a max pool's mask M)
+                fields, reals = spatial.trace_fields(w, number)
+            else:
+                fields = f"z{number}[{layer.units}], a{number}[{layer.units}], d{number}[{layer.units}]"
+                reals = (5 if layer.dropout else 3) * layer.units
             if layer.dropout:   # training: the mask and the kept activations ã
                 fields += f", D{number}[{layer.units}], h{number}[{layer.units}]"
             trace_fields.append(fields)
+            trace_reals += reals
         return {
             "name": net.name, "guard": f"{net.name.upper()}_H", "upper": net.name.upper(),
             "sizes": list(net.sizes), "n_in": net.sizes[0], "n_out": net.sizes[-1], "n_params": net.n_params,
@@ -57,13 +70,12 @@ class CModule:
             "l2": repr(float(net.l2)), "has_l2": bool(net.l2),
             "trace_fields": trace_fields,
             # the reals of one NAME_trace: what forward, cost and gradients keep on the stack (the header says so)
-            "trace_reals": sum((5 if d.layer(number).dropout else 3) * d.layer(number).units
-                               for number in d.layer_numbers),
+            "trace_reals": trace_reals,
+            "input_shape": list(net.input_shape) if net.has_spatial_layers else None,
         }
 
     def context(self) -> dict:
         """Everything the templates read; the blocks are built in file order, which numbers the temporaries."""
-        self.d.network.require_dense("C code generation")   # conv and pool: issue 15, under way
         w = self.writer
         forward = forward_blocks(w)
         delta_out = output_delta_block(w)
@@ -75,7 +87,7 @@ class CModule:
         loss = loss_statements(w)
         cost = cost_expr(w)
         params = parameters.params(w)
-        weights = [p for p in params if not p.is_bias]   # one per layer, in layer order
+        weights = {p.name: p for p in params if not p.is_bias}   # one per layer with parameters
         optimizer = optimizer_context(self.net, w.prefix)
         training = self.net.has_dropout
         forward_training = training_forward_blocks(w) if training else []
@@ -91,9 +103,10 @@ class CModule:
             **optimizer,
             "params": params,
             **parameters.init_context(w),
-            "weight_square_sums": [(weight_square_sum(layer).name, weight,
-                                    weight_square_summand(w, layer) if w.net.l2 else None)   # no ‖W‖² without L2
-                                   for layer, weight in zip(w.d.layer_numbers, weights)],
+            "weight_square_sums": [(weight_square_sum(layer).name, weights[f"W{layer}"],
+                                    weight_square_summand(w, layer, weights[f"W{layer}"].slot or UNIT_SLOT)
+                                    if w.net.l2 else None)   # no ‖W‖² without L2
+                                   for layer in w.d.layer_numbers if f"W{layer}" in weights],
             "math_functions": used_math_functions(printed, w.prefix),
             "forward_blocks": forward,
             "output_delta_block": delta_out,

@@ -42,10 +42,13 @@ def concrete_names(derivation: Derivation) -> dict[sp.Basic, str]:
     names.update({y: f"y[{k}]" for k, y in enumerate(d.y)})
     for layer in d.layer_numbers:
         s = d.symbols(layer)
+        dense = d.layer(layer).kind == "dense"
         for j in range(len(s.z)):
             names[s.z[j]] = f"t->z{layer}[{j}]"
             names[s.a[j]] = f"t->a{layer}[{j}]"
             names[s.delta[j]] = f"t->d{layer}[{j}]"
+            if not dense:   # a conv layer's parameters are printed from tensor_forms (spatial.py)
+                continue
             if s.b:
                 names[s.b[j]] = f"p->b{layer}[{j}]"
             for k in range(s.W.shape[1]):
@@ -62,8 +65,11 @@ def loop_names(derivation: Derivation, layer: int) -> dict[sp.Basic, str]:
     below = d.activations_of(layer - 1)
     j, k = UNIT, OTHER
     names = {s.z[0]: f"t->z{layer}[{j}]", s.a[0]: f"t->a{layer}[{j}]", s.delta[0]: f"t->d{layer}[{j}]",
-             s.W[0, 0]: f"p->W{layer}[{j}][{k}]", below[0]: f"{activation_array(d, layer - 1)}[{k}]",
+             below[0]: f"{activation_array(d, layer - 1)}[{k}]",
              GENERIC_Z: f"t->z{layer}[{j}]", GENERIC_A: f"t->a{layer}[{j}]", STEP_SUM: STEP_SUM.name}
+    if d.layer(layer).kind != "dense":   # a conv or pool layer's units, flat (its δ from a dense layer above)
+        return names
+    names[s.W[0, 0]] = f"p->W{layer}[{j}][{k}]"
     if s.b:
         names[s.b[0]] = f"p->b{layer}[{j}]"
     if d.layer(layer).dropout:

@@ -12,6 +12,7 @@ import sympy as sp
 
 from deltagen.derive.derivation.backprop import LAMBDA, M
 
+from . import spatial, spatial_backward
 from .names import ACCUMULATED, LEARNING_RATE, M_REAL, PARAM, kept_reads, loop_names, lvalue_symbol
 from .parts import OTHER, UNIT, Assign, Block, CParam, Loop, unit_loop
 from .writer import CWriter, plain_formula
@@ -36,7 +37,12 @@ def per_parameter(w: CWriter, layer: int, weight: Formula, bias: Formula, op: st
     """``target W[j][k] op weight(entry)`` and ``target b[j] op bias(entry)`` for layer number ``layer``.
 
     ``training``: the activations below a dropout layer are read as the kept ã (``kept_reads``).
+    A conv layer: every entry of W[c][c′][p][q] and b[c] in loops (its Entry's symbol is the entry's lvalue).
     """
+    if w.d.layer(layer).kind == "conv":
+        return spatial_backward.elementwise_block(
+            w, layer, lambda slot, theta: weight(Entry(theta, 0, 0, slot)),
+            lambda slot, theta: bias(Entry(theta, 0, None, slot)), op, comment, target, spatial.conv_params(w, layer))
     s = w.d.symbols(layer)
     n, n_prev = s.W.shape
     comment = f"{comment} ({w.form(layer)})"
@@ -61,6 +67,10 @@ def accumulate_blocks(w: CWriter, training: bool = False) -> list[Block]:
     """grad += this example's ∂ℓ/∂W = δ aᵀ and ∂ℓ/∂b = δ (``training``: δ ãᵀ above a dropout layer)."""
     blocks = []
     for layer in w.d.layer_numbers:
+        kind = w.d.layer(layer).kind
+        if kind != "dense":   # a pool layer has no parameters; a conv layer sums over positions
+            blocks += [spatial_backward.accumulate_block(w, layer)] if kind == "conv" else []
+            continue
         grad_b = w.d.grad_b_index(layer)
         read = "ã" if training and kept_reads(w.d, layer, False) else "a"
         comment = f"Σ_i ∂ℓ/∂W[{layer}] += δ[{layer}] {read}[{layer - 1}]ᵀ" \
@@ -81,7 +91,7 @@ def scale_blocks(w: CWriter) -> list[Block]:
     """grad ← ∂C/∂θ from the accumulated sums, in place."""
     blocks = []
     weight_grad, bias_grad = batch_gradient(w, True), batch_gradient(w, False)
-    for layer in w.d.layer_numbers:
+    for layer in _with_parameters(w):
         factor = w.d.reduction_factor
         scale = "" if factor == 1 else f"({plain_formula(factor)}) "    # a sum over the batch has no factor
         comment = f"∂C/∂W[{layer}] = {scale}Σ_i ∂ℓ/∂W[{layer}]" \
@@ -95,6 +105,11 @@ def scale_blocks(w: CWriter) -> list[Block]:
     return blocks
 
 
+def _with_parameters(w: CWriter) -> list[int]:
+    """The numbers of the layers that have parameters (every layer but a pool layer)."""
+    return [layer for layer in w.d.layer_numbers if w.d.layer(layer).kind != "pool"]
+
+
 def _update(w: CWriter, gradient: sp.Expr, parameter: sp.Symbol) -> sp.Expr:
     """θ − η ∂C/∂θ for ``parameter``, from the derivation's update rule."""
     return w.d.update_expr(PARAM, gradient, LEARNING_RATE).subs(PARAM, parameter)
@@ -103,7 +118,7 @@ def _update(w: CWriter, gradient: sp.Expr, parameter: sp.Symbol) -> sp.Expr:
 def update_blocks(w: CWriter) -> list[Block]:
     """θ ← θ − η ∂C/∂θ from a gradient buffer ``grad``."""
     blocks = []
-    for layer in w.d.layer_numbers:
+    for layer in _with_parameters(w):
         blocks.append(per_parameter(
             w, layer,
             lambda e, layer=layer: _update(w, lvalue_symbol(f"grad.W{layer}{e.slot}"), e.symbol),
@@ -129,6 +144,16 @@ def fused_steps(w: CWriter) -> list[FusedStep]:
     weight_grad = batch_gradient(w, True).subs(M_REAL, 1)
     bias_grad = batch_gradient(w, False).subs(M_REAL, 1)
     for layer in reversed(w.d.layer_numbers):
+        kind = w.d.layer(layer).kind
+        below = layer - 1 if layer > w.d.first else None
+        if kind == "pool":   # nothing to update; δ below is still needed by the layers below
+            steps.append(FusedStep(below, Block(f"layer {layer}: a pool layer has no parameters", ())))
+            continue
+        if kind == "conv":
+            steps.append(FusedStep(below, spatial_backward.fused_block(
+                w, layer, lambda g, theta: _update(w, weight_grad.subs({ACCUMULATED: g, PARAM: theta}), theta),
+                lambda g, theta: _update(w, bias_grad.subs(ACCUMULATED, g), theta))))
+            continue
         grad_b = w.d.grad_b_index(layer)
         block = per_parameter(
             w, layer,
@@ -149,6 +174,10 @@ def params(w: CWriter) -> list[CParam]:
     out = []
     init = w.net.init
     for layer in w.d.layer_numbers:
+        kind = w.d.layer(layer).kind
+        if kind != "dense":   # conv: W[C_out][C_in][kH][kW], b[C_out]; pool: nothing
+            out += spatial.conv_params(w, layer) if kind == "conv" else []
+            continue
         n, n_prev = w.d.width(layer), w.d.width(layer - 1)
         out.append(CParam(f"W{layer}", n, n_prev, False, repr(init.as_float(fan_in=n_prev, fan_out=n))))
         if w.d.layer(layer).bias:

@@ -6,6 +6,7 @@ the macro branch). No part holds C syntax beyond a printed expression or an lval
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar, Iterator, Union
 
@@ -72,7 +73,52 @@ class Loop:
             yield from statement.texts()
 
 
-Statement = Union[Assign, Local, ZeroedArray, Loop]
+@dataclass(frozen=True)
+class IntLocal:
+    """``const int name = value;``: an array index computed once (conv and pool loops)."""
+
+    name: str
+    value: str
+    kind: ClassVar[str] = "int_local"
+
+    def texts(self) -> Iterator[str]:
+        yield self.value
+
+
+@dataclass(frozen=True)
+class Skip:
+    """``if (condition) continue;``: a read outside the array (or off the stride) is 0, so its term is left out."""
+
+    condition: str
+    kind: ClassVar[str] = "skip"
+
+    def texts(self) -> Iterator[str]:
+        yield self.condition
+
+
+@dataclass(frozen=True)
+class Note:
+    """``/* text */`` inside a block: one step of a block with several (the max-pool mask, then δ)."""
+
+    text: str
+    kind: ClassVar[str] = "note"
+
+    def texts(self) -> Iterator[str]:
+        yield from ()
+
+
+@dataclass(frozen=True)
+class Unused:
+    """``(void)name;``: a parameter this function does not read (-Wunused-parameter)."""
+
+    name: str
+    kind: ClassVar[str] = "unused"
+
+    def texts(self) -> Iterator[str]:
+        yield from ()
+
+
+Statement = Union[Assign, Local, ZeroedArray, Loop, IntLocal, Skip, Note, Unused]
 
 
 @dataclass(frozen=True)
@@ -101,11 +147,28 @@ class CParam:
     cols: int          # 0 for a bias vector
     is_bias: bool
     init_value: str    # weights: r of U[−r, r] or σ of N(0, σ²) (the spec's init), a double literal; biases "0"
+    #: a conv weight's (C_out, C_in, kH, kW) or (C_out, C_in, k) with its loop indices; () for rows × cols
+    shape: tuple[int, ...] = ()
+    indices: tuple[str, ...] = ()
 
     @property
     def declarator(self) -> str:
+        if self.shape:
+            return self.name + "".join(f"[{n}]" for n in self.shape)
         return f"{self.name}[{self.rows}]" + (f"[{self.cols}]" if self.cols else "")
 
     @property
     def size(self) -> int:
+        if self.shape:
+            return math.prod(self.shape)
         return self.rows * (self.cols or 1)
+
+    @property
+    def loops(self) -> list[tuple[str, int]]:
+        """(index, count) of each axis of a conv weight, outermost first (its entries in C order)."""
+        return list(zip(self.indices, self.shape))
+
+    @property
+    def slot(self) -> str:
+        """The subscript of a conv weight's entry in its loops: ``[c][ci][ki][kj]``."""
+        return "".join(f"[{index}]" for index in self.indices)

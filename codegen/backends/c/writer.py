@@ -7,6 +7,8 @@ printed with loop-indexed names and run inside ``for`` loops over fixed sizes).
 """
 from __future__ import annotations
 
+import math
+
 import sympy as sp
 
 from deltagen.derive.derivation.backprop import Derivation
@@ -40,14 +42,21 @@ class CWriter:
 
     # ------------------------------------------------------------ layers
     def weights(self, layer: int) -> int:
-        """The number of weights of layer number ``layer``."""
+        """The number of weights of layer number ``layer`` (a conv layer's kernels; a pool layer has none)."""
+        kind = self.d.layer(layer)
+        if kind.kind != "dense":
+            return math.prod(kind.weight_shape) if kind.kind == "conv" else 0
         return self.d.width(layer) * self.d.width(layer - 1)
 
     def unrolled(self, layer: int) -> bool:
-        return self.weights(layer) <= self.config.unroll_max_weights
+        # conv and pool layers are always loops over positions (spatial.py), however few their weights
+        return self.d.layer(layer).kind == "dense" and self.weights(layer) <= self.config.unroll_max_weights
 
     def form(self, layer: int) -> str:
         """The form of layer number ``layer`` with its reason, as shown in the block comments."""
+        kind = self.d.layer(layer).kind
+        if kind != "dense":
+            return f"loops, {kind} layer"
         weights, limit = self.weights(layer), self.config.unroll_max_weights
         return f"unrolled, {weights} weights <= {limit}" if self.unrolled(layer) else f"loops, {weights} weights > {limit}"
 

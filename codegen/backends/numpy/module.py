@@ -6,6 +6,7 @@ only arranges them into functions.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import sympy as sp
@@ -18,6 +19,7 @@ from deltagen.derive.derivation.stable import stabilize, stabilize_branched
 from .config import NumpyConfig
 from .parts import Assignment
 from .printer import NumpyCodePrinter
+from .spatial_lines import SpatialLines
 from .training import optimizer_context
 from .vectorize import UnitGroups, Vectorizer
 
@@ -27,7 +29,7 @@ LEARNING_RATE = sp.Symbol("learning_rate", positive=True)
 @dataclass(frozen=True)
 class ParamInfo:
     name: str
-    shape: tuple[int, int]
+    shape: tuple[int, ...]   # dense (n, n_prev); conv W (C_out, C_in, kH, kW), b (C_out, 1)
     is_bias: bool
     init_value: str   # weights: r of U[−r, r] or σ of N(0, σ²) (the spec's init), printed; "0.0" for biases
 
@@ -44,13 +46,17 @@ class NumpyModule:
         self.d = derivation
         self.net = derivation.network
         self.config = config
-        self.printer = NumpyCodePrinter({LAMBDA: "L2"})
+        self.spatial = SpatialLines(self)     # conv and pool layers: spatial_lines prints them
+        self.printer = NumpyCodePrinter({LAMBDA: "L2", **self.spatial.flat_names()})
 
     # ----------------------------------------------------------- helpers
     def params(self) -> list[ParamInfo]:
         out = []
         init = self.net.init
         for layer in self.d.layer_numbers:
+            if self.spatial.is_spatial(layer):
+                out += self.spatial.params(layer, ParamInfo)
+                continue
             n, n_prev = self.d.width(layer), self.d.width(layer - 1)
             value = repr(init.as_float(fan_in=n_prev, fan_out=n))   # the same double the C prints
             out.append(ParamInfo(f"W{layer}", (n, n_prev), False, value))
@@ -94,6 +100,9 @@ class NumpyModule:
         """Z then A of every layer, input to output (and Ã of each dropout layer)."""
         lines = []
         for layer in self.d.layer_numbers:
+            if self.spatial.is_spatial(layer):
+                lines += self.spatial.forward(layer)
+                continue
             forms = self.d.matrix(layer)
             lines.append(Assignment(forms.Z.name, self.printer.doprint(self._reads(layer)[0])))
             activation = self.d.layer(layer).activation
@@ -121,6 +130,8 @@ class NumpyModule:
         return vectorizer.reduction_lines() + body
 
     def cost_expr(self) -> str:
+        if self.spatial.numbers:
+            return self.spatial.cost_expr()
         loss_row = sp.MatrixSymbol("loss_row", 1, M)
         return self.printer.doprint(self.d.cost_matrix_expr(loss_row))
 
@@ -132,6 +143,9 @@ class NumpyModule:
         body = vectorizer.vector(out_forms.Delta.name, [stabilize(e) for e in self.d.output_delta])
         lines = vectorizer.reduction_lines() + body
         for layer in reversed(self.d.layer_numbers[:-1]):
+            if self.spatial.is_spatial(layer):
+                lines += self.spatial.delta(layer)
+                continue
             forms = self.d.matrix(layer)
             derivative = self.d.hidden_derivative(layer)
             printer = NumpyCodePrinter({GENERIC_A: forms.A.name, GENERIC_Z: forms.Z.name})
@@ -144,6 +158,9 @@ class NumpyModule:
         """Lines computing dW and db of every layer from the Δs."""
         lines = []
         for layer in reversed(self.d.layer_numbers):
+            if self.spatial.is_spatial(layer):
+                lines += self.spatial.gradients(layer)
+                continue
             forms = self.d.matrix(layer)
             lines.append(Assignment(f"d{forms.W.name}", self.printer.doprint(self._reads(layer)[1])))
             if forms.db_expr is not None:
@@ -158,8 +175,11 @@ class NumpyModule:
         of the first layer (the same matrix calculus as the δ recurrence).
         """
         c = self.d.reduction_factor
-        out = [(forms.Delta.name, self.printer.doprint(c * forms.Delta))
-               for forms in (self.d.matrix(layer) for layer in reversed(self.d.layer_numbers))]
+        out = [self.spatial.backward_key(layer) if self.spatial.is_spatial(layer) else
+               (f"Delta{layer}", self.printer.doprint(c * self.d.matrix(layer).Delta))
+               for layer in reversed(self.d.layer_numbers)]
+        if self.spatial.is_spatial(self.d.first):
+            return out + [("dX", self.spatial.input_gradient())]
         first = self.d.matrix(self.d.first)
         input_gradient = c * sp.Trace(first.Delta.T * first.z_expr).diff(first.A_prev)
         return out + [("dX", self.printer.doprint(input_gradient))]
@@ -171,8 +191,11 @@ class NumpyModule:
         skip the gradient array: one pass over each weight matrix fewer.
         """
         out = []
-        printer = NumpyCodePrinter({LAMBDA: "L2"})
+        printer = NumpyCodePrinter(dict(self.printer.names))
         for layer in self.d.layer_numbers:
+            if self.spatial.is_spatial(layer):
+                out += self.spatial.updates(layer)
+                continue
             forms = self.d.matrix(layer)
             for param, gradient in ((forms.W, self._reads(layer)[1]), (forms.b, forms.db_expr)):
                 if gradient is not None:
@@ -181,14 +204,13 @@ class NumpyModule:
 
     # ---------------------------------------------------------- context
     def context(self) -> dict:
-        self.d.network.require_dense("NumPy code generation")   # conv and pool: issue 15, under way
         net = self.net
         layers = []
         for number in self.d.layer_numbers:
             layer = self.d.layer(number)
             layers.append({
                 "number": number, "units": layer.units, "activation": layer.activation.name,
-                "bias": layer.bias,
+                "bias": layer.bias, "kind": self.spatial.describe(number) if self.spatial.numbers else None,
             })
         return {
             "name": net.name,
@@ -219,6 +241,7 @@ class NumpyModule:
             "init_name": net.init.name,
             "init_distribution": net.init.distribution,
             "init_formula": net.init.formula,
-            "init_draws": net.init.draws * sum(p.shape[0] * p.shape[1] for p in self.params() if not p.is_bias),
+            "init_draws": net.init.draws * sum(math.prod(p.shape) for p in self.params() if not p.is_bias),
+            "spatial": bool(self.spatial.numbers),
             **optimizer_context(net.optimizer),
         }
