@@ -22,6 +22,8 @@ import threading
 from pathlib import Path
 from typing import Iterator
 
+from deltagen.derive.errors import make_directories as _make_directories
+
 _HIDDEN = ".deltagen-"
 
 
@@ -41,21 +43,6 @@ def _replaceable(destination: Path) -> None:
         raise OSError(errno.EEXIST, "is not a regular file (a FIFO, device or socket); expected a regular "
                                     "file or nothing", str(destination))
 
-
-def _make_directories(directory: Path) -> list[Path]:
-    """Create ``directory`` and missing parents; return those created, deepest last."""
-    missing = []
-    current = directory
-    while not current.exists():
-        missing.append(current)
-        if current.parent == current:
-            break
-        current = current.parent
-    created = []
-    for path in reversed(missing):
-        path.mkdir()
-        created.append(path)
-    return created
 
 
 def _keep_previous(destination: Path) -> Path | None:

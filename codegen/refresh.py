@@ -1,7 +1,8 @@
 """Regenerate the committed ``generated/`` tree: ``python -m deltagen.codegen.refresh [--check]``.
 
 Every ``generated/*/spec.toml`` is rendered by every producer (code for every
-target, and the documents and reports other modules register) next to its spec.
+target, and the documents and reports other modules register) next to its spec;
+every ``generated/*/class.toml`` gets its exercise and grades (``refresh_classes``).
 With ``--check`` nothing is written; the exit status is 1 if any file is stale.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ from deltagen.derive.proof import prove
 
 from .backends import TARGETS
 from .files import write_files
+from .refresh_classes import class_recipes, expected_class_files, stale_class_files, write_class_files
 from .render import render
 
 GENERATED = Path(__file__).resolve().parent.parent / "generated"
@@ -79,6 +81,11 @@ def main(argv: list[str] | None = None) -> int:
                 stale.append(path)
         if not args.check:
             write_files(files, spec.parent)
+    for recipe in class_recipes(GENERATED):     # the class examples: exercise/ and grades/ beside class.toml
+        files = expected_class_files(recipe)
+        stale += stale_class_files(recipe, files)
+        if not args.check:
+            write_class_files(recipe, files)
     for path in stale:
         print(("stale: " if args.check else "updated: ") + str(path))
     return 1 if (args.check and stale) else 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from pathlib import Path
 from typing import Iterable, Mapping
 
 #: characters that move the cursor or reorder text on a terminal without being control characters
@@ -150,3 +151,18 @@ def read_capped(handle, source: str, what: str) -> bytes:
         raise SpecError("", f"expected {what} of at most {MAX_INPUT_BYTES // (1024 * 1024)} MiB, got a larger file",
                         source)
     return data
+
+
+def make_directories(directory: Path) -> list[Path]:
+    """Create ``directory`` and its missing parents; return those created, outermost first, so that a failed
+    write removes exactly what it made (in reverse)."""
+    missing = []
+    current = directory
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for path in reversed(missing):
+        path.mkdir()
+    return list(reversed(missing))

@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from deltagen.codegen.refresh import expected_files, specs
+from deltagen.codegen.refresh import GENERATED, expected_files, specs
+from deltagen.codegen.refresh_classes import class_recipes, expected_class_files, stale_class_files, write_class_files
 from deltagen.codegen.render import write_files
 
 SPECS = specs()
@@ -29,6 +30,16 @@ def test_generated_files_are_fresh(spec, tmp_path, update):
         committed = spec.parent / name
         assert committed.exists(), f"{committed} is missing: run pytest --update"
         assert committed.read_bytes() == fresh, f"{committed} is stale: run pytest --update"
+
+
+@pytest.mark.parametrize("recipe", class_recipes(GENERATED), ids=lambda p: p.parent.name)
+def test_class_examples_are_fresh(recipe, update):
+    """A class example's exercise/ (variants, quiz.xml) and grades/ (CSV, feedback, summary, plot), byte for byte."""
+    files = expected_class_files(recipe)
+    if update:
+        write_class_files(recipe, files)
+    assert {"exercise/001/sheet.tex", "exercise/quiz.xml", "grades/grades.csv", "grades/summary.png"} <= set(files)
+    assert not stale_class_files(recipe, files), "stale: run pytest --update"
 
 
 def test_generation_is_deterministic_across_processes(tmp_path):

@@ -239,8 +239,10 @@ def test_derive_latex_cli_errors(tmp_path):
 
 
 def test_readme_shows_a_rendered_page_of_each_kind():
+    """A derivation, a worked solution, and a class exercise's sheet and key (pt)."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     images = re.findall(r"!\[[^]]*\]\((generated/pages/[^)]+\.png)\)", readme)
-    assert len(images) == 2 and any("derivation" in i for i in images) and any("solution" in i for i in images)
+    kinds = {image.split("/")[-1].split("_")[0] for image in images}
+    assert len(images) == 4 and kinds == {"derivation", "solution", "sheet", "key"}
     for image in images:
         assert (ROOT / image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -152,7 +152,7 @@ def test_no_module_is_over_the_size_limit():
 
 
 def test_derive_has_subpackages_by_concern():
-    for concern in ("model", "derivation", "proof", "documents", "evaluation", "checking"):
+    for concern in ("model", "derivation", "proof", "documents", "evaluation", "checking", "teaching"):
         assert f"deltagen.derive.{concern}" in MODULES, concern
     assert not [p.name for p in (ROOT / "derive").glob("*.py") if p.name not in ("__init__.py", "errors.py")]
 

@@ -9,8 +9,6 @@ and hand-made inputs for the max-pool tie (δ goes to the first maximum, row-maj
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import sys
 import time
 from math import prod
 

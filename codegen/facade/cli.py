@@ -1,4 +1,4 @@
-"""The ``deltagen`` command line: derive (and prove), generate, solve and check — each through the facade.
+"""The ``deltagen`` command line: derive (and prove), generate, solve, check, and a class's exercise and grades.
 
 Bad input ends with one line on stderr, ``FILE: FIELD: expected ...``, and exit status 2.
 """
@@ -19,6 +19,9 @@ from .derive.checking.report import render_json, render_text
 from .derive.documents.describe import describe
 from .derive.documents.solution import DEFAULT_DIGITS
 from .derive.documents.words import LANGUAGES
+from .derive.teaching.exercise import write_exercise
+from .derive.teaching.grade import grade_class
+from .derive.teaching.moodle import write_quiz
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,6 +60,18 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("answers", help="answers file (TOML): [[claim]] tables")
     c.add_argument("--json", action="store_true", help="machine-readable verdicts")
     c.add_argument("--lang", choices=("en", "pt"), default="en", help="language of the report (default en)")
+    e = commands.add_parser("exercise", help="seeded variants of the spec's exercise: sheets, keys, answers templates")
+    e.add_argument("spec", help="spec file (TOML); an [exercise] table sets what is asked and the ranges")
+    e.add_argument("--variants", type=int, required=True, help="how many variants (1 to 999), in OUT/001, OUT/002, ...")
+    e.add_argument("--seed", type=int, required=True, help="the seed of the variants' numbers (0 to 2**64 - 1)")
+    e.add_argument("--out", required=True, type=_path, help="output directory (created if missing)")
+    e.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the sheets and keys (default en)")
+    e.add_argument("--moodle", action="store_true", help="also write OUT/quiz.xml: one Moodle Cloze question a variant")
+    r = commands.add_parser("grade", help="grade every answers file of a folder: grades.csv, feedback, summary")
+    r.add_argument("exercise", help="an exercise folder (from deltagen exercise) or one spec file")
+    r.add_argument("submissions", help="folder of the students' answers files (*.toml)")
+    r.add_argument("--out", required=True, type=_path, help="output directory (created if missing)")
+    r.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the feedback (default en)")
     return parser
 
 
@@ -143,11 +158,27 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _exercise(args: argparse.Namespace) -> int:
+    for folder in write_exercise(Path(args.spec), args.variants, args.seed, Path(args.out), args.lang):
+        print(printable(str(folder)))
+    if args.moodle:
+        print(printable(str(write_quiz(Path(args.out), args.lang))))
+    return 0
+
+
+def _grade(args: argparse.Namespace) -> int:
+    report = grade_class(Path(args.exercise), Path(args.submissions), Path(args.out), args.lang)
+    for line in report.lines():
+        print(printable(line))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``deltagen`` console script."""
     args = _parser().parse_args(argv)
     try:
-        return {"derive": _derive, "generate": _generate, "solve": _solve, "check": _check}[args.command](args)
+        return {"derive": _derive, "generate": _generate, "solve": _solve, "check": _check, "exercise": _exercise,
+                "grade": _grade}[args.command](args)
     except SpecError as error:
         print(error.line(), file=sys.stderr)
         return 2

@@ -29,12 +29,14 @@ import numpy as np
 
 from ..derivation.backprop import Derivation
 from ..errors import SpecError, did_you_mean, read_capped, toml_error
+from .blank import is_blank, variant_of
+from .claim_unit import claim_unit as _unit
 from .nodes import split_state
 from .spatial_claims import claim_shape, node_shape, refuse_parameterless, refuse_spatial_formula, spatial_value
 from .state_claims import STATE, state_quantity, step_of
 from .written import decimal_of, half_unit, parse_decimal, show, written_numbers
 
-TOP_KEYS = ("title", "note", "claim")
+TOP_KEYS = ("title", "note", "claim", "variant")   # variant: an exercise's (blank.py)
 CLAIM_KEYS = ("quantity", "example", "value", "tolerance", "unit", "entry", "expression", "property", "note", "step")
 PROPERTIES = ("affine in x",)
 #: in a formula claim, delta[l] and WTdelta[l] stand for every hidden layer (their recurrence needs layer l+1);
@@ -112,6 +114,8 @@ class Answers:
     title: str | None
     note: str | None
     claims: tuple[Claim, ...] = field(default_factory=tuple)
+    variant: str | None = None                                  # an exercise variant's number, "001"
+    unanswered: tuple[Claim, ...] = field(default_factory=tuple)  # value = "": asked, not answered (no value)
 
 
 # ---------------------------------------------------------------- reading
@@ -177,7 +181,10 @@ def _answers(data: dict, derivation: Derivation, source: str) -> Answers:
         raise SpecError("claim", "expected [[claim]] tables (double brackets), got a single [claim] table")
     if not isinstance(claims, list) or not claims:
         raise SpecError("claim", "expected at least one [[claim]] table")
-    return Answers(source, title, note, tuple(_claim(entry, i, derivation, source) for i, entry in enumerate(claims)))
+    variant = variant_of(data.get("variant"))
+    read = [_claim(entry, i, derivation, source) for i, entry in enumerate(claims)]
+    return Answers(source, title, note, tuple(c for c in read if c.is_formula or c.value is not None), variant,
+                   tuple(c for c in read if not c.is_formula and c.value is None))
 
 
 def _text(value: Any, field_name: str) -> str | None:
@@ -313,6 +320,10 @@ def _claim(entry: Any, position: int, derivation: Derivation, source: str = "the
                         derivation.network.source)
     shape = shape_of(kind, layer, derivation)
     written_shape = claim_shape(kind, layer, derivation)    # a conv or pool layer's own shape
+    if is_blank(entry["value"]):    # asked, not answered: no number, so no tolerance either
+        unit = _unit(entry, where, kind, shape) if written_shape is None else None
+        return Claim(position, where, entry["quantity"], kind, layer, layer_text, example, unit, None, None, None,
+                     note=note, step=step)
     if written_shape is None:
         unit = _unit(entry, where, kind, shape)
         written = written_numbers(entry["value"], f"{where}.value", () if unit is not None else shape)
@@ -370,27 +381,3 @@ def _example(entry: dict, where: str, kind: str, derivation: Derivation) -> int 
         raise SpecError(f"{where}.example", f"expected an example number from 1 to {m}, got {show(value)}")
     return value - 1
 
-
-def _unit(entry: dict, where: str, kind: str, shape: tuple[int, ...]) -> tuple[int, ...] | None:
-    """A claim about one entry: ``unit = j`` (vectors) or ``entry = [j, k]`` (matrices), 1-based."""
-    if "unit" in entry and "entry" in entry:
-        raise SpecError(where, "expected unit (for a vector) or entry (for a matrix), not both")
-    if "unit" in entry:
-        if len(shape) != 1:
-            raise SpecError(f"{where}.unit", f"expected unit only for a vector quantity; {kind} is "
-                                             f"{'a matrix: use entry = [j, k]' if len(shape) == 2 else 'a number'}")
-        j = entry["unit"]
-        if isinstance(j, bool) or not isinstance(j, int) or not 1 <= j <= shape[0]:
-            raise SpecError(f"{where}.unit", f"expected a unit from 1 to {shape[0]}, got {show(j)}")
-        return (j - 1,)
-    if "entry" in entry:
-        value = entry["entry"]
-        if len(shape) != 2:
-            raise SpecError(f"{where}.entry", f"expected entry only for a matrix quantity; {kind} is not one")
-        if (not isinstance(value, list) or len(value) != 2
-                or any(isinstance(v, bool) or not isinstance(v, int) for v in value)
-                or not (1 <= value[0] <= shape[0] and 1 <= value[1] <= shape[1])):
-            raise SpecError(f"{where}.entry", f"expected [row, column] with row 1..{shape[0]} and column "
-                                              f"1..{shape[1]}, got {show(value)}")
-        return (value[0] - 1, value[1] - 1)
-    return None

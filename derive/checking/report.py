@@ -12,6 +12,7 @@ import numpy as np
 
 from ..documents.words import words as _words   # the one en/pt word table, shared with the documents
 from ..evaluation.numbers import to_mpf
+from .blank import NOT_ANSWERED, blank_words, claim_label
 from .check import CheckResult, ClaimResult, EntryResult, index_of
 from .mistakes import Cause
 from .nodes import Key, split_state
@@ -229,9 +230,16 @@ def render_text(result: CheckResult, lang: str = "en", answers_name: str | None 
             claimed = claim.value[index_of(claim, entry.position)]
             lines.append(f"       {entry_name(claim_result, entry)} = {entry.written}: "
                          f"{entry_text(entry, lang, claimed)}")
+    blank = blank_words(lang)
+    for n, claim in enumerate(result.answers.unanswered, start=len(result.results) + 1):   # asked, left empty
+        name = claim_label(claim.quantity, claim.example, lang, claim.unit)
+        lines.append(f"{n:>3}. {name}: {blank['not_answered']}")
     counts = result.counts()
     total = sum(counts.values())
     parts = ", ".join(words[f"count_{k}"].format(n=v) for k, v in counts.items())
+    if result.answers.unanswered:
+        n = len(result.answers.unanswered)
+        parts += "; " + (blank["count_one"] if n == 1 else blank["count"].format(n=n))
     lines += ["", words["summary"].format(total=total, parts=parts),
               words["first_step"].format(name=first) if first else words["none_wrong"]]
     return "\n".join(lines) + "\n"
@@ -281,13 +289,19 @@ def as_json(result: CheckResult, answers_name: str | None = None, spec_name: str
             "causes": _cause_json(e.causes),
         } for e in r.entries]
         claims.append(item)
+    for claim in result.answers.unanswered:     # asked, left empty: neither right nor wrong
+        claims.append({"order": len(claims) + 1, "claim": claim.position, "quantity": claim.quantity,
+                       "example": None if claim.example is None else claim.example + 1,
+                       **({"step": claim.step} if claim.step > 1 else {}), "verdict": NOT_ANSWERED,
+                       "first_wrong": False, **({"note": claim.note} if claim.note else {}), "numbers": []})
     first = next((c for c in claims if c["first_wrong"]), None)
     return {
         "spec": spec_name or result.spec_name,
         "answers": answers_name or result.answers.source,
         "title": result.answers.title,
         "ok": result.ok,
-        "counts": result.counts(),
+        "counts": {**result.counts(), **({NOT_ANSWERED: len(result.answers.unanswered)}
+                                         if result.answers.unanswered else {})},
         "first_wrong": None if first is None else {"order": first["order"], "quantity": first["quantity"],
                                                    "example": first["example"]},
         "claims": claims,

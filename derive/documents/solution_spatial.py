@@ -373,17 +373,6 @@ class SpatialSteps:
                 lines += self.step(name, symbolic, numbers, self.scalar(new), first=r"\leftarrow")
         self.equations(lines)
 
-    def build(self) -> str:
-        self.given()
-        for i in range(self.trace.m):
-            self.forward(i)
-        self.cost()
-        for i in range(self.trace.m):
-            self.backward(i)
-        self.batch_gradients()
-        self.updates()
-        return self.doc.render()
-
 
 def check_spatial(derivation: Derivation, lang: str) -> None:
     """What the worked solution of a conv net cannot show yet: an [optimizer] other than sgd (one line)."""

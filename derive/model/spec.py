@@ -20,6 +20,7 @@ import numpy as np
 
 from .decimals import parse_decimal
 from .example_spatial import spatial_example
+from .exercise_spec import exercise_table
 from .fields import IDENTIFIER, integer as _int, show as _show, table as _table
 from .layer_spec import MAX_LAYERS, MAX_UNITS, input_shape, parse_layers
 from ..errors import SpecError, did_you_mean, read_capped, toml_error
@@ -32,7 +33,7 @@ MAX_PARAMS = 1_000_000   # derive + prove + generate take minutes here (README, 
 MAX_NAME = 64
 
 TOP_KEYS = ("name", "input", "layers", "loss", "reduction", "l2", "init", "init_scale", "optimizer", "notation",
-            "example")
+            "example", "exercise")
 NOTATION_KEYS = ("input_layer", "brackets", "weight_symbol", "delta_symbol", "cost_symbol", "weight_convention")
 #: the accepted words of each [notation] choice, with what each one means (for messages and docs)
 NOTATION_CHOICES = {
@@ -131,6 +132,8 @@ def _build(data: Any, source: str) -> Network:
         example = _example(data["example"], sizes, layers, notation)
     if example is not None and loss.targets_sum_to_one and sizes[-1] > 1:
         _targets_sum_to_one(example.Y, loss.name)
+    if "exercise" in data:      # the table's own fields; what it asks is checked by `deltagen exercise`
+        exercise_table(data)
     return Network(name=name, n_in=n_in, input_shape=shape or (n_in,), layers=layers, loss=loss,
                    reduction=reduction, l2=l2, notation=notation, example=example, source=source, init=init,
                    optimizer=optimizer_from_table(data["optimizer"]) if "optimizer" in data else PLAIN_SGD)
