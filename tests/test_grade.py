@@ -231,6 +231,9 @@ def test_feedback_files(graded):
     assert "delta[2] (example 1): not answered" in dave and "dW[2]: not answered" in dave
     assert "No wrong step." in (feedback / "alice.txt").read_text(encoding="utf-8")
     assert (feedback / "frank.txt").read_text(encoding="utf-8").startswith("frank.toml: variant: expected")
+    grace = (feedback / "grace.txt").read_text(encoding="utf-8")      # variant 002's numbers handed in as 001
+    assert grace.endswith("These numbers are variant 002's key: likely causes were not searched.\n")
+    assert "likely cause" not in grace.split("These numbers")[0]
 
 
 def test_summary_markdown(graded):

@@ -152,8 +152,10 @@ def dependency_order(claims: list[Claim], graph: Graph | None) -> list[Claim]:
 
 # ---------------------------------------------------------------- the check
 
-def check(derivation: Derivation, answers: Answers) -> CheckResult:
-    """Judge every claim of ``answers`` against ``derivation`` and its spec's ``[example]``."""
+def check(derivation: Derivation, answers: Answers, *, explain: bool = True) -> CheckResult:
+    """Judge every claim of ``answers`` against ``derivation`` and its spec's ``[example]``.
+
+    ``explain=False`` skips the search for likely causes (the costly part when many numbers are wrong)."""
     network = derivation.network
     numeric = [c for c in answers.claims if not c.is_formula]
     graph = Graph(derivation) if numeric else None
@@ -168,7 +170,7 @@ def check(derivation: Derivation, answers: Answers) -> CheckResult:
                 results.append(ClaimResult(claim, None, formula.verdict, formula=formula))
             else:
                 results.append(judge.judge(claim))
-        if judge:
+        if judge and explain:
             _explain(judge, results)
     for result in results:
         if result.verdict == "wrong":

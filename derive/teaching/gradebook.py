@@ -114,8 +114,9 @@ class Grader:
             answers = parse_answers(text, derivation, name)
         except SpecError as exc:
             return Graded(student, variant, error=printable(str(exc)), feedback=printable(str(exc)) + "\n")
-        try:
-            result = check(derivation, answers)
+        copied = None if self.single else copied_from(answers, own, sorted(self.specs), self.keys)
+        try:     # numbers that are another variant's key: no likely causes to find in them
+            result = check(derivation, answers, explain=copied is None)
         except Exception as exc:  # noqa: BLE001 - one submission the checker trips on must not stop the class
             line = f"{name}: expected answers the checker can judge (it failed: {type(exc).__name__}: {exc})"
             return Graded(student, variant, error=printable(line.splitlines()[0]), feedback=printable(line) + "\n")
@@ -131,7 +132,8 @@ class Grader:
         counts = {"asked": len(claims), "answered": len(result.results), "correct": verdicts.count("correct"),
                   "rounding": verdicts.count("rounding"), "follows_through": verdicts.count("follows-through"),
                   "wrong": verdicts.count("wrong")}
-        copied = None if self.single else copied_from(answers, own, sorted(self.specs), self.keys)
+        if copied is not None:
+            feedback += _NOT_SEARCHED[self.lang].format(variant=copied.variant) + "\n"
         return Graded(student, variant, counts, "", feedback, tuple(claims), copied)
 
     def _variant(self, variant: str, name: str) -> str:
@@ -142,6 +144,11 @@ class Grader:
             raise SpecError("variant", f"expected one of the exercise's variants {', '.join(sorted(self.specs))}, "
                                        f"got unknown variant {variant!r}", name)
         return variant
+
+
+#: the feedback's note when the numbers are another variant's key (the likely causes were not searched)
+_NOT_SEARCHED = {"en": "These numbers are variant {variant}'s key: likely causes were not searched.",
+                 "pt": "Estes números são a chave da variante {variant}: as causas prováveis não foram procuradas."}
 
 
 def _read(path: str, name: str) -> str:
