@@ -5,7 +5,8 @@
 Nets: the lecture's 2-3-1 (sigmoid, half_sse, no bias), 64-32-10 and 784-128-10 (sigmoid hidden, softmax + cce)
 at batch 1, 32 and 256, and the conv net [1,28,28] → conv 8×3×3 pad 1 relu → max pool 2 → dense 10 (softmax + cce)
 at batch 32. For each net, precision (double; float: the generated C built with -DNAME_REAL=float against
-cblas_sgemm) and flags (-O2; -O3 -march=native) one C program holds both steps (benchmarks/blas_reference.py):
+cblas_sgemm) and flags (-O2; -O3 -march=native; the same with -DNAME_USE_CBLAS, the generated step's products
+through cblas) one C program holds both steps (benchmarks/blas_reference.py):
 before timing, one step of each from ``NAME_init_params(1)`` must reach the same parameters (1e-10 relative to
 the largest in double, 1e-4 in float), then rounds alternate the two, each round the mean of about --budget
 seconds of steps; the figures are the medians. The run is pinned to one core (taskset -c CPU, default the last
@@ -41,7 +42,8 @@ from deltagen.derive import derive, load_spec, spec_from_dict  # noqa: E402
 from run import two_layer  # noqa: E402
 
 LEARNING_RATE = 0.05
-FLAGS = {"-O2": ["-O2"], "-O3 -march=native": ["-O3", "-march=native"]}
+FLAGS = {"-O2": ["-O2"], "-O3 -march=native": ["-O3", "-march=native"],
+         "-O3 -march=native -DNAME_USE_CBLAS": ["-O3", "-march=native", "-D{name}_USE_CBLAS"]}
 BATCHES = (1, 32, 256)
 CONV = {"name": "bench_cnn_mnist", "input": [1, 28, 28], "loss": "cce",
         "layers": [{"kind": "conv", "channels": 8, "kernel": 3, "padding": 1, "activation": "relu"},
@@ -102,6 +104,7 @@ def build(derivation, precision: str, flags: list[str], max_batch: int, work: Pa
     (work / "driver.c").write_text(driver_source(derivation, max_batch, precision, LEARNING_RATE))
     binary = work / f"driver_{precision}"
     real = [f"-D{name}_REAL=float"] if precision == "float" else []
+    flags = [flag.format(name=name) for flag in flags]
     subprocess.run(["gcc", "-std=c99", *flags, *real, "-o", str(binary), str(work / "driver.c"),
                     str(work / f"{name}.c"), "-lopenblas", "-lm"], check=True)
     return binary

@@ -17,18 +17,33 @@ FLOAT_STRICT = ["-Wdouble-promotion", "-Wfloat-conversion"]
 
 
 def compile_c(sources: list[Path], output: Path, name: str, real: str = "double", flags: tuple[str, ...] = (),
-              shared: bool = True) -> Path:
+              shared: bool = True, libraries: tuple[str, ...] = ()) -> Path:
     """Compile with the strict flags (and the float ones for a float build); raise with gcc's output on failure."""
     command = ["gcc", *STRICT, "-O2", *flags]
     if real == "float":
         command += [f"-D{name}_REAL=float", *FLOAT_STRICT]
     if shared:
         command += ["-shared", "-fPIC"]
-    command += [*map(str, sources), "-o", str(output), "-lm"]
+        sources = [*sources, *_sizes_source(sources, output, name)]
+    command += [*map(str, sources), "-o", str(output), *libraries, "-lm"]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise AssertionError(f"{' '.join(command)}\n{result.stderr}")
     return output
+
+
+def _sizes_source(sources: list[Path], output: Path, name: str) -> list[Path]:
+    """A C file reporting sizeof(NAME_workspace) to ctypes (its tile buffers depend on NAME_REAL and NAME_TILE),
+    compiled into the library with the same flags; none when the sources have no NAME.h beside them."""
+    header = next((Path(source).parent / f"{name}.h" for source in sources
+                   if (Path(source).parent / f"{name}.h").exists()), None)
+    if header is None:
+        return []
+    sizes = output.with_name(output.name + ".sizes.c")
+    sizes.write_text(f'#include "{header.resolve()}"\n'
+                     f"unsigned long harness_workspace_bytes(void);\n"
+                     f"unsigned long harness_workspace_bytes(void) {{ return (unsigned long)sizeof({name}_workspace); }}\n")
+    return [sizes]
 
 
 class CNet:
@@ -76,8 +91,12 @@ class CNet:
         if trace_reals is None:
             trace_reals = sum((5 if f"D{key[1:]}" in self.dropout else 3) * shape[0]
                               for key, shape in param_shapes.items() if key.startswith("W"))
+        rest = ctypes.sizeof(self.ctype) * trace_reals      # after grad: the trace, then a tiled net's NAME_tile
+        if hasattr(self.lib, "harness_workspace_bytes"):
+            self.lib.harness_workspace_bytes.restype = ctypes.c_ulong
+            rest = self.lib.harness_workspace_bytes() - ctypes.sizeof(self.Params)
         self.Workspace = type(f"{name}_workspace", (ctypes.Structure,), {"_fields_": [
-            ("grad", self.Params), ("trace", self.ctype * trace_reals)]})
+            ("grad", self.Params), ("rest", ctypes.c_char * rest)]})
         state_p = ctypes.POINTER(self.State)
         self._state_init = self._fn("state_init", None, [state_p])
         self._update = self._fn("update", None, [pointer, pointer, state_p])

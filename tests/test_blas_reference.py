@@ -21,7 +21,7 @@ from run import two_layer  # noqa: E402
 BATCHES = (1, 5, 32)
 
 
-def _have_openblas(tmp_path) -> bool:
+def have_openblas(tmp_path) -> bool:
     if shutil.which("gcc") is None:
         return False
     probe = tmp_path / "probe.c"
@@ -38,7 +38,7 @@ def _have_openblas(tmp_path) -> bool:
     spec_from_dict(two_layer("bench_64_32_10", 64, 32, 10)),
 ], ids=["lecture_2_3_1_half_sse_no_bias", "64_32_10_softmax_cce"])
 def test_openblas_step_reaches_the_generated_step(network, precision, tolerance, tmp_path):
-    if not _have_openblas(tmp_path):
+    if not have_openblas(tmp_path):
         pytest.skip("cblas.h / libopenblas missing (apt-get install libopenblas-dev)")
     derivation = derive(network)
     data = tmp_path / "data.bin"

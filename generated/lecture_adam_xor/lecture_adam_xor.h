@@ -71,11 +71,14 @@ typedef struct lecture_adam_xor_state {
 } lecture_adam_xor_state;
 
 /* All the working memory of lecture_adam_xor_train_step, so that its stack use is small for any net.
- * The caller places it (static, on the stack, in its own arena); it holds nothing between calls. */
+ * The caller places it (static, on the stack, in its own arena); it holds nothing between calls.
+ * lecture_adam_xor_WORKSPACE_BYTES: 144 bytes with double, 72 with float. */
 typedef struct lecture_adam_xor_workspace {
     lecture_adam_xor_params grad;    /* dC/dtheta of the batch */
     lecture_adam_xor_trace trace;    /* one example at a time */
 } lecture_adam_xor_workspace;
+
+#define lecture_adam_xor_WORKSPACE_BYTES sizeof(lecture_adam_xor_workspace)
 
 #ifdef __cplusplus
 extern "C" {

@@ -151,12 +151,13 @@ void lecture_and_sgd_step(lecture_and_params *p, int m, const lecture_and_real *
         p->b1[0] = p->b1[0] - u2;
         return;
     }
-    lecture_and_params grad;
-    lecture_and_gradients(p, m, X, Y, &grad);
+    lecture_and_params gradient;
+    lecture_and_params *grad = &gradient;
+    lecture_and_gradients(p, m, X, Y, grad);
     /* W[1] ← W[1] − η ∂C/∂W[1] (unrolled, 2 weights <= 16) */
-    p->W1[0][0] = p->W1[0][0] - grad.W1[0][0]*learning_rate;
-    p->W1[0][1] = p->W1[0][1] - grad.W1[0][1]*learning_rate;
-    p->b1[0] = p->b1[0] - grad.b1[0]*learning_rate;
+    p->W1[0][0] = p->W1[0][0] - grad->W1[0][0]*learning_rate;
+    p->W1[0][1] = p->W1[0][1] - grad->W1[0][1]*learning_rate;
+    p->b1[0] = p->b1[0] - grad->b1[0]*learning_rate;
 }
 
 void lecture_and_state_init(lecture_and_state *s)

@@ -63,11 +63,14 @@ typedef struct lecture_and_state {
 } lecture_and_state;
 
 /* All the working memory of lecture_and_train_step, so that its stack use is small for any net.
- * The caller places it (static, on the stack, in its own arena); it holds nothing between calls. */
+ * The caller places it (static, on the stack, in its own arena); it holds nothing between calls.
+ * lecture_and_WORKSPACE_BYTES: 48 bytes with double, 24 with float. */
 typedef struct lecture_and_workspace {
     lecture_and_params grad;    /* dC/dtheta of the batch */
     lecture_and_trace trace;    /* one example at a time */
 } lecture_and_workspace;
+
+#define lecture_and_WORKSPACE_BYTES sizeof(lecture_and_workspace)
 
 #ifdef __cplusplus
 extern "C" {

@@ -263,31 +263,32 @@ void lecture_bce_classifier_sgd_step(lecture_bce_classifier_params *p, int m, co
         p->b1[2] = p->b1[2] - u14;
         return;
     }
-    lecture_bce_classifier_params grad;
-    lecture_bce_classifier_gradients(p, m, X, Y, &grad);
+    lecture_bce_classifier_params gradient;
+    lecture_bce_classifier_params *grad = &gradient;
+    lecture_bce_classifier_gradients(p, m, X, Y, grad);
     /* W[1] ← W[1] − η ∂C/∂W[1] (unrolled, 6 weights <= 16) */
-    p->W1[0][0] = p->W1[0][0] - grad.W1[0][0]*learning_rate;
-    p->W1[0][1] = p->W1[0][1] - grad.W1[0][1]*learning_rate;
-    p->W1[1][0] = p->W1[1][0] - grad.W1[1][0]*learning_rate;
-    p->W1[1][1] = p->W1[1][1] - grad.W1[1][1]*learning_rate;
-    p->W1[2][0] = p->W1[2][0] - grad.W1[2][0]*learning_rate;
-    p->W1[2][1] = p->W1[2][1] - grad.W1[2][1]*learning_rate;
-    p->b1[0] = p->b1[0] - grad.b1[0]*learning_rate;
-    p->b1[1] = p->b1[1] - grad.b1[1]*learning_rate;
-    p->b1[2] = p->b1[2] - grad.b1[2]*learning_rate;
+    p->W1[0][0] = p->W1[0][0] - grad->W1[0][0]*learning_rate;
+    p->W1[0][1] = p->W1[0][1] - grad->W1[0][1]*learning_rate;
+    p->W1[1][0] = p->W1[1][0] - grad->W1[1][0]*learning_rate;
+    p->W1[1][1] = p->W1[1][1] - grad->W1[1][1]*learning_rate;
+    p->W1[2][0] = p->W1[2][0] - grad->W1[2][0]*learning_rate;
+    p->W1[2][1] = p->W1[2][1] - grad->W1[2][1]*learning_rate;
+    p->b1[0] = p->b1[0] - grad->b1[0]*learning_rate;
+    p->b1[1] = p->b1[1] - grad->b1[1]*learning_rate;
+    p->b1[2] = p->b1[2] - grad->b1[2]*learning_rate;
     /* W[2] ← W[2] − η ∂C/∂W[2] (unrolled, 6 weights <= 16) */
-    p->W2[0][0] = p->W2[0][0] - grad.W2[0][0]*learning_rate;
-    p->W2[0][1] = p->W2[0][1] - grad.W2[0][1]*learning_rate;
-    p->W2[0][2] = p->W2[0][2] - grad.W2[0][2]*learning_rate;
-    p->W2[1][0] = p->W2[1][0] - grad.W2[1][0]*learning_rate;
-    p->W2[1][1] = p->W2[1][1] - grad.W2[1][1]*learning_rate;
-    p->W2[1][2] = p->W2[1][2] - grad.W2[1][2]*learning_rate;
-    p->b2[0] = p->b2[0] - grad.b2[0]*learning_rate;
-    p->b2[1] = p->b2[1] - grad.b2[1]*learning_rate;
+    p->W2[0][0] = p->W2[0][0] - grad->W2[0][0]*learning_rate;
+    p->W2[0][1] = p->W2[0][1] - grad->W2[0][1]*learning_rate;
+    p->W2[0][2] = p->W2[0][2] - grad->W2[0][2]*learning_rate;
+    p->W2[1][0] = p->W2[1][0] - grad->W2[1][0]*learning_rate;
+    p->W2[1][1] = p->W2[1][1] - grad->W2[1][1]*learning_rate;
+    p->W2[1][2] = p->W2[1][2] - grad->W2[1][2]*learning_rate;
+    p->b2[0] = p->b2[0] - grad->b2[0]*learning_rate;
+    p->b2[1] = p->b2[1] - grad->b2[1]*learning_rate;
     /* W[3] ← W[3] − η ∂C/∂W[3] (unrolled, 2 weights <= 16) */
-    p->W3[0][0] = p->W3[0][0] - grad.W3[0][0]*learning_rate;
-    p->W3[0][1] = p->W3[0][1] - grad.W3[0][1]*learning_rate;
-    p->b3[0] = p->b3[0] - grad.b3[0]*learning_rate;
+    p->W3[0][0] = p->W3[0][0] - grad->W3[0][0]*learning_rate;
+    p->W3[0][1] = p->W3[0][1] - grad->W3[0][1]*learning_rate;
+    p->b3[0] = p->b3[0] - grad->b3[0]*learning_rate;
 }
 
 void lecture_bce_classifier_state_init(lecture_bce_classifier_state *s)

@@ -302,23 +302,24 @@ void lecture_conv_exercise_sgd_step(lecture_conv_exercise_params *p, int m, cons
         }
         return;
     }
-    lecture_conv_exercise_params grad;
-    lecture_conv_exercise_gradients(p, m, X, Y, &grad);
+    lecture_conv_exercise_params gradient;
+    lecture_conv_exercise_params *grad = &gradient;
+    lecture_conv_exercise_gradients(p, m, X, Y, grad);
     /* W[1] ← W[1] − η ∂C/∂W[1] (loops, conv layer) */
     for (int c = 0; c < 1; ++c) {
         for (int ci = 0; ci < 1; ++ci) {
             for (int ki = 0; ki < 2; ++ki) {
-                for (int kj = 0; kj < 2; ++kj) p->W1[c][ci][ki][kj] = -grad.W1[c][ci][ki][kj]*learning_rate + p->W1[c][ci][ki][kj];
+                for (int kj = 0; kj < 2; ++kj) p->W1[c][ci][ki][kj] = -grad->W1[c][ci][ki][kj]*learning_rate + p->W1[c][ci][ki][kj];
             }
         }
     }
-    for (int c = 0; c < 1; ++c) p->b1[c] = -grad.b1[c]*learning_rate + p->b1[c];
+    for (int c = 0; c < 1; ++c) p->b1[c] = -grad->b1[c]*learning_rate + p->b1[c];
     /* W[3] ← W[3] − η ∂C/∂W[3] (unrolled, 4 weights <= 16) */
-    p->W3[0][0] = p->W3[0][0] - grad.W3[0][0]*learning_rate;
-    p->W3[0][1] = p->W3[0][1] - grad.W3[0][1]*learning_rate;
-    p->W3[0][2] = p->W3[0][2] - grad.W3[0][2]*learning_rate;
-    p->W3[0][3] = p->W3[0][3] - grad.W3[0][3]*learning_rate;
-    p->b3[0] = p->b3[0] - grad.b3[0]*learning_rate;
+    p->W3[0][0] = p->W3[0][0] - grad->W3[0][0]*learning_rate;
+    p->W3[0][1] = p->W3[0][1] - grad->W3[0][1]*learning_rate;
+    p->W3[0][2] = p->W3[0][2] - grad->W3[0][2]*learning_rate;
+    p->W3[0][3] = p->W3[0][3] - grad->W3[0][3]*learning_rate;
+    p->b3[0] = p->b3[0] - grad->b3[0]*learning_rate;
 }
 
 void lecture_conv_exercise_state_init(lecture_conv_exercise_state *s)

@@ -190,19 +190,20 @@ void lecture_linear_mlp_sgd_step(lecture_linear_mlp_params *p, int m, const lect
         p->b1[1] = p->b1[1] - u5;
         return;
     }
-    lecture_linear_mlp_params grad;
-    lecture_linear_mlp_gradients(p, m, X, Y, &grad);
+    lecture_linear_mlp_params gradient;
+    lecture_linear_mlp_params *grad = &gradient;
+    lecture_linear_mlp_gradients(p, m, X, Y, grad);
     /* W[1] ← W[1] − η ∂C/∂W[1] (unrolled, 4 weights <= 16) */
-    p->W1[0][0] = p->W1[0][0] - grad.W1[0][0]*learning_rate;
-    p->W1[0][1] = p->W1[0][1] - grad.W1[0][1]*learning_rate;
-    p->W1[1][0] = p->W1[1][0] - grad.W1[1][0]*learning_rate;
-    p->W1[1][1] = p->W1[1][1] - grad.W1[1][1]*learning_rate;
-    p->b1[0] = p->b1[0] - grad.b1[0]*learning_rate;
-    p->b1[1] = p->b1[1] - grad.b1[1]*learning_rate;
+    p->W1[0][0] = p->W1[0][0] - grad->W1[0][0]*learning_rate;
+    p->W1[0][1] = p->W1[0][1] - grad->W1[0][1]*learning_rate;
+    p->W1[1][0] = p->W1[1][0] - grad->W1[1][0]*learning_rate;
+    p->W1[1][1] = p->W1[1][1] - grad->W1[1][1]*learning_rate;
+    p->b1[0] = p->b1[0] - grad->b1[0]*learning_rate;
+    p->b1[1] = p->b1[1] - grad->b1[1]*learning_rate;
     /* W[2] ← W[2] − η ∂C/∂W[2] (unrolled, 2 weights <= 16) */
-    p->W2[0][0] = p->W2[0][0] - grad.W2[0][0]*learning_rate;
-    p->W2[0][1] = p->W2[0][1] - grad.W2[0][1]*learning_rate;
-    p->b2[0] = p->b2[0] - grad.b2[0]*learning_rate;
+    p->W2[0][0] = p->W2[0][0] - grad->W2[0][0]*learning_rate;
+    p->W2[0][1] = p->W2[0][1] - grad->W2[0][1]*learning_rate;
+    p->b2[0] = p->b2[0] - grad->b2[0]*learning_rate;
 }
 
 void lecture_linear_mlp_state_init(lecture_linear_mlp_state *s)

@@ -67,11 +67,14 @@ typedef struct lecture_linear_mlp_state {
 } lecture_linear_mlp_state;
 
 /* All the working memory of lecture_linear_mlp_train_step, so that its stack use is small for any net.
- * The caller places it (static, on the stack, in its own arena); it holds nothing between calls. */
+ * The caller places it (static, on the stack, in its own arena); it holds nothing between calls.
+ * lecture_linear_mlp_WORKSPACE_BYTES: 144 bytes with double, 72 with float. */
 typedef struct lecture_linear_mlp_workspace {
     lecture_linear_mlp_params grad;    /* dC/dtheta of the batch */
     lecture_linear_mlp_trace trace;    /* one example at a time */
 } lecture_linear_mlp_workspace;
+
+#define lecture_linear_mlp_WORKSPACE_BYTES sizeof(lecture_linear_mlp_workspace)
 
 #ifdef __cplusplus
 extern "C" {

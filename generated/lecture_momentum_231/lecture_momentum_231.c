@@ -201,19 +201,20 @@ void lecture_momentum_231_sgd_step(lecture_momentum_231_params *p, int m, const 
         p->W1[2][1] = p->W1[2][1] - u9*a0[1];
         return;
     }
-    lecture_momentum_231_params grad;
-    lecture_momentum_231_gradients(p, m, X, Y, &grad);
+    lecture_momentum_231_params gradient;
+    lecture_momentum_231_params *grad = &gradient;
+    lecture_momentum_231_gradients(p, m, X, Y, grad);
     /* W[1] ← W[1] − η ∂C/∂W[1] (unrolled, 6 weights <= 16) */
-    p->W1[0][0] = p->W1[0][0] - grad.W1[0][0]*learning_rate;
-    p->W1[0][1] = p->W1[0][1] - grad.W1[0][1]*learning_rate;
-    p->W1[1][0] = p->W1[1][0] - grad.W1[1][0]*learning_rate;
-    p->W1[1][1] = p->W1[1][1] - grad.W1[1][1]*learning_rate;
-    p->W1[2][0] = p->W1[2][0] - grad.W1[2][0]*learning_rate;
-    p->W1[2][1] = p->W1[2][1] - grad.W1[2][1]*learning_rate;
+    p->W1[0][0] = p->W1[0][0] - grad->W1[0][0]*learning_rate;
+    p->W1[0][1] = p->W1[0][1] - grad->W1[0][1]*learning_rate;
+    p->W1[1][0] = p->W1[1][0] - grad->W1[1][0]*learning_rate;
+    p->W1[1][1] = p->W1[1][1] - grad->W1[1][1]*learning_rate;
+    p->W1[2][0] = p->W1[2][0] - grad->W1[2][0]*learning_rate;
+    p->W1[2][1] = p->W1[2][1] - grad->W1[2][1]*learning_rate;
     /* W[2] ← W[2] − η ∂C/∂W[2] (unrolled, 3 weights <= 16) */
-    p->W2[0][0] = p->W2[0][0] - grad.W2[0][0]*learning_rate;
-    p->W2[0][1] = p->W2[0][1] - grad.W2[0][1]*learning_rate;
-    p->W2[0][2] = p->W2[0][2] - grad.W2[0][2]*learning_rate;
+    p->W2[0][0] = p->W2[0][0] - grad->W2[0][0]*learning_rate;
+    p->W2[0][1] = p->W2[0][1] - grad->W2[0][1]*learning_rate;
+    p->W2[0][2] = p->W2[0][2] - grad->W2[0][2]*learning_rate;
 }
 
 /* Every entry of q set to 0. */

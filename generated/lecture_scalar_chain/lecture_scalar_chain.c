@@ -162,12 +162,13 @@ void lecture_scalar_chain_sgd_step(lecture_scalar_chain_params *p, int m, const 
         p->W1[0][0] = p->W1[0][0] - t->d1[0]*learning_rate*a0[0];
         return;
     }
-    lecture_scalar_chain_params grad;
-    lecture_scalar_chain_gradients(p, m, X, Y, &grad);
+    lecture_scalar_chain_params gradient;
+    lecture_scalar_chain_params *grad = &gradient;
+    lecture_scalar_chain_gradients(p, m, X, Y, grad);
     /* W[1] ← W[1] − η ∂C/∂W[1] (unrolled, 1 weights <= 16) */
-    p->W1[0][0] = p->W1[0][0] - grad.W1[0][0]*learning_rate;
+    p->W1[0][0] = p->W1[0][0] - grad->W1[0][0]*learning_rate;
     /* W[2] ← W[2] − η ∂C/∂W[2] (unrolled, 1 weights <= 16) */
-    p->W2[0][0] = p->W2[0][0] - grad.W2[0][0]*learning_rate;
+    p->W2[0][0] = p->W2[0][0] - grad->W2[0][0]*learning_rate;
 }
 
 void lecture_scalar_chain_state_init(lecture_scalar_chain_state *s)

@@ -65,11 +65,14 @@ typedef struct lecture_scalar_chain_state {
 } lecture_scalar_chain_state;
 
 /* All the working memory of lecture_scalar_chain_train_step, so that its stack use is small for any net.
- * The caller places it (static, on the stack, in its own arena); it holds nothing between calls. */
+ * The caller places it (static, on the stack, in its own arena); it holds nothing between calls.
+ * lecture_scalar_chain_WORKSPACE_BYTES: 64 bytes with double, 32 with float. */
 typedef struct lecture_scalar_chain_workspace {
     lecture_scalar_chain_params grad;    /* dC/dtheta of the batch */
     lecture_scalar_chain_trace trace;    /* one example at a time */
 } lecture_scalar_chain_workspace;
+
+#define lecture_scalar_chain_WORKSPACE_BYTES sizeof(lecture_scalar_chain_workspace)
 
 #ifdef __cplusplus
 extern "C" {

@@ -188,17 +188,18 @@ void lecture_sigmoid_121_sgd_step(lecture_sigmoid_121_params *p, int m, const le
         p->b2[1] = p->b2[1] - u7;
         return;
     }
-    lecture_sigmoid_121_params grad;
-    lecture_sigmoid_121_gradients(p, m, X, Y, &grad);
+    lecture_sigmoid_121_params gradient;
+    lecture_sigmoid_121_params *grad = &gradient;
+    lecture_sigmoid_121_gradients(p, m, X, Y, grad);
     /* W[2] ← W[2] − η ∂C/∂W[2] (unrolled, 2 weights <= 16) */
-    p->W2[0][0] = p->W2[0][0] - grad.W2[0][0]*learning_rate;
-    p->W2[1][0] = p->W2[1][0] - grad.W2[1][0]*learning_rate;
-    p->b2[0] = p->b2[0] - grad.b2[0]*learning_rate;
-    p->b2[1] = p->b2[1] - grad.b2[1]*learning_rate;
+    p->W2[0][0] = p->W2[0][0] - grad->W2[0][0]*learning_rate;
+    p->W2[1][0] = p->W2[1][0] - grad->W2[1][0]*learning_rate;
+    p->b2[0] = p->b2[0] - grad->b2[0]*learning_rate;
+    p->b2[1] = p->b2[1] - grad->b2[1]*learning_rate;
     /* W[3] ← W[3] − η ∂C/∂W[3] (unrolled, 2 weights <= 16) */
-    p->W3[0][0] = p->W3[0][0] - grad.W3[0][0]*learning_rate;
-    p->W3[0][1] = p->W3[0][1] - grad.W3[0][1]*learning_rate;
-    p->b3[0] = p->b3[0] - grad.b3[0]*learning_rate;
+    p->W3[0][0] = p->W3[0][0] - grad->W3[0][0]*learning_rate;
+    p->W3[0][1] = p->W3[0][1] - grad->W3[0][1]*learning_rate;
+    p->b3[0] = p->b3[0] - grad->b3[0]*learning_rate;
 }
 
 void lecture_sigmoid_121_state_init(lecture_sigmoid_121_state *s)

@@ -67,11 +67,14 @@ typedef struct lecture_sigmoid_121_state {
 } lecture_sigmoid_121_state;
 
 /* All the working memory of lecture_sigmoid_121_train_step, so that its stack use is small for any net.
- * The caller places it (static, on the stack, in its own arena); it holds nothing between calls. */
+ * The caller places it (static, on the stack, in its own arena); it holds nothing between calls.
+ * lecture_sigmoid_121_WORKSPACE_BYTES: 128 bytes with double, 64 with float. */
 typedef struct lecture_sigmoid_121_workspace {
     lecture_sigmoid_121_params grad;    /* dC/dtheta of the batch */
     lecture_sigmoid_121_trace trace;    /* one example at a time */
 } lecture_sigmoid_121_workspace;
+
+#define lecture_sigmoid_121_WORKSPACE_BYTES sizeof(lecture_sigmoid_121_workspace)
 
 #ifdef __cplusplus
 extern "C" {

@@ -249,31 +249,32 @@ void lecture_softmax_tanh_sgd_step(lecture_softmax_tanh_params *p, int m, const 
         p->b1[2] = p->b1[2] - u12;
         return;
     }
-    lecture_softmax_tanh_params grad;
-    lecture_softmax_tanh_gradients(p, m, X, Y, &grad);
+    lecture_softmax_tanh_params gradient;
+    lecture_softmax_tanh_params *grad = &gradient;
+    lecture_softmax_tanh_gradients(p, m, X, Y, grad);
     /* W[1] ← W[1] − η ∂C/∂W[1] (unrolled, 6 weights <= 16) */
-    p->W1[0][0] = p->W1[0][0] - grad.W1[0][0]*learning_rate;
-    p->W1[0][1] = p->W1[0][1] - grad.W1[0][1]*learning_rate;
-    p->W1[1][0] = p->W1[1][0] - grad.W1[1][0]*learning_rate;
-    p->W1[1][1] = p->W1[1][1] - grad.W1[1][1]*learning_rate;
-    p->W1[2][0] = p->W1[2][0] - grad.W1[2][0]*learning_rate;
-    p->W1[2][1] = p->W1[2][1] - grad.W1[2][1]*learning_rate;
-    p->b1[0] = p->b1[0] - grad.b1[0]*learning_rate;
-    p->b1[1] = p->b1[1] - grad.b1[1]*learning_rate;
-    p->b1[2] = p->b1[2] - grad.b1[2]*learning_rate;
+    p->W1[0][0] = p->W1[0][0] - grad->W1[0][0]*learning_rate;
+    p->W1[0][1] = p->W1[0][1] - grad->W1[0][1]*learning_rate;
+    p->W1[1][0] = p->W1[1][0] - grad->W1[1][0]*learning_rate;
+    p->W1[1][1] = p->W1[1][1] - grad->W1[1][1]*learning_rate;
+    p->W1[2][0] = p->W1[2][0] - grad->W1[2][0]*learning_rate;
+    p->W1[2][1] = p->W1[2][1] - grad->W1[2][1]*learning_rate;
+    p->b1[0] = p->b1[0] - grad->b1[0]*learning_rate;
+    p->b1[1] = p->b1[1] - grad->b1[1]*learning_rate;
+    p->b1[2] = p->b1[2] - grad->b1[2]*learning_rate;
     /* W[2] ← W[2] − η ∂C/∂W[2] (unrolled, 9 weights <= 16) */
-    p->W2[0][0] = p->W2[0][0] - grad.W2[0][0]*learning_rate;
-    p->W2[0][1] = p->W2[0][1] - grad.W2[0][1]*learning_rate;
-    p->W2[0][2] = p->W2[0][2] - grad.W2[0][2]*learning_rate;
-    p->W2[1][0] = p->W2[1][0] - grad.W2[1][0]*learning_rate;
-    p->W2[1][1] = p->W2[1][1] - grad.W2[1][1]*learning_rate;
-    p->W2[1][2] = p->W2[1][2] - grad.W2[1][2]*learning_rate;
-    p->W2[2][0] = p->W2[2][0] - grad.W2[2][0]*learning_rate;
-    p->W2[2][1] = p->W2[2][1] - grad.W2[2][1]*learning_rate;
-    p->W2[2][2] = p->W2[2][2] - grad.W2[2][2]*learning_rate;
-    p->b2[0] = p->b2[0] - grad.b2[0]*learning_rate;
-    p->b2[1] = p->b2[1] - grad.b2[1]*learning_rate;
-    p->b2[2] = p->b2[2] - grad.b2[2]*learning_rate;
+    p->W2[0][0] = p->W2[0][0] - grad->W2[0][0]*learning_rate;
+    p->W2[0][1] = p->W2[0][1] - grad->W2[0][1]*learning_rate;
+    p->W2[0][2] = p->W2[0][2] - grad->W2[0][2]*learning_rate;
+    p->W2[1][0] = p->W2[1][0] - grad->W2[1][0]*learning_rate;
+    p->W2[1][1] = p->W2[1][1] - grad->W2[1][1]*learning_rate;
+    p->W2[1][2] = p->W2[1][2] - grad->W2[1][2]*learning_rate;
+    p->W2[2][0] = p->W2[2][0] - grad->W2[2][0]*learning_rate;
+    p->W2[2][1] = p->W2[2][1] - grad->W2[2][1]*learning_rate;
+    p->W2[2][2] = p->W2[2][2] - grad->W2[2][2]*learning_rate;
+    p->b2[0] = p->b2[0] - grad->b2[0]*learning_rate;
+    p->b2[1] = p->b2[1] - grad->b2[1]*learning_rate;
+    p->b2[2] = p->b2[2] - grad->b2[2]*learning_rate;
 }
 
 void lecture_softmax_tanh_state_init(lecture_softmax_tanh_state *s)

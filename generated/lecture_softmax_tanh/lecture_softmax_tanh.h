@@ -68,11 +68,14 @@ typedef struct lecture_softmax_tanh_state {
 } lecture_softmax_tanh_state;
 
 /* All the working memory of lecture_softmax_tanh_train_step, so that its stack use is small for any net.
- * The caller places it (static, on the stack, in its own arena); it holds nothing between calls. */
+ * The caller places it (static, on the stack, in its own arena); it holds nothing between calls.
+ * lecture_softmax_tanh_WORKSPACE_BYTES: 312 bytes with double, 156 with float. */
 typedef struct lecture_softmax_tanh_workspace {
     lecture_softmax_tanh_params grad;    /* dC/dtheta of the batch */
     lecture_softmax_tanh_trace trace;    /* one example at a time */
 } lecture_softmax_tanh_workspace;
+
+#define lecture_softmax_tanh_WORKSPACE_BYTES sizeof(lecture_softmax_tanh_workspace)
 
 #ifdef __cplusplus
 extern "C" {

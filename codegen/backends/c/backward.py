@@ -58,9 +58,16 @@ def hidden_delta_block(w: CWriter, layer: int, training: bool = False) -> Block:
     back = f"t->d{layer}[{UNIT}]"
     zeroed = Loop(UNIT, n, (Assign(back, "0"),), inline=True)
     row_sum = Loop(UNIT, n, (Assign(back, term, "+="),), inline=True)
+    return Block(f"{comment} (loops)", (zeroed, Loop(OTHER, n_next, (row_sum,)), derivative_loop(w, layer, derivative)))
+
+
+def derivative_loop(w: CWriter, layer: int, derivative: sp.Expr) -> Loop:
+    """δ[l] = g'(z[l]) ⊙ s with the sum s = W[l+1]ᵀ δ[l+1] already in δ[l]'s array (``t->d{l}``), in place
+    (the tiles of a batch run this loop of the block as it is, after their own sum)."""
+    back = f"t->d{layer}[{UNIT}]"
     names = {**loop_names(w.d, layer), STEP_SUM: back}
     body = w.assignments([(back, stabilize_branched(derivative) * STEP_SUM)], names)
-    return Block(f"{comment} (loops)", (zeroed, Loop(OTHER, n_next, (row_sum,)), unit_loop(n, body)))
+    return unit_loop(w.d.width(layer), body)
 
 
 def hidden_delta_blocks(w: CWriter) -> list[tuple[int, Block]]:

@@ -5,7 +5,7 @@ from deltagen.derive.derivation.stable import stabilize_branched
 
 from . import spatial
 from .names import STEP_SUM, kept_reads, loop_names
-from .parts import OTHER, UNIT, Assign, Block, Local, Loop, unit_loop
+from .parts import OTHER, UNIT, Assign, Block, Local, Loop, Statement, unit_loop
 from .writer import CWriter, plain_formula
 
 
@@ -27,13 +27,35 @@ def z_block(w: CWriter, layer: int, training: bool = False) -> Block:
         return Block(comment, tuple(w.assignments(pairs, kept_reads(w.d, layer, loop=False) if training else None)))
     s = w.d.symbols(layer)
     below = w.d.activations_of(layer - 1)
-    names = {**loop_names(w.d, layer), **(kept_reads(w.d, layer, loop=True) if training else {})}
-    start = w.printed(s.b[0], names) if s.b else "0"
-    term = w.printed(s.W[0, 0] * below[0], names)   # the k-th term of z_j = Σ_k W_jk a_k + b_j
-    dot_product = [Local(STEP_SUM.name, start),
-                   Loop(OTHER, len(below), (Assign(STEP_SUM.name, term, "+="),), inline=True),
-                   Assign(names[s.z[0]], STEP_SUM.name)]
-    return Block(comment, (unit_loop(len(s.z), dot_product),))
+    loops = []
+    n = len(s.z)
+    grouped = n - n % UNITS_AT_ONCE
+    for units, first, last in ((UNITS_AT_ONCE, 0, grouped), (1, grouped, n)):
+        if last > first:
+            loops.append(Loop(UNIT, last, tuple(_dot_products(w, layer, units, training)), start=first, step=units))
+    return Block(comment, tuple(loops))
+
+
+#: units whose dot products run side by side: independent sums, so the adds of one do not wait on another's
+UNITS_AT_ONCE = 8
+
+
+def _dot_products(w: CWriter, layer: int, units: int, training: bool) -> list[Statement]:
+    """z_(j+r) = b_(j+r) + Σ_k W_(j+r)k a_k for r < units, each sum in the order k = 0, 1, ... (one chain per unit)."""
+    s = w.d.symbols(layer)
+    below = w.d.activations_of(layer - 1)
+    starts, terms, stores = [], [], []
+    for r in range(units):
+        unit = UNIT if r == 0 else f"{UNIT} + {r}"
+        names = {**loop_names(w.d, layer), **(kept_reads(w.d, layer, loop=True) if training else {}),
+                 s.W[0, 0]: f"p->W{layer}[{unit}][{OTHER}]", s.z[0]: f"t->z{layer}[{unit}]"}
+        if s.b:
+            names[s.b[0]] = f"p->b{layer}[{unit}]"
+        total = f"{STEP_SUM.name}{r}" if units > 1 else STEP_SUM.name
+        starts.append(Local(total, w.printed(s.b[0], names) if s.b else "0"))
+        terms.append(Assign(total, w.printed(s.W[0, 0] * below[0], names), "+="))  # the k-th term of z_j
+        stores.append(Assign(names[s.z[0]], total))
+    return [*starts, Loop(OTHER, len(below), tuple(terms), inline=units == 1), *stores]
 
 
 def activation_comment(w: CWriter, layer: int) -> str:

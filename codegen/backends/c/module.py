@@ -25,6 +25,7 @@ from .cost import cost_expr, loss_statements, weight_square_sum, weight_square_s
 from .forward import forward_blocks
 from .optimizer import optimizer_context
 from . import spatial
+from .tiles import TilePlan
 from .parts import OTHER, UNIT, Block
 from .printer import used_math_functions
 from .writer import CWriter
@@ -83,6 +84,7 @@ class CModule:
         accumulate = parameters.accumulate_blocks(w)
         scale = parameters.scale_blocks(w)
         update = parameters.update_blocks(w)
+        scaled_update = parameters.scaled_update_blocks(w)
         fused = parameters.fused_steps(w)
         loss = loss_statements(w)
         cost = cost_expr(w)
@@ -94,9 +96,13 @@ class CModule:
         delta_training = training_delta_blocks(w) if training else []
         accumulate_training = parameters.accumulate_blocks(w, training=True) if training else []
         blocks: list[Block] = [*forward, delta_out, *(b for _, b in hidden), *accumulate, *scale, *update,
+                               *scaled_update,
                                *(step.block for step in fused), Block("loss", tuple(loss)),
                                Block("update", tuple(optimizer["update_entry_statements"])),
                                *forward_training, *(b for _, b in delta_training), *accumulate_training]
+        tiles = TilePlan(w, forward, hidden, accumulate)
+        tile_blocks = tiles.blocks() if tiles.layers else []
+        blocks += tile_blocks
         printed = "\n".join(chain.from_iterable(block.texts() for block in blocks)) + cost
         return {
             **self._description(),
@@ -114,6 +120,7 @@ class CModule:
             "accumulate_blocks": accumulate,
             "scale_blocks": scale,
             "update_blocks": update,
+            "scaled_update_blocks": scaled_update,
             "fused_steps": fused,
             "loss_statements": loss,
             "loss_uses_y": _reads_target(Block("loss", tuple(loss))),
@@ -123,7 +130,33 @@ class CModule:
             "training_forward_blocks": forward_training,
             "training_delta_functions": delta_training,
             "training_accumulate_blocks": accumulate_training,
+            **self._tile_context(tiles, tile_blocks),
         }
+
+    def _tile_context(self, tiles: TilePlan, blocks: list[Block]) -> dict:
+        """The kernels, NAME_tiles' statements and the buffers of NAME_tile (none when no layer is tiled)."""
+        sizes = tiles.buffer_sizes()
+        description = self._description()
+        grad_reals = self.net.n_params
+        per_lane = description["trace_reals"] + sizes["in"] + sizes["out"] + sizes["rows"]
+        lanes = tile_lanes(per_lane)
+        workspace = {real: (grad_reals + description["trace_reals"] + (lanes[real] * per_lane if tiles.layers else 0))
+                     * BYTES[real] for real in BYTES}
+        return {"tiled": bool(tiles.layers), "tiled_numbers": tiles.layers, "kernels": list(tiles.kernels.values()),
+                "tile_blocks": blocks, "tile_sizes": sizes, "tile_lanes": lanes, "workspace_bytes": workspace}
+
+
+#: the examples of a tile, per NAME_real (the fastest measured on AVX-512 with gcc -O3, benchmarks/blas_step.py)
+TILE_LANES = {"double": 32, "float": 32, "cblas": 128}
+BYTES = {"double": 8, "float": 4}
+#: a tile's buffers stay within this (sgd_step keeps them on its stack): a conv net's traces are large
+TILE_BUDGET_BYTES = 1 << 20
+
+
+def tile_lanes(reals_per_lane: int) -> dict[str, int]:
+    """TILE_LANES, fewer lanes (a multiple of 4, at least 4) when that many lanes of double exceed the budget."""
+    fitting = max(4, TILE_BUDGET_BYTES // (8 * reals_per_lane) // 4 * 4)
+    return {kind: min(lanes, fitting) for kind, lanes in TILE_LANES.items()}
 
 
 def _reads_target(block: Block) -> bool:

@@ -65,20 +65,28 @@ def per_parameter(w: CWriter, layer: int, weight: Formula, bias: Formula, op: st
 
 def accumulate_blocks(w: CWriter, training: bool = False) -> list[Block]:
     """grad += this example's ∂ℓ/∂W = δ aᵀ and ∂ℓ/∂b = δ (``training``: δ ãᵀ above a dropout layer)."""
-    blocks = []
-    for layer in w.d.layer_numbers:
-        kind = w.d.layer(layer).kind
-        if kind != "dense":   # a pool layer has no parameters; a conv layer sums over positions
-            blocks += [spatial_backward.accumulate_block(w, layer)] if kind == "conv" else []
-            continue
-        grad_b = w.d.grad_b_index(layer)
-        read = "ã" if training and kept_reads(w.d, layer, False) else "a"
-        comment = f"Σ_i ∂ℓ/∂W[{layer}] += δ[{layer}] {read}[{layer - 1}]ᵀ" \
-            + (f", Σ_i ∂ℓ/∂b[{layer}] += δ[{layer}]" if grad_b else "")
-        blocks.append(per_parameter(
-            w, layer, lambda e, layer=layer: w.d.grad_W_entry(layer, e.j, e.k), lambda e, g=grad_b: g[e.j],
-            "+=", comment, training=training))
-    return blocks
+    return [accumulate_block(w, layer, training) for layer in _with_parameters(w)]
+
+
+def accumulate_block(w: CWriter, layer: int, training: bool = False) -> Block:
+    """grad += one example's ∂ℓ/∂W[l] and ∂ℓ/∂b[l] (a conv layer sums over positions)."""
+    if w.d.layer(layer).kind == "conv":
+        return spatial_backward.accumulate_block(w, layer)
+    grad_b = w.d.grad_b_index(layer)
+    read = "ã" if training and kept_reads(w.d, layer, False) else "a"
+    comment = f"Σ_i ∂ℓ/∂W[{layer}] += δ[{layer}] {read}[{layer - 1}]ᵀ" \
+        + (f", Σ_i ∂ℓ/∂b[{layer}] += δ[{layer}]" if grad_b else "")
+    return per_parameter(w, layer, lambda e: w.d.grad_W_entry(layer, e.j, e.k), lambda e: grad_b[e.j],
+                         "+=", comment, training=training)
+
+
+def bias_accumulate_loop(w: CWriter, layer: int) -> Loop | None:
+    """grad->b[l] += one example's ∂ℓ/∂b[l] = δ[l], in loops (a tile's weights go through a kernel); None if no bias."""
+    grad_b = w.d.grad_b_index(layer)
+    if not grad_b:
+        return None
+    target = f"grad->b{layer}[{UNIT}]"
+    return unit_loop(len(grad_b), [Assign(target, w.printed(grad_b[0], loop_names(w.d, layer)), "+=")])
 
 
 def batch_gradient(w: CWriter, weight: bool) -> sp.Expr:
@@ -121,9 +129,33 @@ def update_blocks(w: CWriter) -> list[Block]:
     for layer in _with_parameters(w):
         blocks.append(per_parameter(
             w, layer,
-            lambda e, layer=layer: _update(w, lvalue_symbol(f"grad.W{layer}{e.slot}"), e.symbol),
-            lambda e, layer=layer: _update(w, lvalue_symbol(f"grad.b{layer}{e.slot}"), e.symbol),
+            lambda e, layer=layer: _update(w, lvalue_symbol(f"grad->W{layer}{e.slot}"), e.symbol),
+            lambda e, layer=layer: _update(w, lvalue_symbol(f"grad->b{layer}{e.slot}"), e.symbol),
             "=", f"W[{layer}] ← W[{layer}] − η ∂C/∂W[{layer}]", target="p->"))
+    return blocks
+
+
+def scaled_update_blocks(w: CWriter) -> list[Block]:
+    """θ ← θ − η ∂C/∂θ with ∂C/∂θ = c Σ_i ∂ℓ_i/∂θ (+ λθ) from the sums in ``grad``: the scale and the update in
+    one statement per entry (the same operations as scale_blocks then update_blocks, one pass fewer)."""
+    blocks = []
+    weight_grad, bias_grad = batch_gradient(w, True), batch_gradient(w, False)
+
+    def computed_first(layer: int, gradient: sp.Expr) -> sp.Symbol:
+        # ∂C/∂θ printed in parentheses, so the update multiplies the finished gradient as update_blocks does
+        # (SymPy would otherwise merge η·(Σ/m) into Σ·η/m, another order of the operations)
+        names = None if w.unrolled(layer) else loop_names(w.d, layer)
+        return lvalue_symbol(f"({w.printed(gradient, names)})")
+
+    for layer in _with_parameters(w):
+        blocks.append(per_parameter(
+            w, layer,
+            lambda e, layer=layer: _update(w, computed_first(layer, weight_grad.subs(
+                {ACCUMULATED: lvalue_symbol(f"grad->W{layer}{e.slot}"), PARAM: e.symbol})), e.symbol),
+            lambda e, layer=layer: _update(w, computed_first(layer, bias_grad.subs(
+                ACCUMULATED, lvalue_symbol(f"grad->b{layer}{e.slot}"))), e.symbol),
+            "=", f"W[{layer}] ← W[{layer}] − η ∂C/∂W[{layer}], ∂C/∂W[{layer}] from the sum over the batch",
+            target="p->"))
     return blocks
 
 

@@ -56,12 +56,15 @@ class ZeroedArray:
 
 @dataclass(frozen=True)
 class Loop:
-    """``for (int index = 0; index < count; ++index)`` over ``body``: braced, or one statement on the same line."""
+    """``for (int index = start; index < count; index += step)`` over ``body``: braced, or one statement on the
+    same line. ``count`` may be a C constant expression (``NAME_TILE``); start 0 and step 1 print ``++index``."""
 
     index: str
-    count: int
+    count: int | str
     body: tuple["Statement", ...]
     inline: bool = False
+    start: int | str = 0
+    step: int | str = 1
     kind: ClassVar[str] = "loop"
 
     def __post_init__(self) -> None:
@@ -118,7 +121,47 @@ class Unused:
         yield from ()
 
 
-Statement = Union[Assign, Local, ZeroedArray, Loop, IntLocal, Skip, Note, Unused]
+@dataclass(frozen=True)
+class Pointer:
+    """``NAME_type *name = value;`` (``const`` when ``constant``): one example's trace or input in a tile's lane."""
+
+    name: str
+    value: str
+    type: str            # "real" or "trace"
+    constant: bool = False
+    kind: ClassVar[str] = "pointer"
+
+    def texts(self) -> Iterator[str]:
+        yield self.value
+
+
+@dataclass(frozen=True)
+class Call:
+    """``NAME_function(arguments);``: a kernel or a per-example step of the generated file."""
+
+    function: str
+    arguments: tuple[str, ...]
+    kind: ClassVar[str] = "call"
+
+    def texts(self) -> Iterator[str]:
+        yield from self.arguments
+
+
+@dataclass(frozen=True)
+class IfDefined:
+    """``#ifdef macro`` ``then`` ``#else`` ``otherwise`` ``#endif``: a build option (NAME_USE_CBLAS)."""
+
+    macro: str
+    then: tuple["Statement", ...]
+    otherwise: tuple["Statement", ...]
+    kind: ClassVar[str] = "ifdef"
+
+    def texts(self) -> Iterator[str]:
+        for statement in (*self.then, *self.otherwise):
+            yield from statement.texts()
+
+
+Statement = Union[Assign, Local, ZeroedArray, Loop, IntLocal, Skip, Note, Unused, Pointer, Call, IfDefined]
 
 
 @dataclass(frozen=True)
