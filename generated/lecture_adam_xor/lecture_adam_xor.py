@@ -292,6 +292,61 @@ def train_step(params, state, X, Y, masks=None):
     return update(params, gradients(params, X, Y, masks), state)
 
 
+def _gradients_into(p, A0, Y, masks, out):
+    """gradients() with each weight's product written into out[key] (train's scratch, reused from step to step)."""
+    W1 = p["W1"]
+    b1 = p["b1"]
+    W2 = p["W2"]
+    b2 = p["b2"]
+    m = A0.shape[1]
+    Z1 = W1 @ A0 + b1
+    A1_t0 = numpy.exp(-abs(Z1))
+    A1 = numpy.where(numpy.greater_equal(Z1, 0), 1, A1_t0)/(A1_t0 + 1)
+    Z2 = W2 @ A1 + b2
+    A2_t0 = numpy.exp(-abs(Z2))
+    A2 = numpy.where(numpy.greater_equal(Z2, 0), 1, A2_t0)/(A2_t0 + 1)
+    Delta2 = A2*(1 - A2)*(A2 - Y)
+    G1 = A1*(1 - A1)
+    Delta1 = G1*(W2.T @ Delta2)
+    dW2 = numpy.matmul(((1/m)*Delta2), (A1.T), out=out["W2"])
+    db2 = (1/m)*(numpy.add.reduce(Delta2, axis=1, keepdims=True))
+    dW1 = numpy.matmul(((1/m)*Delta1), (A0.T), out=out["W1"])
+    db1 = (1/m)*(numpy.add.reduce(Delta1, axis=1, keepdims=True))
+    return {
+        "W1": dW1,
+        "b1": db1,
+        "W2": dW2,
+        "b2": db2,
+    }
+
+
+def _update_in_place(p, grads, state, scratch):
+    """update(p, grads, state) written into p and state's buffers (train's own): the same operations, so the
+    same numbers; scratch[key]: 2 scratch array(s) of that shape, reused from step to step."""
+    step, learning_rate = int(state["step"]), float(state["learning_rate"])
+    for key in PARAM_SHAPES:
+        theta, grad, t = p[key], grads[key], step
+        exp_avg = state["exp_avg"][key]
+        exp_avg_sq = state["exp_avg_sq"][key]
+        _t0, _t1, = scratch[key]
+        t = t + 1
+        numpy.multiply(BETA1, exp_avg, out=_t0)
+        numpy.multiply(grad, (1 - BETA1), out=_t1)
+        numpy.add(_t0, _t1, out=exp_avg)
+        numpy.multiply(BETA2, exp_avg_sq, out=_t0)
+        numpy.square(grad, out=_t1)
+        numpy.multiply(_t1, (1 - BETA2), out=_t1)
+        numpy.add(_t0, _t1, out=exp_avg_sq)
+        numpy.multiply(learning_rate, exp_avg, out=_t0)
+        numpy.true_divide(exp_avg_sq, (1 - BETA2**t), out=_t1)
+        numpy.sqrt(_t1, out=_t1)
+        numpy.add(EPSILON, _t1, out=_t1)
+        numpy.multiply((1 - BETA1**t), _t1, out=_t1)
+        numpy.true_divide(_t0, _t1, out=_t1)
+        numpy.subtract(theta, _t1, out=theta)
+        state["step"] = t
+
+
 def learning_rate_at(epoch, learning_rate=None):
     """The learning rate of epoch `epoch` (0 is the first); learning_rate=None takes OPTIMIZER["learning_rate"].
 
@@ -317,7 +372,8 @@ def train(params, X, Y, learning_rate, epochs, batch_size=None, seed=None):
     exactly. Epoch e uses learning_rate_at(e, learning_rate)
     (learning_rate=None takes the spec's). The optimizer state starts at zero and
     carries across batches and epochs. costs[e] is the cost on all of X, Y after epoch e
-    (without dropout).    """
+    (without dropout).    Each batch is one train_step (done in place on train's own copies: the same numbers).
+    """
     if seed is not None and (isinstance(seed, bool) or not hasattr(seed, "__index__")):
         raise ValueError(f"seed must be None (the columns in order) or an integer, got {seed!r}")
     shuffle = seed is not None
@@ -331,8 +387,10 @@ def train(params, X, Y, learning_rate, epochs, batch_size=None, seed=None):
     if int(epochs) < 0:
         raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
     learning_rate_at(0, learning_rate)   # a missing learning rate fails before any work
-    current = {key: value.copy() for key, value in _params(params).items()}
+    current = {key: value.copy() for key, value in _params(params).items()}   # train's own: updated in place
     state = init_state(current, learning_rate_at(0, learning_rate))
+    grads = {key: numpy.empty_like(value) for key, value in current.items()}
+    scratch = {key: [numpy.empty_like(value) for _ in range(2)] for key, value in current.items()}
     costs = []
     for epoch in range(int(epochs)):
         rate = learning_rate_at(epoch, learning_rate)
@@ -342,7 +400,8 @@ def train(params, X, Y, learning_rate, epochs, batch_size=None, seed=None):
             batch = slice(start, start + size) if order is None else order[start:start + size]
             X_batch, Y_batch = A0[:, batch], Y[:, batch]
             masks = draw_masks(generator, X_batch.shape[1]) if DROPOUT else None
-            current, state = train_step(current, state, X_batch, Y_batch, masks)
+            masks = _masks(masks, X_batch.shape[1])
+            _update_in_place(current, _gradients_into(current, X_batch, Y_batch, masks, grads), state, scratch)
         costs.append(cost(current, A0, Y))
     return current, costs
 

@@ -269,6 +269,32 @@ def train_step(params, state, X, Y, masks=None):
     return update(params, gradients(params, X, Y, masks), state)
 
 
+def _sgd_step_in_place(p, A0, Y, learning_rate, masks, work):
+    """sgd_step on train's own params p, written into p: the same operations, so the same numbers.
+
+    work: a scratch array per parameter for the products, reused from step to step (a fresh
+    params-sized array per step costs page faults at batch 1). A0, Y, masks: checked.
+    """
+    W1 = p["W1"]
+    b1 = p["b1"]
+    W2 = p["W2"]
+    b2 = p["b2"]
+    m = A0.shape[1]
+    Z1 = W1 @ A0 + b1
+    A1 = 2*Z1
+    Z2 = W2 @ A1 + b2
+    A2 = 2*Z2
+    Delta2 = 2*A2 - 2*Y
+    G1 = 2
+    Delta1 = G1*(W2.T @ Delta2)
+    numpy.matmul(((learning_rate/m)*Delta1), (A0.T), out=work["W1"])
+    W1 -= work["W1"]
+    b1 -= ((learning_rate/m)*(numpy.add.reduce(Delta1, axis=1, keepdims=True)))
+    numpy.matmul(((learning_rate/m)*Delta2), (A1.T), out=work["W2"])
+    W2 -= work["W2"]
+    b2 -= ((learning_rate/m)*(numpy.add.reduce(Delta2, axis=1, keepdims=True)))
+
+
 def learning_rate_at(epoch, learning_rate=None):
     """The learning rate of epoch `epoch` (0 is the first); learning_rate=None takes OPTIMIZER["learning_rate"].
 
@@ -294,7 +320,7 @@ def train(params, X, Y, learning_rate, epochs, batch_size=None, seed=None):
     exactly. Epoch e uses learning_rate_at(e, learning_rate)
     (learning_rate=None takes the spec's). The optimizer state starts at zero and
     carries across batches and epochs. costs[e] is the cost on all of X, Y after epoch e
-    (without dropout).    With sgd each batch is one sgd_step.
+    (without dropout).    With sgd each batch is one sgd_step (done in place on train's own copy of params: the same numbers).
     """
     if seed is not None and (isinstance(seed, bool) or not hasattr(seed, "__index__")):
         raise ValueError(f"seed must be None (the columns in order) or an integer, got {seed!r}")
@@ -309,7 +335,8 @@ def train(params, X, Y, learning_rate, epochs, batch_size=None, seed=None):
     if int(epochs) < 0:
         raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
     learning_rate_at(0, learning_rate)   # a missing learning rate fails before any work
-    current = {key: value.copy() for key, value in _params(params).items()}
+    current = {key: value.copy() for key, value in _params(params).items()}   # train's own: updated in place
+    work = {key: numpy.empty_like(value) for key, value in current.items()}
     costs = []
     for epoch in range(int(epochs)):
         rate = learning_rate_at(epoch, learning_rate)
@@ -318,7 +345,7 @@ def train(params, X, Y, learning_rate, epochs, batch_size=None, seed=None):
             batch = slice(start, start + size) if order is None else order[start:start + size]
             X_batch, Y_batch = A0[:, batch], Y[:, batch]
             masks = draw_masks(generator, X_batch.shape[1]) if DROPOUT else None
-            current = sgd_step(current, X_batch, Y_batch, rate, masks)
+            _sgd_step_in_place(current, X_batch, Y_batch, rate, _masks(masks, X_batch.shape[1]), work)
         costs.append(cost(current, A0, Y))
     return current, costs
 

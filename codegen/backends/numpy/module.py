@@ -17,6 +17,7 @@ from deltagen.derive.derivation.backprop import LAMBDA, M, Derivation
 from deltagen.derive.derivation.stable import stabilize, stabilize_branched
 
 from .config import NumpyConfig
+from .inplace import NotInPlace, matmul_into, update_in_place
 from .parts import Assignment
 from .printer import NumpyCodePrinter
 from .spatial_lines import SpatialLines
@@ -202,6 +203,21 @@ class NumpyModule:
                     out.append((param.name, printer.doprint(self.d.update_expr(param, gradient, LEARNING_RATE).expand())))
         return out
 
+    def in_place_update_lines(self) -> list[str] | None:
+        """sgd_step's updates as in-place lines on train's own params (None: a form they do not handle)."""
+        names = {p.name for p in self.params()}
+        try:
+            return [line for name, value in self.update_lines()
+                    for line in update_in_place(name, value, names, f'work["{name}"]')]
+        except NotInPlace:
+            return None
+
+    def in_place_gradient_lines(self) -> list[str]:
+        """gradients()'s lines with each dθ = l @ r written into out["θ"]."""
+        names = {p.name for p in self.params()}
+        return [matmul_into(s.target, s.value, f'out["{s.target[1:]}"]') if s.target[1:] in names and s.op == "=" else
+                f"{s.target} {s.op} {s.value}" for s in self.gradient_lines()]
+
     # ---------------------------------------------------------- context
     def context(self) -> dict:
         net = self.net
@@ -235,6 +251,8 @@ class NumpyModule:
             "backward_columns": {"mean": "example i's δ[l] = ∂ℓ_i/∂z[l] divided by m (C is the mean of the losses)",
                                  "sum": "example i's δ[l] = ∂ℓ_i/∂z[l] (C is the sum of the losses)"}[net.reduction],
             "update_lines": self.update_lines(),
+            "in_place_update_lines": self.in_place_update_lines(),
+            "in_place_gradient_lines": self.in_place_gradient_lines(),
             "dropout": [{"key": f"D{layer}", "p": repr(self.d.layer(layer).dropout), "units": self.d.width(layer)}
                         for layer in dropout.dropout_layers(self.d)],
             "dtype": self.config.dtype,

@@ -15,6 +15,7 @@ from sympy.printing.precedence import PRECEDENCE
 from deltagen.derive.model.optimizers import (DECAY_INTERVAL, DECAY_RATE, EPOCH, ETA, GRAD, HYPERPARAMETERS, STEP,
                                               THETA, Optimizer)
 
+from .inplace import NotInPlace, RuleCompiler
 from .parts import Assignment
 from .printer import NumpyCodePrinter
 
@@ -54,10 +55,23 @@ def _names(optimizer: Optimizer) -> dict[sp.Basic, str]:
     return names
 
 
+def _in_place_rule(lines: list[Assignment], buffers: list[str]) -> tuple[list[str] | None, int]:
+    """The rule's lines as ufunc calls into theta, the buffers and scratch arrays, and how many scratch arrays."""
+    compiler = RuleCompiler({"theta", "grad", *buffers})
+    try:
+        for s in lines:
+            compiler.line(s.target, s.value)
+    except NotInPlace:
+        return None, 0
+    return compiler.lines, compiler.temps
+
+
 def optimizer_context(optimizer: Optimizer) -> dict:
     """Template values for OPTIMIZER, init_state, update, learning_rate_at and train."""
     printer = _RulePrinter(_names(optimizer))
     rule = optimizer.rule
+    rule_lines = [Assignment(printer.doprint(target), printer.doprint(expr)) for target, expr in rule.assignments]
+    in_place, temps = _in_place_rule(rule_lines, [buffer.local_name for buffer in rule.buffers])
     constants = [(key.upper(), repr(float(number))) for key, number in optimizer.settings]
     if optimizer.decay is not None:
         constants.append(("DECAY_RATE", repr(float(optimizer.decay.rate))))
@@ -70,8 +84,10 @@ def optimizer_context(optimizer: Optimizer) -> dict:
         "optimizer_literal": _literal(optimizer.as_dict()),
         "optimizer_constants": constants,
         "buffers": [BufferInfo(buffer.name, buffer.local_name) for buffer in rule.buffers],
-        "update_rule_lines": [Assignment(printer.doprint(target), printer.doprint(expr))
-                              for target, expr in rule.assignments],
+        "update_rule_lines": rule_lines,
+        "in_place_rule_lines": in_place,
+        "rule_temps": temps,
+        "rule_temp_names": "".join(f"_t{i}, " for i in range(temps)).rstrip(" "),
         "schedule_expr": printer.doprint(optimizer.schedule()),
         "decay_formula": f"{optimizer.decay.kind} decay, {optimizer.decay.formula}" if optimizer.decay else None,
     }
