@@ -143,11 +143,12 @@ class CModule:
         workspace = {real: (grad_reals + description["trace_reals"] + (lanes[real] * per_lane if tiles.layers else 0))
                      * BYTES[real] for real in BYTES}
         return {"tiled": bool(tiles.layers), "tiled_numbers": tiles.layers, "kernels": list(tiles.kernels.values()),
-                "tile_blocks": blocks, "tile_sizes": sizes, "tile_lanes": lanes, "workspace_bytes": workspace}
+                "tile_blocks": blocks, "tile_zero_blocks": tiles.zero_blocks(),
+                "tiled_weights": [f"W{layer}" for layer in tiles.layers], "tile_sizes": sizes, "tile_lanes": lanes, "workspace_bytes": workspace}
 
 
 #: the examples of a tile, per NAME_real (the fastest measured on AVX-512 with gcc -O3, benchmarks/blas_step.py)
-TILE_LANES = {"double": 32, "float": 32, "cblas": 128}
+TILE_LANES = {"double": 32, "float": 32, "cblas": 128, "columns_double": 32, "columns_float": 64}
 BYTES = {"double": 8, "float": 4}
 #: a tile's buffers stay within this (sgd_step keeps them on its stack): a conv net's traces are large
 TILE_BUDGET_BYTES = 1 << 20
@@ -156,7 +157,7 @@ TILE_BUDGET_BYTES = 1 << 20
 def tile_lanes(reals_per_lane: int) -> dict[str, int]:
     """TILE_LANES, fewer lanes (a multiple of 4, at least 4) when that many lanes of double exceed the budget."""
     fitting = max(4, TILE_BUDGET_BYTES // (8 * reals_per_lane) // 4 * 4)
-    return {kind: min(lanes, fitting) for kind, lanes in TILE_LANES.items()}
+    return {kind: lanes if kind.startswith("columns") else min(lanes, fitting) for kind, lanes in TILE_LANES.items()}
 
 
 def _reads_target(block: Block) -> bool:

@@ -29,6 +29,8 @@ from .writer import CWriter
 ROWS = 4
 #: the loop index over the lanes (examples) of a tile, the first example of the tile, and its examples
 LANE, FIRST, COUNT = "i", "i0", "count"
+#: 1 in the batch's first tile: its ∂W sums start from 0 (grad holds no sums yet, and is not zeroed first)
+FIRST_TILE = "first"
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class Shape:
     x_step: str
     m_step: str
     s_row: str
+    fresh: bool = False    # an int parameter FIRST_TILE: 1 starts the sums from 0, not from S (the first tile of ∂W)
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,8 @@ class Kernel:
 
     name: str
     rows: int
-    columns: str                # NAME_TILE, or "cols" (a parameter: the last columns of ∂W)
+    columns: str                # NAME_TILE, NAME_COLUMNS (∂W), or "cols" (a parameter: the last columns of ∂W)
+    capacity: str               # the partial sums' array size: NAME_TILE or NAME_COLUMNS
     shape: Shape
     terms: tuple[str, ...]      # the statement of row r: S_r[c] += terms[r]
     comment: str
@@ -57,7 +61,8 @@ class Kernel:
     @property
     def parameters(self) -> tuple[str, ...]:
         """The int parameters after x, M and S: the depth and the columns when they are not constants."""
-        return tuple(name for name in (self.shape.depth, self.columns) if name in (COUNT, "cols"))
+        return (tuple(name for name in (self.shape.depth, self.columns) if name in (COUNT, "cols"))
+                + ((FIRST_TILE,) if self.shape.fresh else ()))
 
 
 def tiled(w: CWriter, layer: int) -> bool:
@@ -108,34 +113,39 @@ class TilePlan:
 
     # ------------------------------------------------------------ kernels
     def _kernel(self, purpose: str, product: sp.Expr, row: sp.Symbol, column: sp.Symbol, rows: int,
-                columns: str, shape: Shape) -> str:
+                columns: str, capacity: str, shape: Shape) -> str:
         """The name of the kernel whose row r adds ``product`` with ``row`` as x_r[q] and ``column`` as M[q][c]."""
         terms = tuple(self.w.printed(product, {row: f"u{r}", column: "mq[c]"}) for r in range(rows))
-        key = (terms, rows, columns, shape)
+        key = (terms, rows, columns, capacity, shape)
         if key not in self.kernels:
             name = f"product{len(self.kernels)}"
-            self.kernels[key] = Kernel(name, rows, columns, shape, terms, purpose)
+            self.kernels[key] = Kernel(name, rows, columns, capacity, shape, terms, purpose)
         return self.kernels[key].name
 
     def _row_groups(self, units: int, purpose: str, product: sp.Expr, row: sp.Symbol, column: sp.Symbol,
-                    shape: Shape, operands, columns: str | None = None, index: str = "j") -> list[Statement]:
+                    shape: Shape, operands, columns: str | None = None, index: str = "j",
+                    width: str | None = None) -> list[Statement]:
         """Kernel calls over ``units`` rows, ROWS at a time, then one at a time: ``operands(index)`` is the call's
-        (x, M, S) for the rows from ``index``; then the tile's example count and ``columns`` if not constants."""
+        (x, M, S) for the rows from ``index``; then the tile's example count and ``columns`` if not constants.
+        ``width``: the columns of a full kernel (NAME_TILE unless given)."""
+        width = width or self.tile
         statements: list[Statement] = []
         grouped = units - units % ROWS
         for rows, first, last in ((ROWS, 0, grouped), (1, grouped, units)):
             if last > first:
-                name = self._kernel(purpose, product, row, column, rows, "cols" if columns else self.tile, shape)
-                extra = ((COUNT,) if shape.depth == COUNT else ()) + ((columns,) if columns else ())
+                name = self._kernel(purpose, product, row, column, rows, "cols" if columns else width, width, shape)
+                extra = (((COUNT,) if shape.depth == COUNT else ()) + ((columns,) if columns else ())
+                         + ((f"{FIRST} == 0",) if shape.fresh else ()))
                 statements.append(Loop(index, last, (Call(name, (*operands(index), *extra)),),
                                        start=first, step=rows))
         return statements
 
-    def _gemm(self, transpose: str, rows: int, columns, depth, a: str, lda, b: str, ldb, c: str, ldc) -> Call:
-        """C += op(A) B through cblas (``-DNAME_USE_CBLAS``), row-major: the product the kernels compute, with
-        BLAS's order of the sums (the numbers move by rounding only)."""
+    def _gemm(self, transpose: str, rows: int, columns, depth, a: str, lda, b: str, ldb, c: str, ldc,
+              start: str = "1") -> Call:
+        """C = start·C + op(A) B through cblas (``-DNAME_USE_CBLAS``), row-major: the product the kernels compute,
+        with BLAS's order of the sums (the numbers move by rounding only)."""
         return Call("gemm", ("CblasRowMajor", transpose, "CblasNoTrans", str(rows), str(columns), str(depth), "1", a,
-                             str(lda), b, str(ldb), "1", c, str(ldc)))
+                             str(lda), b, str(ldb), start, c, str(ldc)))
 
     def _choice(self, gemm: Call, kernels: list[Statement]) -> IfDefined:
         return IfDefined(f"{self.w.prefix}_USE_CBLAS", (gemm,), tuple(kernels))
@@ -247,22 +257,23 @@ class TilePlan:
             rows, step = "w->rows", str(n_prev)
             packing = [Loop(LANE, COUNT, (Loop("k", n_prev, (copy,), inline=True),))]
         product = d.grad_W_entry(layer, 0, 0)
-        whole = f"{n_prev} - {n_prev} % {self.tile}"    # the columns in blocks of NAME_TILE
-        shape = Shape(COUNT, self.tile, "1", step, str(n_prev))
+        width = f"{w.prefix}_COLUMNS"
+        whole = f"{n_prev} - {n_prev} % {width}"    # the columns in blocks of NAME_COLUMNS
+        shape = Shape(COUNT, self.tile, "1", step, str(n_prev), fresh=True)
         purpose = f"∂W += δ aᵀ: δ of the tile's examples times their rows of a, rows of ∂W[{layer}]"
 
         def operands(first: str):
             return lambda j: (f"w->in + (long){j} * {self.tile}", f"{rows} + {first}", f"&grad->W{layer}[{j}][{first}]")
         blocks_of_columns = Loop("k", whole, tuple(self._row_groups(
-            n, purpose, product, s.delta[0], below[0], shape, operands("k"))), step=self.tile)
+            n, purpose, product, s.delta[0], below[0], shape, operands("k"), width=width)), step=width)
         last_columns = self._row_groups(n, purpose, product, s.delta[0], below[0], shape, operands(f"({whole})"),
-                                        columns=f"{n_prev} % {self.tile}")
+                                        columns=f"{n_prev} % {width}", width=width)
         blocks = [Block(f"Σ_i ∂ℓ/∂W[{layer}] += δ[{layer}] a[{layer - 1}]ᵀ over the tile's examples in order: "
                         f"δ[{layer}] as columns, a[{layer - 1}] as rows, the kernel over rows of ∂W[{layer}] "
-                        f"({self.tile} columns at a time, then the rest)",
+                        f"({width} columns at a time, then the rest)",
                         (*self._pack_columns(n, lambda k: f"w->lane[{LANE}].d{layer}[{k}]"), *packing,
                          self._choice(self._gemm("CblasNoTrans", n, n_prev, COUNT, "w->in", self.tile, rows, step,
-                                                 f"&grad->W{layer}[0][0]", n_prev),
+                                                 f"&grad->W{layer}[0][0]", n_prev, start=f"{FIRST} == 0 ? 0 : 1"),
                                       [blocks_of_columns, *last_columns])))]
         bias = parameters.bias_accumulate_loop(w, layer)
         if bias is not None:
@@ -282,3 +293,12 @@ class TilePlan:
             if d.layer(layer).kind != "pool":
                 steps += self.gradient(layer)
         return steps
+
+    def zero_blocks(self) -> list[Block]:
+        """grad->W[l] = 0 for each tiled layer: what the first tile would have started from, when no tile runs."""
+        blocks = []
+        for layer in self.layers:
+            n, n_prev = self.d.width(layer), self.d.width(layer - 1)
+            zero = Loop("k", n_prev, (Assign(f"grad->W{layer}[j][k]", "0"),), inline=True)
+            blocks.append(Block(f"no tile ran: ∂W[{layer}] = 0", (Loop("j", n, (zero,)),)))
+        return blocks
