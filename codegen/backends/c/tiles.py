@@ -177,8 +177,9 @@ class TilePlan:
         example (a last tile that is not full), whose results are never read."""
         slot = f"w->in[(long)k * {self.tile} + {LANE}]"
         copy = Assign(slot, source("k"))
+        zero = Loop(LANE, self.tile, (Loop("k", units, (Assign(slot, "0"),), inline=True),), start=COUNT)
         return (Loop(LANE, COUNT, (Loop("k", units, (copy,), inline=True),)),
-                Loop(LANE, self.tile, (Loop("k", units, (Assign(slot, "0"),), inline=True),), start=COUNT))
+                IfDefined(f"{self.w.prefix}_USE_CBLAS", (), (zero,)))   # cblas multiplies the count lanes only
 
     def _unpack(self, units: int, array: str) -> Loop:
         """Lane i's ``array``[j] = w->out[j][i]."""
