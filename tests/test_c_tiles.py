@@ -36,7 +36,12 @@ SOFTMAX = {"name": "tiles_softmax", "input": 37, "loss": "cce", "layers": [
 CONV = {"name": "tiles_conv", "input": [1, 6, 6], "loss": "cce", "layers": [
     {"kind": "conv", "channels": 2, "kernel": 3, "activation": "relu"}, {"kind": "pool", "mode": "max", "size": 2},
     {"units": 9, "activation": "tanh"}, {"units": 3, "activation": "softmax"}]}
-NETS = {"mixed": MIXED, "softmax": SOFTMAX, "conv": CONV}
+#: conv layers in the kernels: padding and stride, two input channels, a conv reading a conv, no bias
+STRIDED = {"name": "tiles_strided", "input": [2, 7, 6], "loss": "mse", "layers": [
+    {"kind": "conv", "channels": 3, "kernel": [3, 2], "padding": [1, 0], "stride": [2, 1], "activation": "tanh"},
+    {"kind": "conv", "channels": 2, "kernel": 2, "padding": 1, "activation": "relu", "bias": False},
+    {"units": 2, "activation": "identity"}]}
+NETS = {"mixed": MIXED, "softmax": SOFTMAX, "conv": CONV, "strided": STRIDED}
 #: batch sizes around the default tiles (32 lanes; a last tile of fewer than 4 examples runs one at a time)
 BATCHES = (1, 3, 4, 31, 32, 33, 35, 36, 70)
 
@@ -78,7 +83,8 @@ def tiled_layers(source: str, name: str) -> list[str]:
 def test_each_net_has_tiled_layers(generated):
     """The nets above exercise the kernels (a net with no tiled layer would pass the rest vacuously)."""
     source = generated.source.read_text()
-    expected = {"tiles_mixed": ["1", "2"], "tiles_softmax": ["1", "2"], "tiles_conv": ["3", "4"]}
+    expected = {"tiles_mixed": ["1", "2"], "tiles_softmax": ["1", "2"], "tiles_conv": ["1", "3", "4"],
+                "tiles_strided": ["1", "2", "3"]}
     assert tiled_layers(source, generated.name) == expected[generated.name]
 
 
@@ -107,8 +113,9 @@ def test_sgd_step_in_tiles_equals_the_one_example_gradients(generated):
             assert np.array_equal(stepped[key], expected), (m, key)
 
 
-@pytest.mark.parametrize("flags", [("-O3", "-march=native"), ("-O2", "-Dtiles_mixed_TILE=5", "-Dtiles_softmax_TILE=5",
-                                                                   "-Dtiles_conv_TILE=5")], ids=["O3-native", "tile5"])
+@pytest.mark.parametrize("flags", [("-O3", "-march=native"), ("-O2", *(f"-D{spec['name']}_TILE=5" for spec in NETS.values()),
+                                                                   *(f"-D{spec['name']}_COLUMNS=3" for spec in NETS.values()))],
+                         ids=["O3-native", "tile5-columns3"])
 def test_optimisation_level_and_tile_size_change_no_bit(generated, flags):
     reference = generated.library("O2")
     other = generated.library(flags[0] + str(len(flags)), flags=flags)

@@ -6,6 +6,9 @@
 #include <math.h>
 
 #include "lecture_conv_exercise.h"
+#ifdef lecture_conv_exercise_USE_CBLAS
+#include <cblas.h>
+#endif
 
 /* Math functions and literals of lecture_conv_exercise_real's type: exp for double, expf for float. */
 #define lecture_conv_exercise_PASTE_(a, b) a##b
@@ -20,6 +23,9 @@
 #define lecture_conv_exercise_fabs lecture_conv_exercise_MATH(fabs)
 #define lecture_conv_exercise_fmax lecture_conv_exercise_MATH(fmax)
 #define lecture_conv_exercise_LIT(x) ((lecture_conv_exercise_real)(x))
+#define lecture_conv_exercise_gemm_double cblas_dgemm
+#define lecture_conv_exercise_gemm_float cblas_sgemm
+#define lecture_conv_exercise_gemm lecture_conv_exercise_PASTE(lecture_conv_exercise_gemm_, lecture_conv_exercise_REAL)
 
 /* The README's generator (SplitMix64), the same as the NumPy module's: unsigned long long has at
  * least 64 bits (C99) and every step is masked to 64, so a wider type gives the same numbers. */
@@ -138,18 +144,9 @@ static void lecture_conv_exercise_delta1(const lecture_conv_exercise_params *p, 
     for (int c = 0; c < 1; ++c) {
         for (int x = 0; x < 4; ++x) {
             for (int y = 0; y < 4; ++y) {
-                lecture_conv_exercise_real s = 0;
-                for (int ki = 0; ki < 2; ++ki) {
-                    const int n0 = -ki + x;
-                    if (n0 % 2 != 0) continue;
-                    const int r0 = n0 / 2;
-                    for (int kj = 0; kj < 2; ++kj) {
-                        const int n1 = -kj + y;
-                        if (n1 % 2 != 0) continue;
-                        const int r1 = n1 / 2;
-                        s += t->d2[4*c + 2*r0 + r1]*t->M2[16*c + 2*ki + kj + 8*r0 + 4*r1];
-                    }
-                }
+                const int r0 = x / 2;
+                const int r1 = y / 2;
+                lecture_conv_exercise_real s = t->d2[4*c + 2*r0 + r1]*t->M2[16*c + 4*r0 + 2*r1 + 2*x + y];
                 t->d1[16*c + 4*x + y] = s*((t->z1[16*c + 4*x + y] > 0) ? 1 : 0);
             }
         }
@@ -180,7 +177,240 @@ lecture_conv_exercise_real lecture_conv_exercise_cost(const lecture_conv_exercis
     const lecture_conv_exercise_real m_real = (lecture_conv_exercise_real)m;
     /* C = Σ_i ℓ_i / m */
     return loss_sum/m_real;
-}/* dC/dtheta into grad, with t holding one example's trace at a time (the caller's memory). */
+}
+
+#ifndef lecture_conv_exercise_USE_CBLAS
+/* z = W a + b: rows of the kernels W[1] times the window reads of a[0]: S_r[c] += sum over q < 4 of x_r[q] M[q][c], for 1 row r
+ * (x_r[q] = x[r * 4 + q * 1], M[q][c] = M[q * 16 + c], S_r = S + r * 16) and c < lecture_conv_exercise_COLUMNS.
+ * Each S_r[c] is one sum, from its value in S, in the order q = 0, 1, ...: the order of the one-example loops. */
+static void lecture_conv_exercise_product0(const lecture_conv_exercise_real *restrict x, const lecture_conv_exercise_real *restrict M,
+        lecture_conv_exercise_real *restrict S)
+{
+    lecture_conv_exercise_real s0[lecture_conv_exercise_COLUMNS];
+    for (int c = 0; c < lecture_conv_exercise_COLUMNS; ++c) {
+        s0[c] = S[c];
+    }
+    for (int q = 0; q < 4; ++q) {
+        const lecture_conv_exercise_real *restrict mq = M + (long)q * 16;
+        const lecture_conv_exercise_real u0 = x[q];
+        for (int c = 0; c < lecture_conv_exercise_COLUMNS; ++c) {
+            s0[c] += mq[c]*u0;
+        }
+    }
+    for (int c = 0; c < lecture_conv_exercise_COLUMNS; ++c) {
+        S[c] = s0[c];
+    }
+}
+
+/* z = W a + b: rows of the kernels W[1] times the window reads of a[0]: S_r[c] += sum over q < 4 of x_r[q] M[q][c], for 1 row r
+ * (x_r[q] = x[r * 4 + q * 1], M[q][c] = M[q * 16 + c], S_r = S + r * 16) and c < cols.
+ * Each S_r[c] is one sum, from its value in S, in the order q = 0, 1, ...: the order of the one-example loops. */
+static void lecture_conv_exercise_product1(const lecture_conv_exercise_real *restrict x, const lecture_conv_exercise_real *restrict M,
+        lecture_conv_exercise_real *restrict S, int cols)
+{
+    lecture_conv_exercise_real s0[lecture_conv_exercise_COLUMNS];
+    for (int c = 0; c < cols; ++c) {
+        s0[c] = S[c];
+    }
+    for (int q = 0; q < 4; ++q) {
+        const lecture_conv_exercise_real *restrict mq = M + (long)q * 16;
+        const lecture_conv_exercise_real u0 = x[q];
+        for (int c = 0; c < cols; ++c) {
+            s0[c] += mq[c]*u0;
+        }
+    }
+    for (int c = 0; c < cols; ++c) {
+        S[c] = s0[c];
+    }
+}
+
+/* ∂W += δ aᵀ: rows of δ[1] times the window reads of a[0]: S_r[c] += sum over q < 16 of x_r[q] M[q][c], for 1 row r
+ * (x_r[q] = x[r * 16 + q * 1], M[q][c] = M[q * 4 + c], S_r = S + r * 4) and c < lecture_conv_exercise_COLUMNS.
+ * Each S_r[c] is one sum, from its value in S, in the order q = 0, 1, ...: the order of the one-example loops. */
+static void lecture_conv_exercise_product2(const lecture_conv_exercise_real *restrict x, const lecture_conv_exercise_real *restrict M,
+        lecture_conv_exercise_real *restrict S)
+{
+    lecture_conv_exercise_real s0[lecture_conv_exercise_COLUMNS];
+    for (int c = 0; c < lecture_conv_exercise_COLUMNS; ++c) {
+        s0[c] = S[c];
+    }
+    for (int q = 0; q < 16; ++q) {
+        const lecture_conv_exercise_real *restrict mq = M + (long)q * 4;
+        const lecture_conv_exercise_real u0 = x[q];
+        for (int c = 0; c < lecture_conv_exercise_COLUMNS; ++c) {
+            s0[c] += mq[c]*u0;
+        }
+    }
+    for (int c = 0; c < lecture_conv_exercise_COLUMNS; ++c) {
+        S[c] = s0[c];
+    }
+}
+
+/* ∂W += δ aᵀ: rows of δ[1] times the window reads of a[0]: S_r[c] += sum over q < 16 of x_r[q] M[q][c], for 1 row r
+ * (x_r[q] = x[r * 16 + q * 1], M[q][c] = M[q * 4 + c], S_r = S + r * 4) and c < cols.
+ * Each S_r[c] is one sum, from its value in S, in the order q = 0, 1, ...: the order of the one-example loops. */
+static void lecture_conv_exercise_product3(const lecture_conv_exercise_real *restrict x, const lecture_conv_exercise_real *restrict M,
+        lecture_conv_exercise_real *restrict S, int cols)
+{
+    lecture_conv_exercise_real s0[lecture_conv_exercise_COLUMNS];
+    for (int c = 0; c < cols; ++c) {
+        s0[c] = S[c];
+    }
+    for (int q = 0; q < 16; ++q) {
+        const lecture_conv_exercise_real *restrict mq = M + (long)q * 4;
+        const lecture_conv_exercise_real u0 = x[q];
+        for (int c = 0; c < cols; ++c) {
+            s0[c] += mq[c]*u0;
+        }
+    }
+    for (int c = 0; c < cols; ++c) {
+        S[c] = s0[c];
+    }
+}
+
+#endif
+
+/* The examples of the batch, lecture_conv_exercise_TILE at a time: each tile's forward pass, deltas and gradient terms
+ * (added into grad, which the caller has zeroed but for the tiled layers' W: the first tile writes them). Without cblas, a last tile of fewer than
+ * lecture_conv_exercise_TILE / 8 examples is left to the one-example loop (the kernels would run mostly empty lanes).
+ * Returns how many examples it did. Tiled layers: 1. */
+static int lecture_conv_exercise_tiles(const lecture_conv_exercise_params *restrict p, int m, const lecture_conv_exercise_real *restrict X,
+        const lecture_conv_exercise_real *restrict Y, lecture_conv_exercise_params *restrict grad, lecture_conv_exercise_tile *restrict w)
+{
+    int i0 = 0;
+    for (; i0 < m; i0 += lecture_conv_exercise_TILE) {
+        const int count = m - i0 < lecture_conv_exercise_TILE ? m - i0 : lecture_conv_exercise_TILE;
+#ifndef lecture_conv_exercise_USE_CBLAS
+        if (8 * count < lecture_conv_exercise_TILE) break;
+#endif
+        /* layer 1 (conv), lane by lane: a[0]'s windows laid out as columns, z[1] by the kernel over the rows of W[1], then a[1] */
+        for (int lane = 0; lane < count; ++lane) {
+            lecture_conv_exercise_trace *t = &w->lane[lane];
+            const lecture_conv_exercise_real *a0 = X + (long)(i0 + lane) * lecture_conv_exercise_N_IN;
+            for (int ci = 0; ci < 1; ++ci) {
+                for (int ki = 0; ki < 2; ++ki) {
+                    for (int kj = 0; kj < 2; ++kj) {
+                        for (int i = 0; i < 4; ++i) {
+                            for (int j = 0; j < 4; ++j) w->cols[64*ci + 4*i + j + 32*ki + 16*kj] = a0[25*ci + 5*i + j + 5*ki + kj];
+                        }
+                    }
+                }
+            }
+            for (int j = 0; j < 16; ++j) t->z1[j] = 0;
+#ifdef lecture_conv_exercise_USE_CBLAS
+            lecture_conv_exercise_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1, 16, 4, 1, &p->W1[0][0][0][0], 4, w->cols, 16, 1, t->z1, 16);
+#else
+            for (int k = 0; k < 16 - 16 % lecture_conv_exercise_COLUMNS; k += lecture_conv_exercise_COLUMNS) {
+                for (int c = 0; c < 1; ++c) {
+                    lecture_conv_exercise_product0(&p->W1[0][0][0][0] + (long)c * 4, w->cols + k, t->z1 + (long)c * 16 + k);
+                }
+            }
+            for (int c = 0; c < 1; ++c) {
+                lecture_conv_exercise_product1(&p->W1[0][0][0][0] + (long)c * 4, w->cols + (16 - 16 % lecture_conv_exercise_COLUMNS), t->z1 + (long)c * 16 + (16 - 16 % lecture_conv_exercise_COLUMNS), 16 % lecture_conv_exercise_COLUMNS);
+            }
+#endif
+            for (int c = 0; c < 1; ++c) {
+                for (int i = 0; i < 4; ++i) {
+                    for (int j = 0; j < 4; ++j) t->z1[16*c + 4*i + j] = t->z1[16*c + 4*i + j] + p->b1[c];
+                }
+            }
+            /* a[1] = g(z[1]), g(z) = max(0, z) (loops, conv layer) */
+            for (int j = 0; j < 16; ++j) {
+                t->a1[j] = ((t->z1[j] > 0) ? t->z1[j] : 0);
+            }
+        }
+        /* layer 2, one example at a time */
+        for (int lane = 0; lane < count; ++lane) {
+            lecture_conv_exercise_trace *t = &w->lane[lane];
+            /* z[2] = the max of each window of a[1] (max pool, window 2×2, stride 2×2: (1, 4, 4) -> (1, 2, 2); loops, pool layer) */
+            for (int c = 0; c < 1; ++c) {
+                for (int i = 0; i < 2; ++i) {
+                    for (int j = 0; j < 2; ++j) {
+                        t->z2[4*c + 2*i + j] = lecture_conv_exercise_fmax(t->a1[16*c + 8*i + 2*j], lecture_conv_exercise_fmax(t->a1[16*c + 8*i + 2*j + 4], lecture_conv_exercise_fmax(t->a1[16*c + 8*i + 2*j + 1], t->a1[16*c + 8*i + 2*j + 5])));
+                    }
+                }
+            }
+            /* a[2] = g(z[2]), g(z) = z (loops, pool layer) */
+            for (int j = 0; j < 4; ++j) {
+                t->a2[j] = t->z2[j];
+            }
+        }
+        /* layer 3, one example at a time */
+        for (int lane = 0; lane < count; ++lane) {
+            lecture_conv_exercise_trace *t = &w->lane[lane];
+            /* z[3] = W[3] a[2] + b[3] (unrolled, 4 weights <= 16) */
+            t->z3[0] = p->W3[0][0]*t->a2[0] + p->W3[0][1]*t->a2[1] + p->W3[0][2]*t->a2[2] + p->W3[0][3]*t->a2[3] + p->b3[0];
+            /* a[3] = g(z[3]), g(z) = 1/(1 + e^(−z)) (unrolled, 4 weights <= 16) */
+            const lecture_conv_exercise_real u0 = lecture_conv_exercise_exp(-lecture_conv_exercise_fabs(t->z3[0]));
+            t->a3[0] = ((t->z3[0] >= 0) ? 1 : u0)/(u0 + 1);
+        }
+        /* δ[3] of every lane */
+        for (int lane = 0; lane < count; ++lane) {
+            lecture_conv_exercise_trace *t = &w->lane[lane];
+            const lecture_conv_exercise_real *y = Y + (long)(i0 + lane) * lecture_conv_exercise_N_OUT;
+            lecture_conv_exercise_output_delta(t, y);
+        }
+        /* δ[2], one example at a time */
+        for (int lane = 0; lane < count; ++lane) {
+            lecture_conv_exercise_trace *t = &w->lane[lane];
+            lecture_conv_exercise_delta2(p, t);
+        }
+        /* δ[1], one example at a time */
+        for (int lane = 0; lane < count; ++lane) {
+            lecture_conv_exercise_trace *t = &w->lane[lane];
+            lecture_conv_exercise_delta1(p, t);
+        }
+        /* Σ_i ∂ℓ/∂W[1] += δ[1] · (a[0]'s windows)ᵀ and ∂ℓ/∂b[1], lane by lane, each example's sum added to grad */
+        for (int lane = 0; lane < count; ++lane) {
+            lecture_conv_exercise_trace *t = &w->lane[lane];
+            const lecture_conv_exercise_real *a0 = X + (long)(i0 + lane) * lecture_conv_exercise_N_IN;
+            for (int i = 0; i < 4; ++i) {
+                for (int j = 0; j < 4; ++j) {
+                    for (int ci = 0; ci < 1; ++ci) {
+                        for (int ki = 0; ki < 2; ++ki) {
+                            for (int kj = 0; kj < 2; ++kj) w->cols[4*ci + 16*i + 4*j + 2*ki + kj] = a0[25*ci + 5*i + j + 5*ki + kj];
+                        }
+                    }
+                }
+            }
+            for (int j = 0; j < 4; ++j) w->wsum[j] = 0;
+#ifdef lecture_conv_exercise_USE_CBLAS
+            lecture_conv_exercise_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1, 4, 16, 1, t->d1, 16, w->cols, 4, 1, w->wsum, 4);
+#else
+            for (int k = 0; k < 4 - 4 % lecture_conv_exercise_COLUMNS; k += lecture_conv_exercise_COLUMNS) {
+                for (int c = 0; c < 1; ++c) {
+                    lecture_conv_exercise_product2(t->d1 + (long)c * 16, w->cols + k, w->wsum + (long)c * 4 + k);
+                }
+            }
+            for (int c = 0; c < 1; ++c) {
+                lecture_conv_exercise_product3(t->d1 + (long)c * 16, w->cols + (4 - 4 % lecture_conv_exercise_COLUMNS), w->wsum + (long)c * 4 + (4 - 4 % lecture_conv_exercise_COLUMNS), 4 % lecture_conv_exercise_COLUMNS);
+            }
+#endif
+            for (int j = 0; j < 4; ++j) (&grad->W1[0][0][0][0])[j] += w->wsum[j];
+            for (int c = 0; c < 1; ++c) {
+                lecture_conv_exercise_real s = 0;
+                for (int i = 0; i < 4; ++i) {
+                    for (int j = 0; j < 4; ++j) s += t->d1[16*c + 4*i + j];
+                }
+                grad->b1[c] += s;
+            }
+        }
+        /* Σ_i ∂ℓ/∂W[3] += δ[3] a[2]ᵀ, Σ_i ∂ℓ/∂b[3] += δ[3] (unrolled, 4 weights <= 16), one example at a time */
+        for (int lane = 0; lane < count; ++lane) {
+            lecture_conv_exercise_trace *t = &w->lane[lane];
+            grad->W3[0][0] += t->a2[0]*t->d3[0];
+            grad->W3[0][1] += t->a2[1]*t->d3[0];
+            grad->W3[0][2] += t->a2[2]*t->d3[0];
+            grad->W3[0][3] += t->a2[3]*t->d3[0];
+            grad->b3[0] += t->d3[0];
+        }
+    }
+    if (i0 == 0) {
+    }
+    return i0 < m ? i0 : m;
+}
+
+/* dC/dtheta into grad, with t holding one example's trace at a time (the caller's memory). */
 static void lecture_conv_exercise_gradients_with(const lecture_conv_exercise_params *p, int m, const lecture_conv_exercise_real *X,
         const lecture_conv_exercise_real *Y, lecture_conv_exercise_params *grad, lecture_conv_exercise_trace *t)
 {
@@ -250,6 +480,63 @@ static void lecture_conv_exercise_gradients_with(const lecture_conv_exercise_par
     grad->b3[0] = grad->b3[0]*u1;
 }
 
+/* The sums over the examples of dl/dtheta into w->grad (not yet scaled into dC/dtheta): the batch in tiles
+ * (lecture_conv_exercise_tiles: the same sums in the same order, faster), the examples left one at a time in w->trace. */
+static void lecture_conv_exercise_sums_tiled(const lecture_conv_exercise_params *p, int m, const lecture_conv_exercise_real *X,
+        const lecture_conv_exercise_real *Y, lecture_conv_exercise_workspace *w)
+{
+    lecture_conv_exercise_params *grad = &w->grad;
+    lecture_conv_exercise_trace *t = &w->trace;
+    for (int c = 0; c < 1; ++c) {
+        for (int ci = 0; ci < 1; ++ci) {
+            for (int ki = 0; ki < 2; ++ki) {
+                for (int kj = 0; kj < 2; ++kj) grad->W1[c][ci][ki][kj] = 0;
+            }
+        }
+    }
+    for (int j = 0; j < 1; ++j) grad->b1[j] = 0;
+    for (int j = 0; j < 1; ++j) {
+        for (int k = 0; k < 4; ++k) grad->W3[j][k] = 0;
+    }
+    for (int j = 0; j < 1; ++j) grad->b3[j] = 0;
+    if (m < 1) return;
+    const int tiled = lecture_conv_exercise_tiles(p, m, X, Y, grad, &w->tile);
+    for (int i = tiled; i < m; ++i) {
+        const lecture_conv_exercise_real *a0 = X + (long)i * lecture_conv_exercise_N_IN;
+        lecture_conv_exercise_forward_pass(p, a0, t);
+        lecture_conv_exercise_output_delta(t, Y + (long)i * lecture_conv_exercise_N_OUT);
+        lecture_conv_exercise_delta2(p, t);
+        lecture_conv_exercise_delta1(p, t);
+        /* Σ_i ∂ℓ/∂W[1][c, c′, p, q] += Σ_{i, j} δ[1][c, i, j] a[0][c′, i + p, j + q], Σ_i ∂ℓ/∂b[1][c] += Σ_{i, j} δ[1][c, ...] (loops, conv layer) */
+        for (int c = 0; c < 1; ++c) {
+            for (int ci = 0; ci < 1; ++ci) {
+                for (int ki = 0; ki < 2; ++ki) {
+                    for (int kj = 0; kj < 2; ++kj) {
+                        lecture_conv_exercise_real s = 0;
+                        for (int i = 0; i < 4; ++i) {
+                            for (int j = 0; j < 4; ++j) s += a0[25*ci + 5*i + j + 5*ki + kj]*t->d1[16*c + 4*i + j];
+                        }
+                        grad->W1[c][ci][ki][kj] += s;
+                    }
+                }
+            }
+        }
+        for (int c = 0; c < 1; ++c) {
+            lecture_conv_exercise_real s = 0;
+            for (int i = 0; i < 4; ++i) {
+                for (int j = 0; j < 4; ++j) s += t->d1[16*c + 4*i + j];
+            }
+            grad->b1[c] += s;
+        }
+        /* Σ_i ∂ℓ/∂W[3] += δ[3] a[2]ᵀ, Σ_i ∂ℓ/∂b[3] += δ[3] (unrolled, 4 weights <= 16) */
+        grad->W3[0][0] += t->a2[0]*t->d3[0];
+        grad->W3[0][1] += t->a2[1]*t->d3[0];
+        grad->W3[0][2] += t->a2[2]*t->d3[0];
+        grad->W3[0][3] += t->a2[3]*t->d3[0];
+        grad->b3[0] += t->d3[0];
+    }
+}
+
 void lecture_conv_exercise_gradients(const lecture_conv_exercise_params *p, int m, const lecture_conv_exercise_real *X, const lecture_conv_exercise_real *Y,
         lecture_conv_exercise_params *grad)
 {
@@ -302,24 +589,26 @@ void lecture_conv_exercise_sgd_step(lecture_conv_exercise_params *p, int m, cons
         }
         return;
     }
-    lecture_conv_exercise_params gradient;
-    lecture_conv_exercise_params *grad = &gradient;
-    lecture_conv_exercise_gradients(p, m, X, Y, grad);
-    /* W[1] ← W[1] − η ∂C/∂W[1] (loops, conv layer) */
+    lecture_conv_exercise_workspace work;   /* the sums and the tile buffers */
+    lecture_conv_exercise_params *grad = &work.grad;
+    lecture_conv_exercise_sums_tiled(p, m, X, Y, &work);
+    /* each entry's dC/dtheta from its sum, and the update, in one pass */
+    const lecture_conv_exercise_real m_real = (lecture_conv_exercise_real)m;
+    /* W[1] ← W[1] − η ∂C/∂W[1], ∂C/∂W[1] from the sum over the batch (loops, conv layer) */
     for (int c = 0; c < 1; ++c) {
         for (int ci = 0; ci < 1; ++ci) {
             for (int ki = 0; ki < 2; ++ki) {
-                for (int kj = 0; kj < 2; ++kj) p->W1[c][ci][ki][kj] = -grad->W1[c][ci][ki][kj]*learning_rate + p->W1[c][ci][ki][kj];
+                for (int kj = 0; kj < 2; ++kj) p->W1[c][ci][ki][kj] = -(grad->W1[c][ci][ki][kj]/m_real)*learning_rate + p->W1[c][ci][ki][kj];
             }
         }
     }
-    for (int c = 0; c < 1; ++c) p->b1[c] = -grad->b1[c]*learning_rate + p->b1[c];
-    /* W[3] ← W[3] − η ∂C/∂W[3] (unrolled, 4 weights <= 16) */
-    p->W3[0][0] = p->W3[0][0] - grad->W3[0][0]*learning_rate;
-    p->W3[0][1] = p->W3[0][1] - grad->W3[0][1]*learning_rate;
-    p->W3[0][2] = p->W3[0][2] - grad->W3[0][2]*learning_rate;
-    p->W3[0][3] = p->W3[0][3] - grad->W3[0][3]*learning_rate;
-    p->b3[0] = p->b3[0] - grad->b3[0]*learning_rate;
+    for (int c = 0; c < 1; ++c) p->b1[c] = -(grad->b1[c]/m_real)*learning_rate + p->b1[c];
+    /* W[3] ← W[3] − η ∂C/∂W[3], ∂C/∂W[3] from the sum over the batch (unrolled, 4 weights <= 16) */
+    p->W3[0][0] = -(grad->W3[0][0]/m_real)*learning_rate + p->W3[0][0];
+    p->W3[0][1] = -(grad->W3[0][1]/m_real)*learning_rate + p->W3[0][1];
+    p->W3[0][2] = -(grad->W3[0][2]/m_real)*learning_rate + p->W3[0][2];
+    p->W3[0][3] = -(grad->W3[0][3]/m_real)*learning_rate + p->W3[0][3];
+    p->b3[0] = -(grad->b3[0]/m_real)*learning_rate + p->b3[0];
 }
 
 void lecture_conv_exercise_state_init(lecture_conv_exercise_state *s)
@@ -368,7 +657,25 @@ void lecture_conv_exercise_train_step(lecture_conv_exercise_params *p, lecture_c
         const lecture_conv_exercise_real *X, const lecture_conv_exercise_real *Y)
 {
     if (m < 1) return;
-    lecture_conv_exercise_gradients_with(p, m, X, Y, &w->grad, &w->trace);
+    lecture_conv_exercise_params *grad = &w->grad;
+    lecture_conv_exercise_sums_tiled(p, m, X, Y, w);
+    const lecture_conv_exercise_real m_real = (lecture_conv_exercise_real)m;
+    /* ∂C/∂W[1] = (1/m) Σ_i ∂ℓ/∂W[1] (loops, conv layer) */
+    for (int c = 0; c < 1; ++c) {
+        for (int ci = 0; ci < 1; ++ci) {
+            for (int ki = 0; ki < 2; ++ki) {
+                for (int kj = 0; kj < 2; ++kj) grad->W1[c][ci][ki][kj] = grad->W1[c][ci][ki][kj]/m_real;
+            }
+        }
+    }
+    for (int c = 0; c < 1; ++c) grad->b1[c] = grad->b1[c]/m_real;
+    /* ∂C/∂W[3] = (1/m) Σ_i ∂ℓ/∂W[3] (unrolled, 4 weights <= 16) */
+    const lecture_conv_exercise_real u1 = 1/m_real;
+    grad->W3[0][0] = grad->W3[0][0]*u1;
+    grad->W3[0][1] = grad->W3[0][1]*u1;
+    grad->W3[0][2] = grad->W3[0][2]*u1;
+    grad->W3[0][3] = grad->W3[0][3]*u1;
+    grad->b3[0] = grad->b3[0]*u1;
     lecture_conv_exercise_update(p, &w->grad, s);
 }
 

@@ -78,12 +78,49 @@ typedef struct lecture_conv_exercise_state {
     lecture_conv_exercise_real learning_rate;
 } lecture_conv_exercise_state;
 
+/* The examples of a tile: lecture_conv_exercise_train_step runs a batch lecture_conv_exercise_TILE examples at a time through the
+ * matrix products of layers 1 (each weight read once per tile), the rest one at a time.
+ * Compile with -Dlecture_conv_exercise_TILE=n to change it (every n >= 1 gives the same numbers). With
+ * -Dlecture_conv_exercise_USE_CBLAS (and -lopenblas or another CBLAS), cblas_dgemm/sgemm runs the products instead, on
+ * tiles of 128 (the numbers then move by rounding: BLAS orders its sums its own way). */
+#ifndef lecture_conv_exercise_TILE
+#ifdef lecture_conv_exercise_USE_CBLAS
+#define lecture_conv_exercise_TILE_double 128
+#define lecture_conv_exercise_TILE_float 128
+#else
+#define lecture_conv_exercise_TILE_double 32
+#define lecture_conv_exercise_TILE_float 32
+#endif
+#define lecture_conv_exercise_TILE_OF_(type) lecture_conv_exercise_TILE_##type
+#define lecture_conv_exercise_TILE_OF(type) lecture_conv_exercise_TILE_OF_(type)
+#define lecture_conv_exercise_TILE lecture_conv_exercise_TILE_OF(lecture_conv_exercise_REAL)
+#endif
+/* The columns of dC/dW a kernel call keeps in its partial sums (two AVX-512 registers per row, and four in float). */
+#ifndef lecture_conv_exercise_COLUMNS
+#define lecture_conv_exercise_COLUMNS_double 32
+#define lecture_conv_exercise_COLUMNS_float 64
+#define lecture_conv_exercise_COLUMNS_OF_(type) lecture_conv_exercise_COLUMNS_##type
+#define lecture_conv_exercise_COLUMNS_OF(type) lecture_conv_exercise_COLUMNS_OF_(type)
+#define lecture_conv_exercise_COLUMNS lecture_conv_exercise_COLUMNS_OF(lecture_conv_exercise_REAL)
+#endif
+
+/* A tile's working memory: each example's trace, and the tile's columns (one row of lecture_conv_exercise_TILE
+ * examples per unit) read and written by the products. */
+typedef struct lecture_conv_exercise_tile {
+    lecture_conv_exercise_trace lane[lecture_conv_exercise_TILE];
+    lecture_conv_exercise_real in[1 * lecture_conv_exercise_TILE];
+    lecture_conv_exercise_real out[1 * lecture_conv_exercise_TILE];
+    lecture_conv_exercise_real cols[64];   /* one example's window reads of a conv layer */
+    lecture_conv_exercise_real wsum[4];   /* one example's dl/dW of a conv layer */
+} lecture_conv_exercise_tile;
+
 /* All the working memory of lecture_conv_exercise_train_step, so that its stack use is small for any net.
  * The caller places it (static, on the stack, in its own arena); it holds nothing between calls.
- * lecture_conv_exercise_WORKSPACE_BYTES: 712 bytes with double, 356 with float. */
+ * lecture_conv_exercise_WORKSPACE_BYTES: 21992 bytes with double, 10996 with float (the default tiles). */
 typedef struct lecture_conv_exercise_workspace {
     lecture_conv_exercise_params grad;    /* dC/dtheta of the batch */
     lecture_conv_exercise_trace trace;    /* one example at a time */
+    lecture_conv_exercise_tile tile;      /* lecture_conv_exercise_TILE examples at a time */
 } lecture_conv_exercise_workspace;
 
 #define lecture_conv_exercise_WORKSPACE_BYTES sizeof(lecture_conv_exercise_workspace)
@@ -106,8 +143,8 @@ void lecture_conv_exercise_gradients(const lecture_conv_exercise_params *p, int 
         lecture_conv_exercise_params *grad);
 
 /* One gradient-descent step on the batch, in place: theta <- theta - learning_rate * dC/dtheta.
- * Stack: one lecture_conv_exercise_trace; m > 1 also one lecture_conv_exercise_params (lecture_conv_exercise_N_PARAMS reals) for the
- * gradient (lecture_conv_exercise_train_step keeps both in a lecture_conv_exercise_workspace instead). */
+ * Stack: one lecture_conv_exercise_trace; m > 1 also one lecture_conv_exercise_workspace (lecture_conv_exercise_WORKSPACE_BYTES: the gradient
+ * and the tile buffers; lecture_conv_exercise_train_step takes it from the caller instead). */
 void lecture_conv_exercise_sgd_step(lecture_conv_exercise_params *p, int m, const lecture_conv_exercise_real *X, const lecture_conv_exercise_real *Y,
         lecture_conv_exercise_real learning_rate);
 

@@ -101,7 +101,7 @@ class CModule:
                                Block("update", tuple(optimizer["update_entry_statements"])),
                                *forward_training, *(b for _, b in delta_training), *accumulate_training]
         tiles = TilePlan(w, forward, hidden, accumulate)
-        tile_blocks = tiles.blocks() if tiles.layers else []
+        tile_blocks = tiles.blocks() if tiles.any else []
         blocks += tile_blocks
         printed = "\n".join(chain.from_iterable(block.texts() for block in blocks)) + cost
         return {
@@ -140,9 +140,10 @@ class CModule:
         grad_reals = self.net.n_params
         per_lane = description["trace_reals"] + sizes["in"] + sizes["out"] + sizes["rows"]
         lanes = tile_lanes(per_lane)
-        workspace = {real: (grad_reals + description["trace_reals"] + (lanes[real] * per_lane if tiles.layers else 0))
-                     * BYTES[real] for real in BYTES}
-        return {"tiled": bool(tiles.layers), "tiled_numbers": tiles.layers, "kernels": list(tiles.kernels.values()),
+        shared = sizes["cols"] + sizes["wsum"]     # a conv layer's buffers serve one lane at a time
+        workspace = {real: (grad_reals + description["trace_reals"]
+                            + (lanes[real] * per_lane + shared if tiles.any else 0)) * BYTES[real] for real in BYTES}
+        return {"tiled": tiles.any, "tiled_numbers": tiles.numbers, "kernels": list(tiles.kernels.values()),
                 "tile_blocks": blocks, "tile_zero_blocks": tiles.zero_blocks(),
                 "tiled_weights": [f"W{layer}" for layer in tiles.layers], "tile_sizes": sizes, "tile_lanes": lanes, "workspace_bytes": workspace}
 

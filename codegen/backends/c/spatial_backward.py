@@ -19,9 +19,9 @@ from deltagen.derive.derivation.stable import stabilize_branched
 from deltagen.derive.derivation.tensor_forms import conv_forms, pool_forms
 from deltagen.derive.model.activations import A as GENERIC_A, Z as GENERIC_Z
 
-from .loopnest import form_statements, free_loops
-from .names import lvalue_symbol
-from .parts import Assign, Block, CParam, Loop, Note, Statement, Unused
+from .loopnest import c_index, form_statements, free_loops
+from .names import STEP_SUM, lvalue_symbol
+from .parts import Assign, Block, CParam, IntLocal, Local, Loop, Note, Statement, Unused
 from .spatial import geometry, printer, show
 from .writer import CWriter, plain_formula
 
@@ -54,8 +54,39 @@ def delta_block(w: CWriter, layer: int) -> Block:
     comment = (f"δ[{layer}] = g'(z[{layer}]) ⊙ ({back}), g' = {plain_formula(derivative)}; "
                f"layer {layer + 1}: {geometry(above)} ({w.form(layer)})")
     g = stabilize_branched(derivative).xreplace({GENERIC_Z: Z[free], GENERIC_A: A[free]})
-    statements.append(free_loops(free, form_statements(printer(w), Delta[free], g * f.input_delta, free)))
+    if above.kind == "pool" and _one_window_each(above):
+        body = _one_window_statements(w, Delta[free], g * f.input_delta, free, above.stride)
+    else:
+        body = form_statements(printer(w), Delta[free], g * f.input_delta, free)
+    statements.append(free_loops(free, body))
     return Block(comment, tuple(statements))
+
+
+def _one_window_each(pool) -> bool:
+    """Windows that tile the input (stride = size, the size dividing each axis): every entry is in one window."""
+    return tuple(pool.stride) == tuple(pool.size) and all(n % k == 0 for n, k in zip(pool.in_shape[1:], pool.size))
+
+
+def _one_window_statements(w: CWriter, target: sp.Indexed, expr: sp.Expr, free, stride) -> list[Statement]:
+    """``target = expr`` where expr's Sum over the window offsets (p, q) has one term for each entry: the
+    one at window r = x / s, offset p = x − s·r (the form's Sum with p := x − s·r, so its reads land on r).
+
+    The loop over the offsets with a divisibility guard per term is gone; the term is the Sum's single
+    nonzero one, so the number is the loop's (0 + term = term)."""
+    (total,) = expr.atoms(sp.Sum)
+    offsets = [var for var, _, _ in total.limits]
+    windows = [sp.Symbol(f"r{axis}", integer=True, nonnegative=True) for axis in range(len(offsets))]
+    spatial = free[1:]
+    term = total.function.xreplace({p: x - s * r for p, x, s, r in zip(offsets, spatial, stride, windows)})
+    print_ = printer(w)
+    locals_: list[Statement] = [IntLocal(r.name, f"{c_index(x)} / {s}") for r, x, s in zip(windows, spatial, stride)]
+    return [*locals_, Local(STEP_SUM.name, print_.doprint(_c(term))),
+            Assign(print_.doprint(_c(target)), print_.doprint(_c(expr.xreplace({total: STEP_SUM}))))]
+
+
+def _c(expr: sp.Expr) -> sp.Expr:
+    """tensor_forms' Idx as the C loop variables."""
+    return expr.xreplace({i: c_index(i) for i in expr.atoms(sp.Idx)})
 
 
 def mask_statements(w: CWriter, layer: int) -> list[Statement]:

@@ -16,54 +16,15 @@ with one row per example) are structure.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import sympy as sp
 
 from . import parameters
+from .kernels import COUNT, FIRST, FIRST_TILE, LANE, ROWS, Kernel, Shape
+from .loopnest import ArrayPrinter, CArray
 from .names import activation_array
 from .parts import Assign, Block, Call, IfDefined, Loop, Note, Pointer, Statement
+from .tile_conv import ConvTiles, tileable
 from .writer import CWriter
-
-#: rows of a kernel's register block (units of the layer the product writes)
-ROWS = 4
-#: the loop index over the lanes (examples) of a tile, the first example of the tile, and its examples
-LANE, FIRST, COUNT = "i", "i0", "count"
-#: 1 in the batch's first tile: its ∂W sums start from 0 (grad holds no sums yet, and is not zeroed first)
-FIRST_TILE = "first"
-
-
-@dataclass(frozen=True)
-class Shape:
-    """The operands of one matrix product of a tile: x_r[q] = x[r·x_row + q·x_step] and M[q][c] = M[q·m_step + c]
-    for q < ``depth``; the result rows S_r = S + r·s_row. Strides and depth are C constants (or a parameter name)."""
-
-    depth: str
-    x_row: str
-    x_step: str
-    m_step: str
-    s_row: str
-    fresh: bool = False    # an int parameter FIRST_TILE: 1 starts the sums from 0, not from S (the first tile of ∂W)
-
-
-@dataclass(frozen=True)
-class Kernel:
-    """``NAME_{name}(x, M, S[, count][, cols])``: S_r[c] += Σ_q x_r[q] M[q][c] for r < rows, c < ``columns``."""
-
-    name: str
-    rows: int
-    columns: str                # NAME_TILE, NAME_COLUMNS (∂W), or "cols" (a parameter: the last columns of ∂W)
-    capacity: str               # the partial sums' array size: NAME_TILE or NAME_COLUMNS
-    shape: Shape
-    terms: tuple[str, ...]      # the statement of row r: S_r[c] += terms[r]
-    comment: str
-
-    @property
-    def parameters(self) -> tuple[str, ...]:
-        """The int parameters after x, M and S: the depth and the columns when they are not constants."""
-        return (tuple(name for name in (self.shape.depth, self.columns) if name in (COUNT, "cols"))
-                + ((FIRST_TILE,) if self.shape.fresh else ()))
-
 
 def tiled(w: CWriter, layer: int) -> bool:
     """Whether layer number ``layer`` runs its products through the kernels: a dense layer in loop form whose
@@ -96,12 +57,29 @@ class TilePlan:
         self.activation_blocks = dict(zip(numbers, forward_blocks[1::2]))
         self.delta_blocks = dict(delta_blocks)
         self.accumulate_blocks = dict(zip([n for n in numbers if w.d.layer(n).kind != "pool"], accumulate_blocks))
+        self.conv = {layer: ConvTiles(self, layer) for layer in numbers if tileable(self, layer)}
+
+    @property
+    def any(self) -> bool:
+        """Whether the net has a layer whose products a tile runs through the kernels."""
+        return bool(self.layers or self.conv)
+
+    @property
+    def numbers(self) -> list[int]:
+        """The layers whose products run through the kernels, in order."""
+        return sorted([*self.layers, *self.conv])
+
+    def array_printer(self, arrays: dict[str, CArray]) -> ArrayPrinter:
+        return ArrayPrinter(self.w.prefix, arrays)
 
     # ------------------------------------------------------------ buffers
     def buffer_sizes(self) -> dict[str, int]:
         """Units per lane of ``in`` (a tile's columns read), ``out`` (written) and ``rows`` (a tile's rows of a
         hidden layer, 0 when no tiled layer reads one)."""
-        d, sizes = self.d, {"in": 1, "out": 1, "rows": 0}
+        d, sizes = self.d, {"in": 1, "out": 1, "rows": 0, "cols": 0, "wsum": 0}
+        for conv in self.conv.values():   # one lane's window reads, and its ∂W before it is added to grad
+            sizes["cols"] = max(sizes["cols"], conv.entries * conv.positions)
+            sizes["wsum"] = max(sizes["wsum"], conv.kind.channels * conv.entries)
         for layer in self.layers:
             n, n_prev = d.width(layer), d.width(layer - 1)
             sizes["in"] = max(sizes["in"], n_prev, n)        # a[l−1] forward; δ[l] down and into ∂W
@@ -122,7 +100,7 @@ class TilePlan:
             self.kernels[key] = Kernel(name, rows, columns, capacity, shape, terms, purpose)
         return self.kernels[key].name
 
-    def _row_groups(self, units: int, purpose: str, product: sp.Expr, row: sp.Symbol, column: sp.Symbol,
+    def row_groups(self, units: int, purpose: str, product: sp.Expr, row: sp.Symbol, column: sp.Symbol,
                     shape: Shape, operands, columns: str | None = None, index: str = "j",
                     width: str | None = None) -> list[Statement]:
         """Kernel calls over ``units`` rows, ROWS at a time, then one at a time: ``operands(index)`` is the call's
@@ -140,18 +118,18 @@ class TilePlan:
                                        start=first, step=rows))
         return statements
 
-    def _gemm(self, transpose: str, rows: int, columns, depth, a: str, lda, b: str, ldb, c: str, ldc,
+    def gemm(self, transpose: str, rows: int, columns, depth, a: str, lda, b: str, ldb, c: str, ldc,
               start: str = "1") -> Call:
         """C = start·C + op(A) B through cblas (``-DNAME_USE_CBLAS``), row-major: the product the kernels compute,
         with BLAS's order of the sums (the numbers move by rounding only)."""
         return Call("gemm", ("CblasRowMajor", transpose, "CblasNoTrans", str(rows), str(columns), str(depth), "1", a,
                              str(lda), b, str(ldb), start, c, str(ldc)))
 
-    def _choice(self, gemm: Call, kernels: list[Statement]) -> IfDefined:
+    def choice(self, gemm: Call, kernels: list[Statement]) -> IfDefined:
         return IfDefined(f"{self.w.prefix}_USE_CBLAS", (gemm,), tuple(kernels))
 
     # --------------------------------------------------------- lane parts
-    def _lanes(self, body: list[Statement], note: str | None = None, input_row: bool = False,
+    def lanes(self, body: list[Statement], note: str | None = None, input_row: bool = False,
                target_row: bool = False) -> Loop:
         """``for each lane i``: t is its trace (a0 its input row, y its target row) and ``body`` runs on it."""
         name = self.w.prefix
@@ -163,7 +141,7 @@ class TilePlan:
         return Loop(LANE, COUNT, tuple(head + ([Note(note)] if note else []) + body))
 
     @staticmethod
-    def _statements(block: Block) -> list[Statement]:
+    def statements(block: Block) -> list[Statement]:
         return [Note(block.comment), *block.statements]
 
     def _source(self, layer: int, unit: str) -> str:
@@ -195,22 +173,24 @@ class TilePlan:
     def forward(self, layer: int) -> list[Block]:
         """z then a of layer number ``layer`` for every lane of the tile."""
         w, d = self.w, self.d
+        if layer in self.conv:
+            return self.conv[layer].forward()
         if layer not in self.layers:
-            body = self._statements(self.z_blocks[layer]) + self._statements(self.activation_blocks[layer])
+            body = self.statements(self.z_blocks[layer]) + self.statements(self.activation_blocks[layer])
             reads_input = layer - 1 == d.input_number
-            return [Block(f"layer {layer}, one example at a time", (self._lanes(body, input_row=reads_input),))]
+            return [Block(f"layer {layer}, one example at a time", (self.lanes(body, input_row=reads_input),))]
         s, below = d.symbols(layer), d.activations_of(layer - 1)
         n, n_prev = d.width(layer), d.width(layer - 1)
         start = w.printed(s.b[0], {s.b[0]: f"p->b{layer}[j]"}) if s.b else "0"
         shape = Shape(str(n_prev), str(n_prev), "1", self.tile, self.tile)
-        calls = self._row_groups(
+        calls = self.row_groups(
             n, f"z = W a + b: rows of W[{layer}] times a[{layer - 1}] of the tile", s.W[0, 0] * below[0], s.W[0, 0],
             below[0], shape, lambda j: (f"&p->W{layer}[{j}][0]", "w->in", f"w->out + (long){j} * {self.tile}"))
-        gemm = self._gemm("CblasNoTrans", n, COUNT, n_prev, f"&p->W{layer}[0][0]", n_prev, "w->in", self.tile,
+        gemm = self.gemm("CblasNoTrans", n, COUNT, n_prev, f"&p->W{layer}[0][0]", n_prev, "w->in", self.tile,
                           "w->out", self.tile)
         products = [*self._pack_columns(n_prev, lambda k: self._source(layer - 1, k)),
-                    self._start_out(n, start), self._choice(gemm, calls), self._unpack(n, f"z{layer}")]
-        activation = self._lanes(self._statements(self.activation_blocks[layer]))
+                    self._start_out(n, start), self.choice(gemm, calls), self._unpack(n, f"z{layer}")]
+        activation = self.lanes(self.statements(self.activation_blocks[layer]))
         return [Block(f"z[{layer}] = W[{layer}] a[{layer - 1}]" + (f" + b[{layer}]" if s.b else "")
                       + f" for the tile: a[{layer - 1}] as columns, the kernel over rows of W[{layer}]",
                       tuple(products)),
@@ -218,26 +198,26 @@ class TilePlan:
 
     def output_delta(self) -> Block:
         body = [Call("output_delta", ("t", "y"))]
-        return Block(f"δ[{self.d.last}] of every lane", (self._lanes(body, target_row=True),))
+        return Block(f"δ[{self.d.last}] of every lane", (self.lanes(body, target_row=True),))
 
     def hidden_delta(self, layer: int) -> list[Block]:
         """δ of hidden layer number ``layer`` for every lane: W[l+1]ᵀ δ[l+1] by the kernel when layer l + 1 is tiled."""
         w, d = self.w, self.d
         above = layer + 1
         if above not in self.layers:
-            return [Block(f"δ[{layer}], one example at a time", (self._lanes([Call(f"delta{layer}", ("p", "t"))]),))]
+            return [Block(f"δ[{layer}], one example at a time", (self.lanes([Call(f"delta{layer}", ("p", "t"))]),))]
         s_above = d.symbols(above)
         n, n_above = d.width(layer), d.width(above)
         shape = Shape(str(n_above), "1", str(n), self.tile, self.tile)
-        calls = self._row_groups(
+        calls = self.row_groups(
             n, f"Wᵀδ: columns of W[{above}] times δ[{above}] of the tile", s_above.W[0, 0] * s_above.delta[0],
             s_above.W[0, 0], s_above.delta[0], shape,
             lambda k: (f"&p->W{above}[0][{k}]", "w->in", f"w->out + (long){k} * {self.tile}"), index="k")
-        gemm = self._gemm("CblasTrans", n, COUNT, n_above, f"&p->W{above}[0][0]", n, "w->in", self.tile,
+        gemm = self.gemm("CblasTrans", n, COUNT, n_above, f"&p->W{above}[0][0]", n, "w->in", self.tile,
                           "w->out", self.tile)
         products = [*self._pack_columns(n_above, lambda k: f"w->lane[{LANE}].d{above}[{k}]"),
-                    self._start_out(n, "0"), self._choice(gemm, calls), self._unpack(n, f"d{layer}")]
-        derivative = self._lanes([self.delta_blocks[layer].statements[-1]])   # g′ ⊙ the sum, after the sum
+                    self._start_out(n, "0"), self.choice(gemm, calls), self._unpack(n, f"d{layer}")]
+        derivative = self.lanes([self.delta_blocks[layer].statements[-1]])   # g′ ⊙ the sum, after the sum
         return [Block(f"W[{above}]ᵀ δ[{above}] for the tile: δ[{above}] as columns, the kernel over columns of "
                       f"W[{above}]", tuple(products)),
                 Block(f"δ[{layer}] = g'(z[{layer}]) ⊙ W[{above}]ᵀ δ[{above}], lane by lane", (derivative,))]
@@ -245,10 +225,12 @@ class TilePlan:
     def gradient(self, layer: int) -> list[Block]:
         """grad += the tile's ∂ℓ/∂W[l] (kernel) and ∂ℓ/∂b[l] (lane by lane, in batch order)."""
         w, d = self.w, self.d
+        if layer in self.conv:
+            return self.conv[layer].gradient()
         if layer not in self.layers:
             block = self.accumulate_blocks[layer]
             return [Block(f"{block.comment}, one example at a time",
-                          (self._lanes(list(block.statements), input_row=layer - 1 == d.input_number),))]
+                          (self.lanes(list(block.statements), input_row=layer - 1 == d.input_number),))]
         s, below = d.symbols(layer), d.activations_of(layer - 1)
         n, n_prev = d.width(layer), d.width(layer - 1)
         if layer - 1 == d.input_number:   # the tile's input rows, as X holds them
@@ -265,20 +247,20 @@ class TilePlan:
 
         def operands(first: str):
             return lambda j: (f"w->in + (long){j} * {self.tile}", f"{rows} + {first}", f"&grad->W{layer}[{j}][{first}]")
-        blocks_of_columns = Loop("k", whole, tuple(self._row_groups(
+        blocks_of_columns = Loop("k", whole, tuple(self.row_groups(
             n, purpose, product, s.delta[0], below[0], shape, operands("k"), width=width)), step=width)
-        last_columns = self._row_groups(n, purpose, product, s.delta[0], below[0], shape, operands(f"({whole})"),
+        last_columns = self.row_groups(n, purpose, product, s.delta[0], below[0], shape, operands(f"({whole})"),
                                         columns=f"{n_prev} % {width}", width=width)
         blocks = [Block(f"Σ_i ∂ℓ/∂W[{layer}] += δ[{layer}] a[{layer - 1}]ᵀ over the tile's examples in order: "
                         f"δ[{layer}] as columns, a[{layer - 1}] as rows, the kernel over rows of ∂W[{layer}] "
                         f"({width} columns at a time, then the rest)",
                         (*self._pack_columns(n, lambda k: f"w->lane[{LANE}].d{layer}[{k}]"), *packing,
-                         self._choice(self._gemm("CblasNoTrans", n, n_prev, COUNT, "w->in", self.tile, rows, step,
+                         self.choice(self.gemm("CblasNoTrans", n, n_prev, COUNT, "w->in", self.tile, rows, step,
                                                  f"&grad->W{layer}[0][0]", n_prev, start=f"{FIRST} == 0 ? 0 : 1"),
                                       [blocks_of_columns, *last_columns])))]
         bias = parameters.bias_accumulate_loop(w, layer)
         if bias is not None:
-            blocks.append(Block(f"Σ_i ∂ℓ/∂b[{layer}] += δ[{layer}], lane by lane", (self._lanes([bias]),)))
+            blocks.append(Block(f"Σ_i ∂ℓ/∂b[{layer}] += δ[{layer}], lane by lane", (self.lanes([bias]),)))
         return blocks
 
     def blocks(self) -> list[Block]:
