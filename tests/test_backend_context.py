@@ -71,7 +71,9 @@ def test_numpy_context_keys(derivation):
         "buffers", "update_rule_lines", "schedule_expr", "decay_formula",
         # backward() and the initialisation (codegen/backends/numpy/module.py)
         "backward_lines", "backward_columns", "init_name", "init_distribution", "init_formula", "init_draws", "dropout", "input_shape",
-        "spatial"}   # conv and pool layers (codegen/backends/numpy/spatial_lines.py)
+        "spatial",   # conv and pool layers (codegen/backends/numpy/spatial_lines.py)
+        # train's in-place step (codegen/backends/numpy/inplace.py)
+        "in_place_update_lines", "in_place_gradient_lines", "in_place_rule_lines", "rule_temps", "rule_temp_names"}
 
 
 def test_numpy_params_have_the_layer_shapes_and_glorot_bounds(derivation):

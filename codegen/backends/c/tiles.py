@@ -6,9 +6,10 @@ rows × NAME_TILE partial results in local arrays and reads each weight once per
 example. Every partial result is still one serial sum in the order the one-example code adds it (b,
 then k = 0, 1, ...; 0, then j = 0, 1, ...; ∂W over the examples in batch order), so a tiled step gives
 the same bits as the example-by-example step, at any optimisation level (no reassociation, and C99
-forbids contracting a·b + c into an fma). Everything else (activations, output δ, g′, conv and pool
-layers, unrolled small layers) runs per example on the lane's trace, with the blocks printed from the
-derivation as in the one-example functions.
+forbids contracting a·b + c into an fma). Everything else (activations, output δ, g′, pool layers, the
+δ a conv layer sends down, unrolled small layers) runs per example on the lane's trace, with the blocks printed from the
+derivation as in the one-example functions. A conv layer runs its z and ∂W through the kernels one
+lane at a time (``tile_conv.py``).
 
 Each kernel's statement is printed from the derivation's product (W_jk a_k, W_jk δ_j, ∂ℓ/∂W_jk);
 the layouts of a tile (``w->in``, ``w->out`` with one row of NAME_TILE lanes per unit, ``w->rows``
@@ -25,6 +26,7 @@ from .names import activation_array
 from .parts import Assign, Block, Call, IfDefined, Loop, Note, Pointer, Statement
 from .tile_conv import ConvTiles, tileable
 from .writer import CWriter
+
 
 def tiled(w: CWriter, layer: int) -> bool:
     """Whether layer number ``layer`` runs its products through the kernels: a dense layer in loop form whose
