@@ -182,3 +182,44 @@ def test_the_cblas_build_computes_the_same_step(generated, real, tolerance, tmp_
         for key in generated.shapes:
             scale = np.abs(expected[key]).max()
             np.testing.assert_allclose(actual[key], expected[key], rtol=0, atol=tolerance * scale, err_msg=f"{m} {key}")
+
+
+SANITIZE = ("-g", "-O1", "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer")
+SANITIZER_DRIVER = """\
+#include <stdio.h>
+#include "{name}.h"
+
+static {name}_real X[70 * {name}_N_IN], Y[70 * {name}_N_OUT];
+
+int main(void)
+{{
+    {name}_params p;
+    {name}_state s;
+    static {name}_workspace w;   /* static: the caller places it (tiles and all) */
+    unsigned long long u = 12345;
+    for (long i = 0; i < 70L * {name}_N_IN; ++i) {{ u = u * 6364136223846793005ULL + 1; X[i] = ({name}_real)((double)(u >> 11) / 9007199254740992.0 - 0.5); }}
+    for (long i = 0; i < 70L * {name}_N_OUT; ++i) Y[i] = ({name}_real)(i % 3 == 0);
+    {name}_init_params(&p, 3);
+    {name}_state_init(&s);
+    {name}_train_step(&p, &s, &w, 36, X, Y);    /* one full tile, then four examples in a short tile */
+    {name}_train_step(&p, &s, &w, 70, X, Y);    /* two full tiles and a short one of six */
+    {name}_sgd_step(&p, 35, X, Y, ({name}_real)0.05);
+    printf("%.17g\\n", (double){name}_cost(&p, 70, X, Y));
+    return 0;
+}}
+"""
+
+
+@pytest.mark.skipif(subprocess.run(["gcc", "-fsanitize=address,undefined", "-x", "c", "-", "-o", "/dev/null"],
+                                   input="int main(void){return 0;}", text=True, capture_output=True).returncode != 0,
+                    reason="gcc has no sanitizer runtime")
+def test_tiles_run_clean_under_the_sanitizers(generated):
+    """Every tile path (full tiles, a short last tile, the rest one at a time, sgd_step's workspace on the stack)
+    under -fsanitize=address,undefined: no report, and a finite cost."""
+    driver = generated.directory / "sanitize.c"
+    driver.write_text(SANITIZER_DRIVER.format(name=generated.name))
+    binary = compile_c([driver, generated.source], generated.directory / "sanitize", generated.name, flags=SANITIZE,
+                       shared=False)
+    run = subprocess.run([str(binary)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and "runtime error" not in run.stderr and "Sanitizer" not in run.stderr, run.stderr
+    assert np.isfinite(float(run.stdout))
