@@ -83,7 +83,7 @@ class _Evaluator(ast.NodeVisitor):
         if name == "delta":
             return sp.Matrix(s.delta)
         if name == "W":
-            return s.W
+            return s.W.as_matrix()
         if s.b is None:
             raise self.fail(f"got b[{number}], a layer without bias")
         return sp.Matrix(s.b)

@@ -33,7 +33,7 @@ class LayerSymbols:
     z: tuple[sp.Symbol, ...]
     a: tuple[sp.Symbol, ...]
     delta: tuple[sp.Symbol, ...]
-    W: sp.Matrix | sp.Array     # dense: (n_l, n_{l−1}); conv: (C_out, C_in, kH, kW); pool: no columns
+    W: symbols.WeightSymbols | sp.Matrix | sp.Array   # dense (n_l, n_{l−1}); conv (C_out, C_in, kH, kW); pool: (n, 0)
     b: tuple[sp.Symbol, ...] | None
 
 
@@ -130,7 +130,7 @@ class Derivation:
             elif kind.kind == "pool":    # no parameters
                 W, b = sp.zeros(n, 0), None
             else:
-                W = sp.Matrix(n, n_prev, lambda j, k: symbols.scalar("W", layer, j + 1, k + 1))
+                W = symbols.WeightSymbols(layer, n, n_prev)   # made on first read (a looped layer reads W_11)
                 b = tuple(symbols.scalar("b", layer, j) for j in units) if kind.bias else None
             self._layer_symbols[layer] = LayerSymbols(
                 position, layer,

@@ -11,6 +11,7 @@ import functools
 import sympy as sp
 
 from ..derivation.backprop import Derivation
+from ..derivation.symbols import WeightSymbols
 from ..model.activations import A as GENERIC_A, Z as GENERIC_Z
 
 #: (the symbols a step reads, the expressions it computes)
@@ -23,7 +24,7 @@ THETA, GRADIENT, ETA = sp.symbols("theta gradient eta", real=True)
 def weights(W: sp.Matrix | sp.Array) -> list[sp.Symbol]:
     """A layer's weight symbols in C order: a dense (n_l, n_{l−1}) matrix row by row, a conv layer's
     (C_out, C_in, kH, kW) array likewise, a pool layer's (n_l, 0) none."""
-    return list(W) if isinstance(W, sp.MatrixBase) else list(_array_entries(W))
+    return list(W) if isinstance(W, (sp.MatrixBase, WeightSymbols)) else list(_array_entries(W))
 
 
 @functools.lru_cache(maxsize=256)

@@ -39,7 +39,7 @@ def hidden_delta_block(w: CWriter, layer: int, training: bool = False) -> Block:
     masked = training and bool(w.d.layer(layer).dropout)
     derivative = w.d.hidden_derivative(layer)
     comment = f"δ[{layer}] = g'(z[{layer}]) ⊙ (W[{above}]ᵀ δ[{above}]), g' = {plain_formula(derivative)}"
-    deltas = w.d.delta_index(layer)
+    deltas = None   # one expression per unit: built only for an unrolled block
     if masked:
         mask = dropout.mask_symbols(w.d, layer)[0]
         scale = dropout.scaled_mask(w.d, layer, mask)
@@ -48,6 +48,7 @@ def hidden_delta_block(w: CWriter, layer: int, training: bool = False) -> Block:
         derivative = dropout.generic_delta_derivative(w.d, layer, mask)
         deltas = dropout.delta_index(w.d, layer)
     if w.unrolled(above) and w.unrolled(layer):
+        deltas = w.d.delta_index(layer) if deltas is None else deltas
         pairs = [(f"t->d{layer}[{j}]", stabilize_branched(e)) for j, e in enumerate(deltas)]
         return Block(f"{comment} (unrolled)", tuple(w.assignments(pairs)))
     s_above = w.d.symbols(above)

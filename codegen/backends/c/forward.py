@@ -71,6 +71,11 @@ def activation_block(w: CWriter, layer: int) -> Block:
         generic = stabilize_branched(w.d.layer(layer).activation.expr)
         body = w.assignments([(f"t->a{layer}[{UNIT}]", generic)], loop_names(w.d, layer))
         return Block(f"{activation_comment(w, layer)} ({w.form(layer)})", (unit_loop(w.d.width(layer), body),))
+    if not w.unrolled(layer) and not w.d.layer(layer).activation.is_softmax:
+        # an elementwise g in loops: a_j = g(z_j) is one formula, printed from unit 0's (not built per unit)
+        unit = stabilize_branched(w.d.a_index(layer, z=(w.d.symbols(layer).z[0],))[0])
+        body = w.assignments([(f"t->a{layer}[{UNIT}]", unit)], loop_names(w.d, layer))
+        return Block(f"{activation_comment(w, layer)} ({w.form(layer)})", (unit_loop(w.d.width(layer), body),))
     exprs = [stabilize_branched(e) for e in w.d.a_index(layer)]
     return w.unit_block(activation_comment(w, layer), layer, f"t->a{layer}", exprs)
 

@@ -6,6 +6,8 @@ Arrays follow the generated file's layout: the parameters are ``p->W{l}[j][k]``,
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import sympy as sp
 
 from deltagen.derive.derivation import dropout
@@ -35,8 +37,10 @@ def activation_array(derivation: Derivation, layer: int) -> str:
     return "a0" if layer == derivation.input_number else f"t->a{layer}"
 
 
-def concrete_names(derivation: Derivation) -> dict[sp.Basic, str]:
-    """C lvalues of every index-form symbol of the derivation (unit by unit, constant indices)."""
+def concrete_names(derivation: Derivation, unrolled: Callable[[int], bool]) -> dict[sp.Basic, str]:
+    """C lvalues of every index-form symbol of the derivation (unit by unit, constant indices); a layer's
+    weights only when ``unrolled(layer)``: a layer in loops prints W_11 with loop names (``loop_names``),
+    and naming every entry would make every weight's symbol."""
     d = derivation
     names: dict[sp.Basic, str] = {x: f"a0[{k}]" for k, x in enumerate(d.x)}
     names.update({y: f"y[{k}]" for k, y in enumerate(d.y)})
@@ -51,8 +55,8 @@ def concrete_names(derivation: Derivation) -> dict[sp.Basic, str]:
                 continue
             if s.b:
                 names[s.b[j]] = f"p->b{layer}[{j}]"
-            for k in range(s.W.shape[1]):
-                names[s.W[j, k]] = f"p->W{layer}[{j}][{k}]"
+            if unrolled(layer):
+                names.update({s.W[j, k]: f"p->W{layer}[{j}][{k}]" for k in range(s.W.shape[1])})
         if d.layer(layer).dropout:     # one example's 0/1 dropout mask, in training
             names.update({D: f"t->D{layer}[{j}]" for j, D in enumerate(dropout.mask_symbols(d, layer))})
     return names

@@ -37,7 +37,7 @@ class CWriter:
         self.net = derivation.network
         self.config = config
         self.prefix = self.net.name
-        self._names = concrete_names(derivation)
+        self._names = concrete_names(derivation, self.unrolled)
         self._temps = 0   # so no two blocks declare the same temporary
 
     # ------------------------------------------------------------ layers
