@@ -96,3 +96,8 @@ class WeightSymbols:
 
     def as_matrix(self) -> sp.Matrix:
         return sp.Matrix(self.rows, self.cols, list(self))
+
+    @property
+    def made(self) -> int:
+        """How many entries have been read so far (each one's symbol made)."""
+        return len(self._made)
