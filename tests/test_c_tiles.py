@@ -75,7 +75,7 @@ def generated(request, tmp_path_factory):
     return Generated(NETS[request.param], tmp_path_factory.mktemp(request.param))
 
 
-def tiled_layers(source: str, name: str) -> list[str]:
+def tiled_layers(source: str) -> list[str]:
     match = re.search(r"Tiled layers: ([\d, ]+)\.", source)
     return match.group(1).split(", ") if match else []
 
@@ -85,7 +85,7 @@ def test_each_net_has_tiled_layers(generated):
     source = generated.source.read_text()
     expected = {"tiles_mixed": ["1", "2"], "tiles_softmax": ["1", "2"], "tiles_conv": ["1", "3", "4"],
                 "tiles_strided": ["1", "2", "3"]}
-    assert tiled_layers(source, generated.name) == expected[generated.name]
+    assert tiled_layers(source) == expected[generated.name]
 
 
 @pytest.mark.parametrize("real", ["double", "float"])

@@ -83,7 +83,7 @@ class WeightSymbols:
         return self.rows * self.cols
 
     def __getitem__(self, key: int | tuple[int, int]) -> sp.Symbol:
-        j, k = key if isinstance(key, tuple) else divmod(key, self.cols) if 0 <= key < len(self) else (-1, -1)
+        j, k = key if isinstance(key, tuple) else divmod(key, self.cols)   # a flat index in C order
         if not (0 <= j < self.rows and 0 <= k < self.cols):
             raise IndexError(f"W{self.layer}[{key}]: the shape is {self.shape}")
         entry = self._made.get((j, k))

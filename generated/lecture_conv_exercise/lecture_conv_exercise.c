@@ -291,7 +291,9 @@ static int lecture_conv_exercise_tiles(const lecture_conv_exercise_params *restr
                 for (int ki = 0; ki < 2; ++ki) {
                     for (int kj = 0; kj < 2; ++kj) {
                         for (int i = 0; i < 4; ++i) {
-                            for (int j = 0; j < 4; ++j) w->cols[64*ci + 4*i + j + 32*ki + 16*kj] = a0[25*ci + 5*i + j + 5*ki + kj];
+                            for (int j = 0; j < 4; ++j) {
+                                w->cols[64*ci + 4*i + j + 32*ki + 16*kj] = a0[25*ci + 5*i + j + 5*ki + kj];
+                            }
                         }
                     }
                 }
@@ -311,7 +313,9 @@ static int lecture_conv_exercise_tiles(const lecture_conv_exercise_params *restr
 #endif
             for (int c = 0; c < 1; ++c) {
                 for (int i = 0; i < 4; ++i) {
-                    for (int j = 0; j < 4; ++j) t->z1[16*c + 4*i + j] = t->z1[16*c + 4*i + j] + p->b1[c];
+                    for (int j = 0; j < 4; ++j) {
+                        t->z1[16*c + 4*i + j] = t->z1[16*c + 4*i + j] + p->b1[c];
+                    }
                 }
             }
             /* a[1] = g(z[1]), g(z) = max(0, z) (loops, conv layer) */
@@ -368,7 +372,9 @@ static int lecture_conv_exercise_tiles(const lecture_conv_exercise_params *restr
                 for (int j = 0; j < 4; ++j) {
                     for (int ci = 0; ci < 1; ++ci) {
                         for (int ki = 0; ki < 2; ++ki) {
-                            for (int kj = 0; kj < 2; ++kj) w->cols[4*ci + 16*i + 4*j + 2*ki + kj] = a0[25*ci + 5*i + j + 5*ki + kj];
+                            for (int kj = 0; kj < 2; ++kj) {
+                                w->cols[4*ci + 16*i + 4*j + 2*ki + kj] = a0[25*ci + 5*i + j + 5*ki + kj];
+                            }
                         }
                     }
                 }

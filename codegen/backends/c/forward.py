@@ -25,10 +25,8 @@ def z_block(w: CWriter, layer: int, training: bool = False) -> Block:
     if w.unrolled(layer):
         pairs = [(f"t->z{layer}[{j}]", e) for j, e in enumerate(w.d.z_index(layer))]
         return Block(comment, tuple(w.assignments(pairs, kept_reads(w.d, layer, loop=False) if training else None)))
-    s = w.d.symbols(layer)
-    below = w.d.activations_of(layer - 1)
     loops = []
-    n = len(s.z)
+    n = w.d.width(layer)
     grouped = n - n % UNITS_AT_ONCE
     for units, first, last in ((UNITS_AT_ONCE, 0, grouped), (1, grouped, n)):
         if last > first:

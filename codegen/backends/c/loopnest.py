@@ -124,7 +124,7 @@ class Guards:
         return expr.replace(lambda e: isinstance(e, sp.Indexed), guarded)
 
 
-def _in_c(expr: sp.Expr) -> sp.Expr:
+def in_c(expr: sp.Expr) -> sp.Expr:
     """tensor_forms' ``Idx`` replaced by the C loop variables (the Sum limits too)."""
     return expr.xreplace({i: c_index(i) for i in expr.atoms(sp.Idx)})
 
@@ -134,11 +134,11 @@ def form_statements(printer: ArrayPrinter, target: sp.Expr | str, expr: sp.Expr,
     """``target op expr`` at one point of the free loops: the Sum (if any) summed into ``s`` first."""
     ranges = _ranges(expr, free)
     order = [c_index(i) for i in free]
-    expr = _in_c(expr)
+    expr = in_c(expr)
     sums = list(expr.atoms(sp.Sum))
     if len(sums) > 1:
         raise ValueError(f"one Sum per form, got {len(sums)}: {expr}")
-    lvalue = target if isinstance(target, str) else printer.doprint(_in_c(target))
+    lvalue = target if isinstance(target, str) else printer.doprint(in_c(target))
     if not sums:
         guards = Guards(ranges, order, printer)
         value = guards.reads(expr)

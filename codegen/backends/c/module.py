@@ -104,8 +104,9 @@ class CModule:
         tile_blocks = tiles.blocks() if tiles.any else []
         blocks += tile_blocks
         printed = "\n".join(chain.from_iterable(block.texts() for block in blocks)) + cost
+        description = self._description()
         return {
-            **self._description(),
+            **description,
             **optimizer,
             "params": params,
             **parameters.init_context(w),
@@ -130,18 +131,17 @@ class CModule:
             "training_forward_blocks": forward_training,
             "training_delta_functions": delta_training,
             "training_accumulate_blocks": accumulate_training,
-            **self._tile_context(tiles, tile_blocks),
+            **self._tile_context(tiles, tile_blocks, description["trace_reals"]),
         }
 
-    def _tile_context(self, tiles: TilePlan, blocks: list[Block]) -> dict:
+    def _tile_context(self, tiles: TilePlan, blocks: list[Block], trace_reals: int) -> dict:
         """The kernels, NAME_tiles' statements and the buffers of NAME_tile (none when no layer is tiled)."""
         sizes = tiles.buffer_sizes()
-        description = self._description()
         grad_reals = self.net.n_params
-        per_lane = description["trace_reals"] + sizes["in"] + sizes["out"] + sizes["rows"]
+        per_lane = trace_reals + sizes["in"] + sizes["out"] + sizes["rows"]
         lanes = tile_lanes(per_lane)
         shared = sizes["cols"] + sizes["wsum"]     # a conv layer's buffers serve one lane at a time
-        workspace = {real: (grad_reals + description["trace_reals"]
+        workspace = {real: (grad_reals + trace_reals
                             + (lanes[real] * per_lane + shared if tiles.any else 0)) * BYTES[real] for real in BYTES}
         return {"tiled": tiles.any, "tiled_numbers": tiles.numbers, "kernels": list(tiles.kernels.values()),
                 "tile_blocks": blocks, "tile_zero_blocks": tiles.zero_blocks(),

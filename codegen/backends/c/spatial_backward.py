@@ -19,7 +19,7 @@ from deltagen.derive.derivation.stable import stabilize_branched
 from deltagen.derive.derivation.tensor_forms import conv_forms, pool_forms
 from deltagen.derive.model.activations import A as GENERIC_A, Z as GENERIC_Z
 
-from .loopnest import c_index, form_statements, free_loops
+from .loopnest import c_index, form_statements, free_loops, in_c
 from .names import STEP_SUM, lvalue_symbol
 from .parts import Assign, Block, CParam, IntLocal, Local, Loop, Note, Statement, Unused
 from .spatial import geometry, printer, show
@@ -80,13 +80,9 @@ def _one_window_statements(w: CWriter, target: sp.Indexed, expr: sp.Expr, free, 
     term = total.function.xreplace({p: x - s * r for p, x, s, r in zip(offsets, spatial, stride, windows)})
     print_ = printer(w)
     locals_: list[Statement] = [IntLocal(r.name, f"{c_index(x)} / {s}") for r, x, s in zip(windows, spatial, stride)]
-    return [*locals_, Local(STEP_SUM.name, print_.doprint(_c(term))),
-            Assign(print_.doprint(_c(target)), print_.doprint(_c(expr.xreplace({total: STEP_SUM}))))]
+    return [*locals_, Local(STEP_SUM.name, print_.doprint(in_c(term))),
+            Assign(print_.doprint(in_c(target)), print_.doprint(in_c(expr.xreplace({total: STEP_SUM}))))]
 
-
-def _c(expr: sp.Expr) -> sp.Expr:
-    """tensor_forms' Idx as the C loop variables."""
-    return expr.xreplace({i: c_index(i) for i in expr.atoms(sp.Idx)})
 
 
 def mask_statements(w: CWriter, layer: int) -> list[Statement]:

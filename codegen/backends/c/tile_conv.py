@@ -19,17 +19,12 @@ import sympy as sp
 from deltagen.derive.derivation.tensor_forms import conv_forms
 
 from .kernels import Shape
-from .loopnest import CArray, c_index
+from .loopnest import CArray, free_loops, in_c
 from .parts import Assign, Block, Loop, Statement
 from .spatial import arrays
 
 #: the tiles.TilePlan a conv layer belongs to (its lanes, kernels and printed one-example blocks)
 Plan = Any
-
-
-def _c(expr: sp.Expr) -> sp.Expr:
-    """tensor_forms' Idx as the C loop variables."""
-    return expr.xreplace({i: c_index(i) for i in expr.atoms(sp.Idx)})
 
 
 def _product(summand: sp.Expr, first: sp.IndexedBase, second: sp.IndexedBase) -> tuple[sp.Indexed, sp.Indexed]:
@@ -73,20 +68,14 @@ class ConvTiles:
         read, _ = _product(total.function, f.A, f.W)
         kernel, spatial = f.weight_index[1:], f.out_index[1:]
         order = (*spatial, *kernel) if transposed else (*kernel, *spatial)
-        shape = tuple(self._extent(i) for i in order)
+        shape = tuple(int(i.upper) + 1 for i in order)
         target = sp.IndexedBase("Cols", shape=shape)[order]
         guards = [f"{e} >= 0 && {e} < {n}" for e, n, pad in zip(
-            (self.printer.doprint(_c(e)) for e in read.indices[1:]), self.kind.in_shape[1:], self.kind.padding) if pad]
-        value = self.printer.doprint(_c(read))
+            (self.printer.doprint(in_c(e)) for e in read.indices[1:]), self.kind.in_shape[1:], self.kind.padding) if pad]
+        value = self.printer.doprint(in_c(read))
         if guards:
             value = f"({' && '.join(guards)}) ? {value} : 0"
-        body: Statement = Assign(self.printer.doprint(_c(target)), value)
-        for index in reversed(order):
-            body = Loop(str(c_index(index)), self._extent(index), (body,), inline=body.kind == "assign")
-        return body
-
-    def _extent(self, index: sp.Idx) -> int:
-        return int(index.upper) + 1
+        return free_loops(order, [Assign(self.printer.doprint(in_c(target)), value)])
 
     def forward(self) -> list[Block]:
         """z = b + W · cols of each lane, then its activation."""
@@ -104,11 +93,8 @@ class ConvTiles:
                                                   f"t->z{layer} + (long){c} * {self.positions}"), row=f.W, column=f.A))]
         if f.b is not None:   # z = Σ + b, printed from the form with its Sum already in z
             z = f.Z[f.out_index]
-            value = self.printer.doprint(_c(f.z.xreplace({total: z})))
-            body: Statement = Assign(self.printer.doprint(_c(z)), value)
-            for index in reversed(f.out_index):
-                body = Loop(str(c_index(index)), self._extent(index), (body,), inline=body.kind == "assign")
-            statements.append(body)
+            value = self.printer.doprint(in_c(f.z.xreplace({total: z})))
+            statements.append(free_loops(f.out_index, [Assign(self.printer.doprint(in_c(z)), value)]))
         lanes = plan.lanes([*statements, *plan.statements(plan.activation_blocks[layer])],
                            input_row=layer - 1 == plan.d.input_number)
         return [Block(f"layer {layer} (conv), lane by lane: a[{layer - 1}]'s windows laid out as columns, z[{layer}] "

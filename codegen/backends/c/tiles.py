@@ -20,7 +20,7 @@ from __future__ import annotations
 import sympy as sp
 
 from . import parameters
-from .kernels import COUNT, FIRST, FIRST_TILE, LANE, ROWS, Kernel, Shape
+from .kernels import COUNT, FIRST, LANE, ROWS, Kernel, Shape
 from .loopnest import ArrayPrinter, CArray
 from .names import activation_array
 from .parts import Assign, Block, Call, IfDefined, Loop, Note, Pointer, Statement
@@ -204,7 +204,7 @@ class TilePlan:
 
     def hidden_delta(self, layer: int) -> list[Block]:
         """δ of hidden layer number ``layer`` for every lane: W[l+1]ᵀ δ[l+1] by the kernel when layer l + 1 is tiled."""
-        w, d = self.w, self.d
+        d = self.d
         above = layer + 1
         if above not in self.layers:
             return [Block(f"δ[{layer}], one example at a time", (self.lanes([Call(f"delta{layer}", ("p", "t"))]),))]
