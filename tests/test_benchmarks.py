@@ -13,6 +13,7 @@ from deltagen.derive import derive, load_spec, spec_from_dict
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from hand_written import hand_numpy_sgd_step  # noqa: E402
 from run import growth_exponent, two_layer  # noqa: E402
+from toolkit_scaling import NETS as SCALING_NETS, spec_text  # noqa: E402
 
 
 @pytest.mark.parametrize("network", [
@@ -66,3 +67,13 @@ def test_the_xor_epochs_count_trains_with_the_optimizer_it_names():
     for key in params:     # b₁ = μ·0 + g, θ₁ = θ₀ − η b₁ (dampening 0)
         np.testing.assert_allclose(after[key], params[key] - 0.5 * g[key], rtol=1e-14, atol=1e-15)
     assert epochs_to_truth_table(module, 0, cap=3) is None    # not within 3 epochs from Glorot weights
+
+
+@pytest.mark.parametrize("inputs, hidden, outputs, activation", SCALING_NETS)
+def test_the_scaling_benchmark_writes_valid_specs_of_the_sizes_it_reports(tmp_path, inputs, hidden, outputs, activation):
+    """benchmarks/toolkit_scaling.py's specs load (within the parameter cap) with the sizes its table names."""
+    spec = tmp_path / "net.toml"
+    spec.write_text(spec_text("net", inputs, hidden, outputs, activation))
+    network = load_spec(spec)
+    assert tuple(network.sizes) == (inputs, hidden, outputs)
+    assert network.n_params == hidden * (inputs + 1) + outputs * (hidden + 1)

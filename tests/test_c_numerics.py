@@ -29,6 +29,13 @@ pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not 
 mp.mp.dps = 50
 
 
+@pytest.fixture(autouse=True)
+def fifty_digits():
+    """The references' central differences (h = 1e-20) need 50 digits whatever another test module set."""
+    with mp.workdps(50):
+        yield
+
+
 @pytest.fixture(scope="module")
 def extreme_libraries(tmp_path_factory):
     """Per pair, the C library in double and float: z = W x + b with x = 1, so b sets z."""

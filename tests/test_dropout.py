@@ -131,7 +131,7 @@ def test_the_proof_covers_the_masks_and_holds():
     report = prove(derive(spec_from_dict(SPEC)))
     assert report.ok and report.end_to_end
     statements = [i.statement for i in report.identities]
-    assert any("D1_1" in s and s.startswith("δ[1]") for s in statements)
+    assert any("D1[j]" in s and s.startswith("δ[1]") and "for every width" in s for s in statements)
     assert any("ã[2]" in s and s.startswith("∂ℓ/∂W[3]") for s in statements)
     assert any("with the dropout masks fixed" in s for s in statements)
 
@@ -139,8 +139,11 @@ def test_the_proof_covers_the_masks_and_holds():
 def test_the_proof_fails_when_the_mask_is_left_out_of_delta(monkeypatch):
     """A δ of a dropout layer without its factor K = D/(1 − p) must be caught, locally and end to end."""
     original = dropout.delta_index
-    monkeypatch.setattr(dropout, "delta_index", lambda d, layer: [e.subs(dropout.mask_symbols(d, layer)[j], 1 - dropout.drop_probability(d, layer))
-                                                                    for j, e in enumerate(original(d, layer))])
+    def unmasked(d, layer, units=None):
+        units = range(d.width(layer)) if units is None else units
+        return [e.subs(dropout.mask_symbols(d, layer)[j], 1 - dropout.drop_probability(d, layer))
+                for j, e in zip(units, original(d, layer, units))]
+    monkeypatch.setattr(dropout, "delta_index", unmasked)
     report = prove(derive(spec_from_dict(SPEC)))
     failed = [i.statement for i in report.failed]
     assert any(s.startswith("δ[1]") for s in failed) and any("through the whole network" in s for s in failed)

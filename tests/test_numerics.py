@@ -17,6 +17,13 @@ from deltagen.derive import derive, spec_from_dict
 
 mp.mp.dps = 50
 
+
+@pytest.fixture(autouse=True)
+def fifty_digits():
+    """The references' central differences need 50 digits whatever another test module set."""
+    with mp.workdps(50):
+        yield
+
 ACTIVATIONS = {
     "identity": lambda z: z,
     "sigmoid": lambda z: 1 / (1 + mp.exp(-z)),

@@ -180,9 +180,9 @@ TABLES = [{"kind": "sgd", "learning_rate": 0.1},
 
 
 @pytest.mark.parametrize("table", TABLES, ids=lambda table: table["kind"])
-def test_printed_step_is_the_rule(table):
+def test_printed_step_is_the_rule(table, monkeypatch):
     """Four steps (t = 1..4) of the printed lines, each read by the name it prints as, against the table."""
-    mp.mp.dps = 40
+    monkeypatch.setattr(mp.mp, "dps", 40)     # restored after the test: other modules' references need theirs
     form = step_form(optimizer_from_table(table))
     h = {key: mp.mpf(value) for key, value in table.items() if key != "kind"}
     letters = {"momentum": ["b"], "nesterov": ["b"], "adagrad": ["G"], "rmsprop": ["v"], "adam": ["m", "v"]}

@@ -231,7 +231,7 @@ def test_bad_dict(mutate, field):
 def test_bad_messages_say_what_was_got():
     cases = [(_set(["input"], -3), "expected a positive integer at most 100000, got -3"),
              (_set(["example", "X", 0, 2], math.inf), "example.X[0][2]: expected a finite number, got inf"),
-             (_set(["layers"], BIG), "expected at most 1000000 parameters, got 10000500001"),
+             (_set(["layers"], BIG), "expected at most 100000000 parameters, got 10000500001"),
              (_set(["example", "W", 0], [[1.0, 2.0]]), "(W2, layer 2 with input_layer = 1), got shape (1, 2)"),
              (_set(["loss"], "cce"), "sigmoid")]
     for mutate, text in cases:

@@ -36,9 +36,10 @@ def _derivation(spec_or_derivation: SpecLike | Derivation) -> Derivation:
     return derive(spec_or_derivation)
 
 
-def prove(derivation: SpecLike | Derivation, *, end_to_end: bool | None = None) -> ProofReport:
-    """Check every derived gradient against direct differentiation (see README, Proof)."""
-    return _prove(_derivation(derivation), end_to_end=end_to_end)
+def prove(derivation: SpecLike | Derivation, *, end_to_end: bool | None = None, generic: bool = True) -> ProofReport:
+    """Check every derived gradient against direct differentiation (see README, Proof); ``generic=False`` proves
+    dense layers unit by unit instead of once for every width."""
+    return _prove(_derivation(derivation), end_to_end=end_to_end, generic=generic)
 
 
 def latex(derivation: SpecLike | Derivation, report: ProofReport | None = None, *, lang: str = "en") -> str:

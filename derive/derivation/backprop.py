@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from numbers import Integral
+from typing import Sequence
 
 import sympy as sp
 from sympy.matrices.expressions import HadamardProduct, OneMatrix
@@ -58,6 +59,10 @@ class MatrixForms:
 MAX_CANCEL_OPS = 120
 #: ... and so is one with more than this many function nodes (each is one more generator for factor)
 MAX_CANCEL_FUNCTIONS = 4
+
+
+def _pick(values: list[sp.Expr], units: Sequence[int] | None) -> list[sp.Expr]:
+    return values if units is None else [values[j] for j in units]
 
 
 def _equal_forms(expr: sp.Expr) -> list[sp.Expr]:
@@ -145,17 +150,21 @@ class Derivation:
         return self.x if self.position(layer, input_ok=True) == 0 else self.symbols(layer).a
 
     # ------------------------------------------------------------ forward pass
-    def z_index(self, layer: int) -> list[sp.Expr]:
-        """z_j = Σ_k W_jk a_k^[l−1] + b_j, one expression per unit (conv and pool: ``spatial``)."""
+    def z_index(self, layer: int, units: Sequence[int] | None = None) -> list[sp.Expr]:
+        """z_j = Σ_k W_jk a_k^[l−1] + b_j, one expression per unit (conv and pool: ``spatial``); of the 0-based
+        ``units`` only, when given."""
         s = self.symbols(layer)
         prev = self.activations_of(layer - 1)
         kind = self.layer(layer)
         if kind.kind == "conv":
-            return spatial.conv_z(kind, s.W, s.b, prev)
+            if units is None:
+                return spatial.conv_z(kind, s.W, s.b, prev)
+            every = spatial.positions(kind.out_shape)
+            return [spatial.conv_z_unit(kind, s.W, s.b, prev, every[u]) for u in units]
         if kind.kind == "pool":
-            return spatial.pool_z(kind, prev)
+            return _pick(spatial.pool_z(kind, prev), units)
         return [sp.Add(*[s.W[j, k] * prev[k] for k in range(len(prev))]) + (s.b[j] if s.b else 0)
-                for j in range(len(s.z))]
+                for j in (range(len(s.z)) if units is None else units)]
 
     def a_index(self, layer: int, z: tuple[sp.Expr, ...] | None = None) -> list[sp.Expr]:
         """a_j = g(z_j) (softmax: e^{z_j} / Σ_k e^{z_k}), in terms of ``z`` (default the z symbols)."""
@@ -219,24 +228,26 @@ class Derivation:
         """g_l'(z) of a hidden layer, generic in ``a``/``z`` (lecture form where it exists)."""
         return self.layer(layer).activation.lecture_derivative
 
-    def delta_factors(self, layer: int) -> list[tuple[sp.Expr, sp.Expr]]:
-        """For a hidden layer, (g'(z_j), Σ_k W_kj^[l+1] δ_k^[l+1]) per unit j: δ_j^[l] is their product."""
+    def delta_factors(self, layer: int, units: Sequence[int] | None = None) -> list[tuple[sp.Expr, sp.Expr]]:
+        """For a hidden layer, (g'(z_j), Σ_k W_kj^[l+1] δ_k^[l+1]) per unit j (of the 0-based ``units`` when
+        given): δ_j^[l] is their product."""
         s, nxt = self.symbols(layer), self.symbols(layer + 1)
         derivative = self.hidden_derivative(layer)
         above = self.layer(layer + 1)
+        units = range(len(s.z)) if units is None else units
         if above.kind == "conv":      # the correlation with the flipped kernel
             back = spatial.conv_input_delta(above, nxt.W, nxt.delta)
         elif above.kind == "pool":    # to the first maximum, or shared by the mean
             back = spatial.pool_input_delta(above, s.a, nxt.delta)
         else:
-            back = [sp.Add(*[nxt.W[k, j] * nxt.delta[k] for k in range(len(nxt.delta))]) for j in range(len(s.z))]
-        return [(derivative.subs({GENERIC_A: s.a[j], GENERIC_Z: s.z[j]}), back[j]) for j in range(len(s.z))]
+            back = {j: sp.Add(*[nxt.W[k, j] * nxt.delta[k] for k in range(len(nxt.delta))]) for j in units}
+        return [(derivative.subs({GENERIC_A: s.a[j], GENERIC_Z: s.z[j]}), back[j]) for j in units]
 
-    def delta_index(self, layer: int) -> list[sp.Expr]:
-        """δ_j^[l]: the output δ for the last layer, else g'(z_j) Σ_k W_kj^[l+1] δ_k^[l+1]."""
+    def delta_index(self, layer: int, units: Sequence[int] | None = None) -> list[sp.Expr]:
+        """δ_j^[l]: the output δ for the last layer, else g'(z_j) Σ_k W_kj^[l+1] δ_k^[l+1] (``units``: of those)."""
         if self.position(layer) == self.L:
-            return list(self.output_delta)
-        return [derivative * back_sum for derivative, back_sum in self.delta_factors(layer)]
+            return _pick(list(self.output_delta), units)
+        return [derivative * back_sum for derivative, back_sum in self.delta_factors(layer, units)]
 
     def grad_W_entry(self, layer: int, j: int, k: int) -> sp.Expr:
         """∂ℓ/∂W_jk^[l] = δ_j^[l] a_k^[l−1] (per example; 0-based j, k), one entry (cheap for big layers)."""

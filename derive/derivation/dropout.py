@@ -14,6 +14,7 @@ the code generators print them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import sympy as sp
 from sympy.matrices.expressions import HadamardProduct
@@ -48,16 +49,18 @@ def kept_index(d: Derivation, layer: int) -> list[sp.Expr]:
     return [aj * scaled_mask(d, layer, Dj) for aj, Dj in zip(a, mask_symbols(d, layer))]
 
 
-def delta_factors(d: Derivation, layer: int) -> list[tuple[sp.Expr, sp.Expr]]:
-    """Per unit j of a dropout layer, (g'(z_j) K_j, Σ_k W_kj^[l+1] δ_k^[l+1]): δ_j^[l] is their product."""
+def delta_factors(d: Derivation, layer: int, units: Sequence[int] | None = None) -> list[tuple[sp.Expr, sp.Expr]]:
+    """Per unit j of a dropout layer (of the 0-based ``units`` when given), (g'(z_j) K_j, Σ_k W_kj^[l+1] δ_k^[l+1]):
+    δ_j^[l] is their product."""
     masks = mask_symbols(d, layer)
+    units = range(d.width(layer)) if units is None else units
     return [(derivative * scaled_mask(d, layer, masks[j]), back_sum)
-            for j, (derivative, back_sum) in enumerate(d.delta_factors(layer))]
+            for j, (derivative, back_sum) in zip(units, d.delta_factors(layer, units))]
 
 
-def delta_index(d: Derivation, layer: int) -> list[sp.Expr]:
+def delta_index(d: Derivation, layer: int, units: Sequence[int] | None = None) -> list[sp.Expr]:
     """δ_j^[l] of a dropout layer with its masks fixed."""
-    return [scale * back_sum for scale, back_sum in delta_factors(d, layer)]
+    return [scale * back_sum for scale, back_sum in delta_factors(d, layer, units)]
 
 
 def reads(d: Derivation, layer: int) -> dict[sp.Symbol, sp.Expr]:
@@ -68,9 +71,10 @@ def reads(d: Derivation, layer: int) -> dict[sp.Symbol, sp.Expr]:
     return dict(zip(d.symbols(below).a, kept_index(d, below)))
 
 
-def training_delta_index(d: Derivation, layer: int) -> list[sp.Expr]:
-    """δ^[l] in training: with the masks of a dropout layer, else the derivation's."""
-    return delta_index(d, layer) if d.layer(layer).dropout else d.delta_index(layer)
+def training_delta_index(d: Derivation, layer: int, units: Sequence[int] | None = None) -> list[sp.Expr]:
+    """δ^[l] in training (of the 0-based ``units`` when given): with the masks of a dropout layer, else the
+    derivation's."""
+    return delta_index(d, layer, units) if d.layer(layer).dropout else d.delta_index(layer, units)
 
 
 def training_grad_W_entry(d: Derivation, layer: int, j: int, k: int) -> sp.Expr:

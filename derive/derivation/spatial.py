@@ -64,13 +64,17 @@ def _read(layer: ConvLayer, out: Index, tap: Index) -> Index | None:
 
 def conv_z(layer: ConvLayer, W: sp.Array, b: Sequence[sp.Expr] | None, a_in: Sequence[sp.Expr]) -> list[sp.Expr]:
     """z of every output unit, flat in C order, from the flat input ``a_in``."""
-    out = []
-    for c, *spot in positions(layer.out_shape):
-        terms = [W[(c, c_in) + tap] * a_in[flat(layer.in_shape, (c_in,) + read)]
-                 for c_in in range(layer.in_shape[0]) for tap in positions(layer.kernel)
-                 if (read := _read(layer, tuple(spot), tap)) is not None]
-        out.append(sp.Add(*terms) + (b[c] if b is not None else 0))
-    return out
+    return [conv_z_unit(layer, W, b, a_in, unit) for unit in positions(layer.out_shape)]
+
+
+def conv_z_unit(layer: ConvLayer, W: sp.Array, b: Sequence[sp.Expr] | None, a_in: Sequence[sp.Expr],
+                unit: Index) -> sp.Expr:
+    """z of the output unit (c, i, j) ``unit``."""
+    c, *spot = unit
+    terms = [W[(c, c_in) + tap] * a_in[flat(layer.in_shape, (c_in,) + read)]
+             for c_in in range(layer.in_shape[0]) for tap in positions(layer.kernel)
+             if (read := _read(layer, tuple(spot), tap)) is not None]
+    return sp.Add(*terms) + (b[c] if b is not None else 0)
 
 
 def conv_input_delta(layer: ConvLayer, W: sp.Array, delta: Sequence[sp.Expr]) -> list[sp.Expr]:
@@ -91,12 +95,16 @@ def conv_input_delta(layer: ConvLayer, W: sp.Array, delta: Sequence[sp.Expr]) ->
 
 def conv_weight_gradient(layer: ConvLayer, a_in: Sequence[sp.Expr], delta: Sequence[sp.Expr]) -> sp.Array:
     """∂ℓ/∂W_{c,c′,p} = Σ_i δ_{c,i} a_{c′, s·i + p − P}: the correlation of the input with δ."""
-    entries = []
-    for c, c_in, *tap in positions(layer.weight_shape):
-        entries.append(sp.Add(*[delta[flat(layer.out_shape, (c,) + out)] * a_in[flat(layer.in_shape, (c_in,) + read)]
-                                for out in positions(layer.out_shape[1:])
-                                if (read := _read(layer, out, tuple(tap))) is not None]))
+    entries = [conv_weight_gradient_entry(layer, a_in, delta, index) for index in positions(layer.weight_shape)]
     return sp.Array(entries, layer.weight_shape)
+
+
+def conv_weight_gradient_entry(layer: ConvLayer, a_in: Sequence[sp.Expr], delta: Sequence[sp.Expr],
+                               index: Index) -> sp.Expr:
+    """∂ℓ/∂W_{c,c′,p} of the one weight (c, c′, p) ``index``."""
+    c, c_in, *tap = index
+    return sp.Add(*[delta[flat(layer.out_shape, (c,) + out)] * a_in[flat(layer.in_shape, (c_in,) + read)]
+                    for out in positions(layer.out_shape[1:]) if (read := _read(layer, out, tuple(tap))) is not None])
 
 
 def conv_bias_gradient(layer: ConvLayer, delta: Sequence[sp.Expr]) -> list[sp.Expr]:

@@ -87,8 +87,10 @@ class DerivationLatex:
     def forward_index(self, layer: int) -> list[str]:
         d, lines = self.d, []
         s = d.symbols(layer)
-        z_exprs, a_exprs = d.z_index(layer), d.a_index(layer)
-        for j in self._units(len(s.z)):
+        units = self._units(len(s.z))
+        shown = [j for j in units if j is not None]       # only these units' sums are built
+        z_exprs, a_exprs = dict(zip(shown, d.z_index(layer, shown))), d.a_index(layer)
+        for j in units:
             if j is None:
                 lines.append(r"& \;\;\vdots")
                 continue
@@ -188,9 +190,11 @@ class DerivationLatex:
     def hidden_delta_index(self, layer: int) -> list[str]:
         d = self.d
         s = d.symbols(layer)
-        factors = d.delta_factors(layer)
+        units = self._units(len(s.z))
+        shown = [j for j in units if j is not None]
+        factors = dict(zip(shown, d.delta_factors(layer, shown)))
         lines = []
-        for j in self._units(len(s.z)):
+        for j in units:
             if j is None:
                 lines.append(r"& \;\;\vdots")
                 continue
@@ -217,16 +221,14 @@ class DerivationLatex:
     # -- gradients
     def gradient_index(self, layer: int) -> list[str]:
         d, n = self.d, self.n
-        grad = d.grad_W_index(layer)
-        if n.transposed:
-            grad = grad.T
         W_label = n.partial(ELL, n.matrix(n.weight_matrix_letter, layer))
         lines = []
-        if grad.rows <= MAX_UNITS_SHOWN and grad.cols <= MAX_UNITS_SHOWN:
-            lines.append(f"{W_label} & = {self.tex(grad)}")
-        else:   # one entry stands for all
+        if d.width(layer) <= MAX_UNITS_SHOWN and d.width(layer - 1) <= MAX_UNITS_SHOWN:
+            grad = d.grad_W_index(layer)
+            lines.append(f"{W_label} & = {self.tex(grad.T if n.transposed else grad)}")
+        else:   # one entry stands for all (and only it is built)
             entry = n.weight_entry(layer, 1, 1)
-            lines.append(f"{n.partial(ELL, entry)} & = {self.tex(d.grad_W_index(layer)[0, 0])}")
+            lines.append(f"{n.partial(ELL, entry)} & = {self.tex(d.grad_W_entry(layer, 0, 0))}")
         b_exprs = d.grad_b_index(layer)
         if b_exprs is not None:
             b_label = n.partial(ELL, n.matrix("b", layer))

@@ -26,7 +26,7 @@ END_TO_END_MAX_PARAMS = 60
 END_TO_END_MAX_UNITS = 64
 
 
-def prove(d: Derivation, end_to_end: bool | None = None) -> ProofReport:
+def prove(d: Derivation, end_to_end: bool | None = None, generic: bool = True) -> ProofReport:
     """Check every derived gradient exactly.
 
     ``end_to_end`` defaults to nets of at most 60 parameters whose output layer passes two
@@ -39,10 +39,14 @@ def prove(d: Derivation, end_to_end: bool | None = None) -> ProofReport:
     most 64 hidden units (``END_TO_END_MAX_UNITS``); its end-to-end proof adds δ^[l] = ∂ℓ/∂z^[l] for
     every hidden layer and holds through max pooling region by region (``pool_regions``). The
     layer-local proof covers every net.
+
+    ``generic`` (the default): the δ recurrence, ∂ℓ/∂W, ∂ℓ/∂b and the L2 term of dense layers are proved once
+    for symbolic widths and units (``generic``) and compared with the per-unit forms; ``False`` proves them
+    unit by unit, as before.
     """
     start = time.perf_counter()
     report = ProofReport(d.network.name, d.network.n_params)
-    output_rational = layer_local(d, report)
+    output_rational = layer_local(d, report, generic)
     if end_to_end is None:
         end_to_end = (d.network.n_params <= END_TO_END_MAX_PARAMS and output_rational and not _piecewise_output(d)
                       and (not d.network.has_spatial_layers or hidden_units(d) <= END_TO_END_MAX_UNITS))

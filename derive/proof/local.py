@@ -7,6 +7,8 @@
   5. the L2 term differentiates to λW.
 The derivatives in 2–5 are taken by ``sympy.diff``; an identity holds when the difference is
 exactly zero. Identities that are one formula under a renaming of symbols are decided once.
+Steps 3–5 of dense layers are proved once for every width (``generic``), and unit by unit only where
+that does not succeed (or with ``generic=False``).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import sympy as sp
 from ..derivation import dropout
 from ..derivation.backprop import LAMBDA, Derivation
 from ..model.activations import A as GENERIC_A
+from . import generic as every_width
 from .differentiate import grouped_gradient, linear_coefficients, targets_constraint
 from .report import Identity, ProofReport, verdict
 from .spatial import conv_identities, pool_identities
@@ -41,8 +44,14 @@ class _Verdicts:
         return self.zero(sp.Add(*direct) - derived)
 
 
-def layer_local(d: Derivation, report: ProofReport) -> bool:
-    """Steps 1-5 into ``report``; returns whether step 2 (δ^[L]) held as a rational-function identity."""
+#: said of a per-unit identity whose every-width proof did not succeed
+PER_UNIT = "; not proved for every width, so unit by unit"
+
+
+def layer_local(d: Derivation, report: ProofReport, generic: bool = True) -> bool:
+    """Steps 1-5 into ``report``; returns whether step 2 (δ^[L]) held as a rational-function identity.
+
+    ``generic``: prove steps 3-5 of dense layers for every width first (``proof.generic``)."""
     verdicts = _Verdicts()
     report.identities.extend(_activation_derivatives(d))
     identity, rational = _output_delta(d)
@@ -51,15 +60,21 @@ def layer_local(d: Derivation, report: ProofReport) -> bool:
         above = d.layer(layer + 1)
         if above.kind == "pool" and above.mode == "max":
             continue     # max(window) has a derivative only region by region: pool_identities below proves it
-        report.identities.append(_hidden_delta(d, layer, verdicts))
+        tried = generic and above.kind == "dense"
+        proved = every_width.hidden_delta(d, layer) if tried else None
+        report.identities.append(proved or _hidden_delta(d, layer, verdicts, PER_UNIT if tried else ""))
     for layer in d.layer_numbers:
         kind = d.layer(layer)
         if kind.kind == "conv":
-            report.identities.extend(conv_identities(kind, layer) + _l2_identities(d, layer, verdicts))
+            proved = every_width.conv_parameter_gradients(d, layer) if generic else None
+            report.identities.extend(conv_identities(kind, layer, parameters=proved is None,
+                                                     note=PER_UNIT if generic else "")
+                                     + (proved or []) + _l2_identities(d, layer, verdicts))
         elif kind.kind == "pool":
             report.identities.extend(pool_identities(kind, layer))
         else:
-            report.identities.extend(_parameter_gradients(d, layer, verdicts))
+            proved = every_width.parameter_gradients(d, layer) if generic else None
+            report.identities.extend(proved or _parameter_gradients(d, layer, verdicts, PER_UNIT if generic else ""))
     return rational
 
 
@@ -77,7 +92,7 @@ def _activation_derivatives(d: Derivation) -> list[Identity]:
         ok = is_zero(act.lecture_derivative.subs(GENERIC_A, act.expr) - act.derivative)
         identities.append(Identity(
             f"{act.name}: g'(z) = {sp.sstr(act.lecture_derivative)} with a = g(z)",
-            "sympy.diff of g", verdict(ok)))
+            "sympy.diff of g", verdict(ok), widths="scalar"))
     return identities
 
 
@@ -102,7 +117,7 @@ def _output_delta(d: Derivation) -> tuple[Identity, bool]:
     return identity, rational
 
 
-def _hidden_delta(d: Derivation, layer: int, verdicts: _Verdicts) -> Identity:
+def _hidden_delta(d: Derivation, layer: int, verdicts: _Verdicts, note: str = "") -> Identity:
     """Step 3: δ^[l] by the chain rule through z^[l+1], for the hidden layer number ``layer`` (< d.last)."""
     s, nxt = d.symbols(layer), d.symbols(layer + 1)
     a_of_z = dict(zip(s.a, d.a_index(layer)))
@@ -124,10 +139,10 @@ def _hidden_delta(d: Derivation, layer: int, verdicts: _Verdicts) -> Identity:
     return Identity(
         f"δ[{layer}]_j = Σ_k δ[{layer + 1}]_k ∂z[{layer + 1}]_k/∂z[{layer}]_j = "
         f"{sp.sstr(derived[0])}" + (" ..." if len(derived) > 1 else ""),
-        "chain rule, sympy.diff term by term", verdict(ok), count=len(s.z))
+        "chain rule, sympy.diff term by term" + note, verdict(ok), count=len(s.z))
 
 
-def _parameter_gradients(d: Derivation, layer: int, verdicts: _Verdicts) -> list[Identity]:
+def _parameter_gradients(d: Derivation, layer: int, verdicts: _Verdicts, note: str = "") -> list[Identity]:
     """Steps 4 and 5 for layer number ``layer``: W and b through z^[l], and the L2 term."""
     s = d.symbols(layer)
     kept = dropout.reads(d, layer)
@@ -139,12 +154,12 @@ def _parameter_gradients(d: Derivation, layer: int, verdicts: _Verdicts) -> list
     read = f"ã[{layer - 1}]_k (dropout: a K)" if kept else f"a[{layer - 1}]_k"
     identities = [Identity(
         f"∂ℓ/∂W[{layer}]_jk = δ[{layer}]_j {read}",
-        "sympy.diff of Σ_p δ_p z_p", verdict(ok), count=s.W.rows * s.W.cols)]
+        "sympy.diff of Σ_p δ_p z_p" + note, verdict(ok), count=s.W.rows * s.W.cols)]
     if s.b:
         grad_b = d.grad_b_index(layer)
         ok = all(verdicts.zero(sp.Add(*gradient.get(bj, [])) - grad_b[j]) for j, bj in enumerate(s.b))
         identities.append(Identity(
-            f"∂ℓ/∂b[{layer}]_j = δ[{layer}]_j", "sympy.diff of Σ_p δ_p z_p", verdict(ok), count=len(s.b)))
+            f"∂ℓ/∂b[{layer}]_j = δ[{layer}]_j", "sympy.diff of Σ_p δ_p z_p" + note, verdict(ok), count=len(s.b)))
     return identities + _l2_identities(d, layer, verdicts)
 
 

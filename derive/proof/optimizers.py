@@ -52,7 +52,8 @@ def _factored_roots(expr: sp.Expr) -> sp.Expr:
 def claim(statement: str, pairs: list[tuple[sp.Expr, sp.Expr]], method: str = METHOD) -> Identity:
     """One statement standing for ``len(pairs)`` scalar identities claimed == actual."""
     ok = all(holds(claimed, actual) for claimed, actual in pairs)
-    return Identity(statement, method, verdict(ok), count=len(pairs), topic=OPTIMIZER_TOPIC, scope="update rule")
+    return Identity(statement, method, verdict(ok), count=len(pairs), topic=OPTIMIZER_TOPIC, scope="update rule",
+                    widths="scalar")
 
 
 def one_step(rule: UpdateRule) -> dict[sp.Symbol, sp.Expr]:

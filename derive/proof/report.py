@@ -21,6 +21,7 @@ class Identity:
     count: int = 1          # how many scalar identities this line stands for
     topic: str = "gradient"  # "optimizer" for a closed form of the update rule (proof/optimizers.py)
     scope: str = "layer-local"   # "end-to-end": of the whole composed loss (end_to_end.py); "update rule"
+    widths: str = "per unit"     # "every width": once for symbolic widths and units (generic.py); "scalar": no units
 
     @property
     def ok(self) -> bool:
@@ -36,7 +37,7 @@ class Identity:
 
     def as_dict(self) -> dict[str, object]:
         return {"statement": self.statement, "method": self.method, "verdict": self.verdict, "count": self.count,
-                "topic": self.topic, "scope": self.scope}
+                "topic": self.topic, "scope": self.scope, "widths": self.widths}
 
 
 @dataclass(repr=False)

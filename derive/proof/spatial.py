@@ -28,28 +28,32 @@ def _deltas(count: int) -> tuple[sp.Symbol, ...]:
     return tuple(sp.Symbol(f"delta_{k}", real=True) for k in range(count))
 
 
-def conv_identities(layer: ConvLayer, number: int) -> list[Identity]:
-    """The input δ, ∂ℓ/∂W and ∂ℓ/∂b of a conv layer against sympy.diff of Σ_k δ_k z_k."""
+def conv_identities(layer: ConvLayer, number: int, parameters: bool = True, note: str = "") -> list[Identity]:
+    """The input δ, ∂ℓ/∂W and ∂ℓ/∂b of a conv layer against sympy.diff of Σ_k δ_k z_k (``parameters=False``: the
+    input δ alone, the others proved for every size; ``note`` ends the others' method)."""
     a, delta = _inputs(math.prod(layer.in_shape)), _deltas(layer.units)
     W, b = spatial.conv_weights(layer, number), spatial.conv_biases(layer, number)
     z = spatial.conv_z(layer, W, b, a)
     terms = [term * delta[k] for k, zk in enumerate(z) for term in sp.Add.make_args(zk)]
     weights = list(sp.flatten(W))
-    direct = grouped_gradient(terms, set(a) | set(weights) | set(b or ()))
+    direct = grouped_gradient(terms, set(a) | (set(weights) | set(b or ()) if parameters else set()))
     claimed_input = spatial.conv_input_delta(layer, W, delta)
-    claimed_W = list(sp.flatten(spatial.conv_weight_gradient(layer, a, delta)))
     identities = [
         Identity(f"conv[{number}]: Σ_k ∂z_k/∂a_u δ_k = the correlation of δ with the flipped kernel "
                  f"(stride {layer.stride})", "sympy.diff of Σ_k δ_k z_k",
                  verdict(all(is_zero(sp.Add(*direct.get(u, [])) - claimed) for u, claimed in zip(a, claimed_input))),
-                 count=len(a)),
-        Identity(f"conv[{number}]: ∂ℓ/∂W_(c,c′,p) = Σ_i δ_(c,i) a_(c′, s·i + p − P)", "sympy.diff of Σ_k δ_k z_k",
+                 count=len(a))]
+    if not parameters:
+        return identities
+    claimed_W = list(sp.flatten(spatial.conv_weight_gradient(layer, a, delta)))
+    identities.append(
+        Identity(f"conv[{number}]: ∂ℓ/∂W_(c,c′,p) = Σ_i δ_(c,i) a_(c′, s·i + p − P)", "sympy.diff of Σ_k δ_k z_k" + note,
                  verdict(all(is_zero(sp.Add(*direct.get(w, [])) - claimed) for w, claimed in zip(weights, claimed_W))),
-                 count=len(weights))]
+                 count=len(weights)))
     if b is not None:
         claimed_b = spatial.conv_bias_gradient(layer, delta)
         identities.append(Identity(
-            f"conv[{number}]: ∂ℓ/∂b_c = Σ_i δ_(c,i)", "sympy.diff of Σ_k δ_k z_k",
+            f"conv[{number}]: ∂ℓ/∂b_c = Σ_i δ_(c,i)", "sympy.diff of Σ_k δ_k z_k" + note,
             verdict(all(is_zero(sp.Add(*direct.get(bc, [])) - claimed) for bc, claimed in zip(b, claimed_b))),
             count=len(b)))
     return identities
