@@ -84,8 +84,9 @@ def _remove(path: Path) -> None:
         os.unlink(path)
 
 
-def write_files(files: dict[str, str], out_dir: str | os.PathLike) -> list[Path]:
-    """Write ``files`` into ``out_dir`` (created if missing): all of them appear, or none do."""
+def write_files(files: dict[str, str | bytes], out_dir: str | os.PathLike) -> list[Path]:
+    """Write ``files`` into ``out_dir`` (created if missing): all of them appear, or none do (text as UTF-8 with
+    \\n line ends, bytes as they are)."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(errno.ENOTDIR, "is not a directory; expected a directory or nothing", str(out))
@@ -101,7 +102,9 @@ def write_files(files: dict[str, str], out_dir: str | os.PathLike) -> list[Path]
                 handle, temporary = tempfile.mkstemp(prefix=f".{name}{_HIDDEN}new-", dir=out)
                 new[name] = Path(temporary)
                 try:
-                    with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+                    binary = isinstance(text, bytes)
+                    with (os.fdopen(handle, "wb") if binary else
+                          os.fdopen(handle, "w", encoding="utf-8", newline="\n")) as stream:
                         stream.write(text)
                         stream.flush()
                         os.fsync(stream.fileno())

@@ -20,6 +20,7 @@ from deltagen.derive.proof import prove
 
 from .backends import TARGETS
 from .files import write_files
+from .notebook import notebooks
 from .refresh_classes import class_recipes, expected_class_files, stale_class_files, write_class_files
 from .render import render
 
@@ -52,7 +53,7 @@ def tex_documents(derivation: Derivation, folder: Path) -> dict[str, str]:
 
 
 #: every producer, in order; each one's files are checked fresh by tests/test_generated_fresh.py
-PRODUCERS: list[Producer] = [_code, tex_documents, answer_reports]
+PRODUCERS: list[Producer] = [_code, tex_documents, answer_reports, notebooks]
 
 
 def expected_files(spec: Path) -> dict[str, str]:

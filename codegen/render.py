@@ -21,10 +21,11 @@ def _tuple_literal(values) -> str:
     return f"({items},)" if len(values) == 1 else f"({items})"
 
 
-def environment(backend: Backend) -> jinja2.Environment:
-    """The Jinja environment of a backend: strict about undefined names, keeps whitespace predictable."""
+def environment(backend: Backend, more: tuple[Path, ...] = ()) -> jinja2.Environment:
+    """The Jinja environment of a backend (its templates, then the folders ``more``): strict about undefined names,
+    keeps whitespace predictable."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(backend.templates)),
+        loader=jinja2.FileSystemLoader([str(backend.templates), *map(str, more)]),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -80,13 +81,15 @@ def render(derivation: Derivation, target: str = "numpy", config: Any = None) ->
         raise TypeError(f"config: expected a {backend.config_type.__name__} for target {target!r}")
     check_generated_stability(derivation, target)
     spec_file, spec_sha = _spec_identity(derivation)
-    context = {"version": __version__, "spec_file": spec_file, "spec_sha": spec_sha,
-               "spec_command_name": shell_safe_name(spec_file)}
-    context.update(backend.build_context(derivation, config))
+    common = {"version": __version__, "spec_file": spec_file, "spec_sha": spec_sha,
+              "spec_command_name": shell_safe_name(spec_file)}
+    extra = backend.extra_files(derivation, config, common, lambda more: environment(backend, more)) \
+        if backend.extra_files is not None else {}       # first: a refused option fails before the long part
+    context = {**common, **backend.build_context(derivation, config)}
     env = environment(backend)
     name = derivation.network.name
-    return {pattern.format(name=name): env.get_template(template).render(**context)
-            for pattern, template in backend.outputs}
+    return {**{pattern.format(name=name): env.get_template(template).render(**context)
+               for pattern, template in backend.outputs}, **extra}
 
 
 __all__ = ["TARGETS", "environment", "render", "safe_shown_name", "write_files"]

@@ -20,3 +20,6 @@ class Backend:
     config_type: type
     build_context: ContextBuilder
     outputs: tuple[tuple[str, str], ...]
+    #: files a config option adds, {file name: text}, from (derivation, config, the header context, a function
+    #: giving the backend's Jinja environment with more template folders); None: no such option
+    extra_files: Callable[..., dict[str, str]] | None = None

@@ -14,16 +14,19 @@ command line. This package lives in the repository's ``codegen/facade/`` (see RE
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any, Mapping
 
 from . import codegen, derive
 from .codegen.backends import TARGETS
+from .codegen.backends.c import CConfig
 from .codegen.render import render, write_files
 from .derive import Derivation, Network, SpecError, SpecLike, __version__, load
 from .derive.checking.answers import load_answers
 from .derive.checking.check import CheckResult, check as _check
+from .derive.checking.html import CheckReport
 from .derive.documents import derivation_document, derivation_math
 from .derive.documents.solution import DEFAULT_DIGITS, solution_document
 from .derive.evaluation import Trace, evaluate
@@ -53,26 +56,42 @@ def math(derivation: SpecLike | Derivation) -> str:
 
 
 def generate(derivation: SpecLike | Derivation, target: str = "numpy", out: str | os.PathLike | None = None,
-             config: Any = None) -> dict[str, str]:
-    """The generated files for ``target`` (``numpy`` or ``c``) as {file name: text}; with ``out``, also written there."""
+             config: Any = None, *, python: bool = False) -> dict[str, str]:
+    """The generated files for ``target`` (``numpy`` or ``c``) as {file name: text}; with ``out``, also written there.
+
+    ``python=True`` (target ``c``): also ``NAME_c.py``, the NumPy module's API backed by the compiled C."""
+    if python:
+        if target != "c":
+            raise ValueError(f"python=True: expected target 'c', got {target!r}")
+        config = dataclasses.replace(config or CConfig(), python=True)
     files = render(_derivation(derivation), target, config)
     if out is not None:
         write_files(files, out)
     return files
 
 
+class MarkdownText(str):
+    """A str that a notebook renders as Markdown (with its $$ math); otherwise the plain string it is."""
+
+    def _repr_markdown_(self) -> str:
+        return str(self)
+
+
 def solve(derivation: SpecLike | Derivation, *, fmt: str = "latex", lang: str = "en",
           digits: int = DEFAULT_DIGITS) -> str:
-    """The worked numeric solution of the spec's ``[example]`` (LaTeX or Markdown)."""
-    return solution_document(_derivation(derivation), fmt=fmt, lang=lang, digits=digits)
+    """The worked numeric solution of the spec's ``[example]`` (LaTeX or Markdown; Markdown renders in a
+    notebook, a LaTeX document is a plain str)."""
+    text = solution_document(_derivation(derivation), fmt=fmt, lang=lang, digits=digits)
+    return MarkdownText(text) if fmt == "markdown" else text
 
 
-def check(derivation: SpecLike | Derivation, answers: str | os.PathLike) -> CheckResult:
-    """Verdicts on an answers file's claims about the spec's ``[example]``."""
+def check(derivation: SpecLike | Derivation, answers: str | os.PathLike) -> CheckReport:
+    """Verdicts on an answers file's claims about the spec's ``[example]`` (a ``CheckResult``; a notebook shows
+    its report, verdicts coloured)."""
     d = _derivation(derivation)
-    return _check(d, load_answers(answers, d))
+    return CheckReport.of(_check(d, load_answers(answers, d)))
 
 
-__all__ = ["CheckResult", "Derivation", "Network", "ProofReport", "SpecError", "TARGETS", "Trace", "check",
-           "codegen", "derive", "evaluate", "generate", "latex", "load", "math", "prove", "solve",
+__all__ = ["CheckReport", "CheckResult", "Derivation", "Network", "ProofReport", "SpecError", "TARGETS", "Trace",
+           "check", "codegen", "derive", "evaluate", "generate", "latex", "load", "math", "prove", "solve",
            "__version__"]

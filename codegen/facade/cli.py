@@ -1,4 +1,4 @@
-"""The ``deltagen`` command line: derive (and prove), generate, solve, check, and a class's exercise and grades.
+"""The ``deltagen`` command line: derive (and prove), generate, solve, check, a class's exercise and grades, and import.
 
 Bad input ends with one line on stderr, ``FILE: FIELD: expected ...``, and exit status 2.
 """
@@ -22,6 +22,7 @@ from .derive.documents.words import LANGUAGES
 from .derive.teaching.exercise import write_exercise
 from .derive.teaching.grade import grade_class
 from .derive.teaching.moodle import write_quiz
+from .onnx_import import import_model
 
 
 class _Parser(argparse.ArgumentParser):
@@ -55,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("spec", help="spec file (TOML)")
     g.add_argument("--target", choices=TARGETS, default="numpy", help="what to generate (default numpy)")
     g.add_argument("--out", required=True, type=_path, help="output directory (created if missing)")
+    g.add_argument("--python", action="store_true",
+                   help="with --target c: also NAME_c.py, the NumPy module's API backed by the compiled C")
     c = commands.add_parser("check", help="verdict on every claimed number or formula of an answers file")
     c.add_argument("spec", help="spec file (TOML) with an [example] table")
     c.add_argument("answers", help="answers file (TOML): [[claim]] tables")
@@ -72,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("submissions", help="folder of the students' answers files (*.toml)")
     r.add_argument("--out", required=True, type=_path, help="output directory (created if missing)")
     r.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the feedback (default en)")
+    i = commands.add_parser("import", help="a trained ONNX model in: DIR/NAME.toml and DIR/NAME.params.npz")
+    i.add_argument("model", help="the model file (ONNX)")
+    i.add_argument("--out", required=True, type=_path, help="output directory (created if missing)")
     return parser
 
 
@@ -150,10 +156,16 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    files = generate(args.spec, args.target)
+    files = generate(args.spec, args.target, python=args.python)
     with _named(args.out):
         written = write_files(files, args.out)
     for path in written:
+        print(printable(str(path)))
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    for path in import_model(args.model, args.out):
         print(printable(str(path)))
     return 0
 
@@ -175,10 +187,13 @@ def _grade(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``deltagen`` console script."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "generate" and args.python and args.target != "c":
+        parser.error(f"--python: expected --target c, got --target {args.target}")
     try:
         return {"derive": _derive, "generate": _generate, "solve": _solve, "check": _check, "exercise": _exercise,
-                "grade": _grade}[args.command](args)
+                "grade": _grade, "import": _import}[args.command](args)
     except SpecError as error:
         print(error.line(), file=sys.stderr)
         return 2

@@ -209,40 +209,61 @@ def render_text(result: CheckResult, lang: str = "en", answers_name: str | None 
                 spec_name: str | None = None) -> str:
     """The human-readable report."""
     words = _words(lang)
-    lines = [words["title"].format(answers=answers_name or result.answers.source,
-                                   spec=spec_name or result.spec_name)]
-    if result.answers.title:
-        lines.append(result.answers.title)
+    lines = title_lines(result, lang, answers_name, spec_name)
     lines += ["", words["order"], ""]
-    first = None
     for n, claim_result in enumerate(result.results, start=1):
         head = f"{n:>3}. {claim_name(claim_result, lang)}: {words[claim_result.verdict]}"
         if claim_result.first_wrong:
             head += "  " + words["first_wrong"]
-            first = claim_name(claim_result, lang)
         lines.append(head)
-        if claim_result.claim.expression is not None:
-            lines.append(f"       {claim_result.claim.quantity} = {claim_result.claim.expression}")
-        if claim_result.formula is not None:
-            lines.append(f"       {formula_text(claim_result, lang)}")
-        claim = claim_result.claim
-        for entry in claim_result.entries:
-            claimed = claim.value[index_of(claim, entry.position)]
-            lines.append(f"       {entry_name(claim_result, entry)} = {entry.written}: "
-                         f"{entry_text(entry, lang, claimed)}")
-    blank = blank_words(lang)
-    for n, claim in enumerate(result.answers.unanswered, start=len(result.results) + 1):   # asked, left empty
-        name = claim_label(claim.quantity, claim.example, lang, claim.unit)
-        lines.append(f"{n:>3}. {name}: {blank['not_answered']}")
+        lines += [f"       {name}{text}" for _, name, text in claim_details(claim_result, lang)]
+    not_answered = blank_words(lang)["not_answered"]
+    for n, name in enumerate(unanswered_names(result, lang), start=len(result.results) + 1):   # asked, left empty
+        lines.append(f"{n:>3}. {name}: {not_answered}")
+    lines += [""] + summary_lines(result, lang)
+    return "\n".join(lines) + "\n"
+
+
+def title_lines(result: CheckResult, lang: str, answers_name: str | None = None,
+                spec_name: str | None = None) -> list[str]:
+    """The report's first line (which answers, against which spec), and the answers' title if they have one."""
+    lines = [_words(lang)["title"].format(answers=answers_name or result.answers.source,
+                                          spec=spec_name or result.spec_name)]
+    return lines + ([result.answers.title] if result.answers.title else [])
+
+
+def claim_details(claim_result: ClaimResult, lang: str) -> list[tuple[str | None, str, str]]:
+    """The lines under a claim's heading as (verdict, what, text): ``text`` begins with the verdict's word
+    (verdict None: the claimed expression, as written); ``what`` is the number's name and value, or ""."""
+    claim = claim_result.claim
+    lines: list[tuple[str | None, str, str]] = []
+    if claim.expression is not None:
+        lines.append((None, "", f"{claim.quantity} = {claim.expression}"))
+    if claim_result.formula is not None:
+        lines.append((claim_result.formula.verdict, "", formula_text(claim_result, lang)))
+    for entry in claim_result.entries:
+        claimed = claim.value[index_of(claim, entry.position)]
+        lines.append((entry.verdict, f"{entry_name(claim_result, entry)} = {entry.written}: ",
+                      entry_text(entry, lang, claimed)))
+    return lines
+
+
+def unanswered_names(result: CheckResult, lang: str) -> list[str]:
+    """The claims the answers file asks for but leaves empty, as the report names them."""
+    return [claim_label(c.quantity, c.example, lang, c.unit) for c in result.answers.unanswered]
+
+
+def summary_lines(result: CheckResult, lang: str) -> list[str]:
+    """The report's last two lines: how many numbers got each verdict, and the first wrong step."""
+    words, blank = _words(lang), blank_words(lang)
     counts = result.counts()
-    total = sum(counts.values())
     parts = ", ".join(words[f"count_{k}"].format(n=v) for k, v in counts.items())
     if result.answers.unanswered:
         n = len(result.answers.unanswered)
         parts += "; " + (blank["count_one"] if n == 1 else blank["count"].format(n=n))
-    lines += ["", words["summary"].format(total=total, parts=parts),
-              words["first_step"].format(name=first) if first else words["none_wrong"]]
-    return "\n".join(lines) + "\n"
+    first = next((claim_name(r, lang) for r in result.results if r.first_wrong), None)
+    return [words["summary"].format(total=sum(counts.values()), parts=parts),
+            words["first_step"].format(name=first) if first else words["none_wrong"]]
 
 
 # ---------------------------------------------------------------- JSON

@@ -1,10 +1,16 @@
 """What a proof found: each checked statement (``Identity``) and the verdict on the whole (``ProofReport``)."""
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 
 VERIFIED = "verified"
 FAILED = "failed"
+
+#: the columns of a report's table in a notebook, from ``Identity.as_dict`` ("topic" is shown by "scope")
+HTML_COLUMNS = ("statement", "method", "scope", "widths", "count", "verdict")
+#: a verdict cell's colour in a notebook: green verified, red failed
+HTML_COLOURS = {VERIFIED: "#1a7f37", FAILED: "#cf222e"}
 
 
 def verdict(holds: bool) -> str:
@@ -93,3 +99,23 @@ class ProofReport:
         else:
             outcome = f"FAILED: {len(self.failed)} of {len(self.identities)} identities do not hold"
         return f"<ProofReport {self.network_name}: {outcome}, {self._kinds(' + ')}>"
+
+    def _repr_html_(self) -> str:
+        """The report as a notebook shows it: a table of the identities, verdicts coloured, and the summary."""
+        rows = [identity.as_dict() for identity in self.identities]
+        columns = HTML_COLUMNS
+        head = "".join(f"<th>{c}</th>" for c in columns)
+        body = []
+        for row in rows:
+            cells = []
+            for column in columns:
+                text = html.escape(str(row.get(column, "")))
+                if column == "verdict":
+                    colour = HTML_COLOURS.get(str(row["verdict"]), "inherit")
+                    cells.append(f'<td style="color: {colour}; font-weight: bold">{text}</td>')
+                else:
+                    cells.append(f'<td style="text-align: left">{text}</td>')
+            body.append("<tr>" + "".join(cells) + "</tr>")
+        colour = HTML_COLOURS[VERIFIED if self.ok else FAILED]
+        return (f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table>\n"
+                f'<p style="color: {colour}">{html.escape(self.summary())}</p>')

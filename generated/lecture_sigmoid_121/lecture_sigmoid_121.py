@@ -450,3 +450,39 @@ def init_params(seed=0):
         "W3": _weights(generator, 1.4142135623730951, (1, 2)),
         "b3": numpy.zeros((1, 1), dtype=numpy.float64),
     }
+
+
+def save_params(params, path):
+    """Write params (checked against PARAM_SHAPES) to path as a NumPy .npz file, one array per name
+    (W1, b1, ...): the file `deltagen import` writes and load_params reads."""
+    p = _params(params)
+    with open(path, "wb") as out:    # a file object: numpy.savez adds no ".npz" to the name
+        numpy.savez(out, **p)
+
+
+def load_params(path):
+    """The params in an .npz file (of save_params or `deltagen import`), checked against PARAM_SHAPES."""
+    with numpy.load(path, allow_pickle=False) as data:
+        unknown = sorted(set(data.files) - set(PARAM_SHAPES))
+        if unknown:
+            raise KeyError(f"{path} has arrays {unknown} that are not params; expected keys {list(PARAM_SHAPES)}")
+        return _params({key: data[key] for key in data.files}, str(path))
+
+
+def c_initializer(params, variable="lecture_sigmoid_121_trained"):
+    """params as C source: `const lecture_sigmoid_121_params VARIABLE = {...};`, for firmware that only infers with the
+    generated C (lecture_sigmoid_121.h). Each value is its double's shortest repr, cast to lecture_sigmoid_121_real (exact in double;
+    rounded once with -Dlecture_sigmoid_121_REAL=float)."""
+    p = _params(params)
+    if not variable.isidentifier():
+        raise ValueError(f"variable must be a C identifier, got {variable!r}")
+    if not all(numpy.isfinite(value).all() for value in p.values()):
+        raise ValueError("params must be finite to be written as C")
+
+    def braces(array):
+        if array.ndim == 0:
+            return f"(lecture_sigmoid_121_real){float(array)!r}"
+        return "{" + ", ".join(braces(row) for row in array) + "}"
+    fields = [f"    /* {key} */ " + braces(value.reshape(-1) if key.startswith("b") else value) for key, value in p.items()]
+    return ('#include "lecture_sigmoid_121.h"\n\nconst lecture_sigmoid_121_params ' + variable + " = {\n" + ",\n".join(fields)
+            + "\n};\n")
