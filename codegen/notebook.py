@@ -44,14 +44,13 @@ CELLS: list[tuple[str, str, str]] = [
 The network of `spec.toml` beside this notebook: 2 inputs, 2 sigmoid units, 1 sigmoid output, with the
 lecture's hand-set weights. Below: its backpropagation derived, proved, worked by hand on the truth
 table, a student's answers checked, and the generated NumPy module trained. Run it from this folder."""),
-    ("derive-intro", "markdown", """`deltagen.derive` differentiates the network symbolically. `deltagen.math` gives
-the forward and backward pass as matrix formulas."""),
+    ("derive-intro", "markdown", """`deltagen.derive` differentiates the network symbolically; shown in a notebook,
+the derivation is its forward and backward pass as matrix formulas (`deltagen.math`)."""),
     ("derive", "code", """import deltagen
-from IPython.display import Math
 
 d = deltagen.derive("spec.toml")
 print(repr(d))
-Math(deltagen.math(d))"""),
+d"""),
     ("prove-intro", "markdown", """`deltagen.prove` checks every derived formula exactly against direct
 differentiation with SymPy: one row per identity, with its verdict."""),
     ("prove", "code", """report = deltagen.prove(d)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -91,6 +92,24 @@ def check(derivation: SpecLike | Derivation, answers: str | os.PathLike) -> Chec
     d = _derivation(derivation)
     return CheckReport.of(_check(d, load_answers(answers, d)))
 
+
+def _math_view(derivation: Derivation) -> str | None:
+    """A Derivation's LaTeX in a notebook: ``math``'s forward and backward pass; None (its repr) with conv or pool
+    layers, which ``math`` does not write."""
+    return None if derivation.network.has_spatial_layers else derivation_math(derivation)
+
+
+def _show_derivations_in_ipython() -> None:
+    """Inside IPython (a Jupyter kernel), a Derivation as a cell's value shows its equations. Registered with
+    IPython's formatter rather than as ``Derivation._repr_latex_``: the derivation side does not import the
+    documents that write the math (tests/test_layout.py)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is not None:
+        shell.display_formatter.formatters["text/latex"].for_type(Derivation, _math_view)
+
+
+_show_derivations_in_ipython()
 
 __all__ = ["CheckReport", "CheckResult", "Derivation", "Network", "ProofReport", "SpecError", "TARGETS", "Trace",
            "check", "codegen", "derive", "evaluate", "generate", "latex", "load", "math", "prove", "solve",
