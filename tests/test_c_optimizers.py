@@ -390,3 +390,18 @@ def test_sanitizer_run_is_clean_and_agrees(built, kind, tmp_path):
     expected = np.concatenate([[state["step"]], flat(current), *(flat(state[buffer]) for buffer in buffers)])
     assert values.shape == expected.shape
     close(values, expected, 1e-12)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_per_entry_function_computes_nothing_that_is_the_same_for_every_entry(built, kind):
+    """adam's 1 − β₁ᵗ and 1 − β₂ᵗ are computed once per update, not a pow per entry (optimizer.step_terms); no
+    rule's entry function reads t itself then, or calls pow."""
+    source = (built(kind).directory / f"opt_{kind}.c").read_text()
+    entry = source[source.index(f"static void opt_{kind}_update_entry("):]
+    entry = entry[:entry.index("\n}\n")]
+    update = source[source.index(f"void opt_{kind}_update(opt_{kind}_params *p"):]
+    update = update[:update.index("\n}\n")]
+    assert "_pow(" not in entry and "real t," not in entry and "real t)" not in entry
+    once = re.findall(r"const opt_\w+_real (t_term\d+) = ", update)
+    assert once == (["t_term0", "t_term1"] if kind == "adam" else [])
+    assert all(update.count(f", {term}") >= 1 for term in once)

@@ -17,8 +17,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from . import codegen, derive
 from .codegen.backends import TARGETS

@@ -240,7 +240,7 @@ void lecture_adam_xor_state_init(lecture_adam_xor_state *s)
 
 /* One adam step of one parameter entry, theta = *entry with gradient g (t is already incremented):
  *     t ← t + 1; m ← β₁ m + (1 − β₁) g; v ← β₂ v + (1 − β₂) g²; θ ← θ − η (m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε) */
-static void lecture_adam_xor_update_entry(lecture_adam_xor_real *entry, lecture_adam_xor_real g, lecture_adam_xor_real learning_rate, lecture_adam_xor_real t,
+static void lecture_adam_xor_update_entry(lecture_adam_xor_real *entry, lecture_adam_xor_real g, lecture_adam_xor_real learning_rate, lecture_adam_xor_real t_term0, lecture_adam_xor_real t_term1,
         lecture_adam_xor_real *exp_avg_entry, lecture_adam_xor_real *exp_avg_sq_entry)
 {
     lecture_adam_xor_real theta = *entry;
@@ -248,7 +248,7 @@ static void lecture_adam_xor_update_entry(lecture_adam_xor_real *entry, lecture_
     lecture_adam_xor_real exp_avg_sq = *exp_avg_sq_entry;
     exp_avg = lecture_adam_xor_BETA1*exp_avg + g*(1 - lecture_adam_xor_BETA1);
     exp_avg_sq = lecture_adam_xor_BETA2*exp_avg_sq + (g*g)*(1 - lecture_adam_xor_BETA2);
-    theta = theta - learning_rate*exp_avg/((1 - lecture_adam_xor_pow(lecture_adam_xor_BETA1, t))*(lecture_adam_xor_EPSILON + lecture_adam_xor_sqrt(exp_avg_sq/(1 - lecture_adam_xor_pow(lecture_adam_xor_BETA2, t)))));
+    theta = theta - learning_rate*exp_avg/(t_term0*(lecture_adam_xor_EPSILON + lecture_adam_xor_sqrt(exp_avg_sq/t_term1)));
     *entry = theta;
     *exp_avg_entry = exp_avg;
     *exp_avg_sq_entry = exp_avg_sq;
@@ -260,24 +260,26 @@ void lecture_adam_xor_update(lecture_adam_xor_params *p, const lecture_adam_xor_
     s->step = s->step + 1;
     const lecture_adam_xor_real t = (lecture_adam_xor_real)s->step;
     const lecture_adam_xor_real learning_rate = s->learning_rate;
+    const lecture_adam_xor_real t_term0 = 1 - lecture_adam_xor_pow(lecture_adam_xor_BETA1, t);   /* the same for every entry */
+    const lecture_adam_xor_real t_term1 = 1 - lecture_adam_xor_pow(lecture_adam_xor_BETA2, t);   /* the same for every entry */
     for (int j = 0; j < 2; ++j) {
         for (int k = 0; k < 2; ++k) {
-            lecture_adam_xor_update_entry(&p->W1[j][k], grad->W1[j][k], learning_rate, t,
+            lecture_adam_xor_update_entry(&p->W1[j][k], grad->W1[j][k], learning_rate, t_term0, t_term1,
                     &s->exp_avg.W1[j][k], &s->exp_avg_sq.W1[j][k]);
         }
     }
     for (int j = 0; j < 2; ++j) {
-        lecture_adam_xor_update_entry(&p->b1[j], grad->b1[j], learning_rate, t,
+        lecture_adam_xor_update_entry(&p->b1[j], grad->b1[j], learning_rate, t_term0, t_term1,
                 &s->exp_avg.b1[j], &s->exp_avg_sq.b1[j]);
     }
     for (int j = 0; j < 1; ++j) {
         for (int k = 0; k < 2; ++k) {
-            lecture_adam_xor_update_entry(&p->W2[j][k], grad->W2[j][k], learning_rate, t,
+            lecture_adam_xor_update_entry(&p->W2[j][k], grad->W2[j][k], learning_rate, t_term0, t_term1,
                     &s->exp_avg.W2[j][k], &s->exp_avg_sq.W2[j][k]);
         }
     }
     for (int j = 0; j < 1; ++j) {
-        lecture_adam_xor_update_entry(&p->b2[j], grad->b2[j], learning_rate, t,
+        lecture_adam_xor_update_entry(&p->b2[j], grad->b2[j], learning_rate, t_term0, t_term1,
                 &s->exp_avg.b2[j], &s->exp_avg_sq.b2[j]);
     }
 }

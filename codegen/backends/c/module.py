@@ -99,6 +99,7 @@ class CModule:
                                *scaled_update,
                                *(step.block for step in fused), Block("loss", tuple(loss)),
                                Block("update", tuple(optimizer["update_entry_statements"])),
+                               Block("update, once per step", tuple(optimizer["step_terms"])),
                                *forward_training, *(b for _, b in delta_training), *accumulate_training]
         tiles = TilePlan(w, forward, hidden, accumulate)
         tile_blocks = tiles.blocks() if tiles.any else []

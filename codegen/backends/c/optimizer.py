@@ -66,6 +66,26 @@ def _reads(expr: sp.Expr, symbol: sp.Symbol) -> bool:
     return symbol in expr.free_symbols
 
 
+def step_terms(entry: list[tuple[sp.Symbol, sp.Expr]]) -> dict[sp.Expr, sp.Symbol]:
+    """The largest subexpressions of the entry rule that read t and only t, η and hyperparameters (adam's
+    1 − β₁ᵗ): the same for every entry of an update, so NAME_update computes each once (``t_term0``, …) instead
+    of a pow per entry. Each is the very expression the entry would compute (a reciprocal is not taken: the
+    entry still divides by it), so the numbers do not change."""
+    scalars = {STEP, ETA, *HYPERPARAMETERS.values()}
+    found: dict[sp.Expr, sp.Symbol] = {}
+
+    def walk(expr: sp.Expr) -> None:
+        reciprocal = expr.is_Pow and expr.exp.is_negative    # x/(1 − β₁ᵗ) stays a division: the same bits
+        if not expr.is_Atom and not reciprocal and STEP in expr.free_symbols and expr.free_symbols <= scalars:
+            found.setdefault(expr, sp.Symbol(f"t_term{len(found)}", real=True))
+            return
+        for arg in expr.args:
+            walk(arg)
+    for _, expr in entry:
+        walk(expr)
+    return found
+
+
 def optimizer_context(network: Network, prefix: str) -> dict:
     """Template values for NAME_state, NAME_state_init, NAME_update and the header's description."""
     optimizer: Optimizer = network.optimizer
@@ -81,6 +101,9 @@ def optimizer_context(network: Network, prefix: str) -> dict:
     (step, increment), *entry = rule.assignments
     if step != STEP:
         raise ValueError(f"the {rule.kind} rule does not start with t ← t + 1")
+    hoisted = step_terms(entry)
+    entry = [(target, expr.xreplace(hoisted)) for target, expr in entry]
+    names.update({symbol: symbol.name for symbol in hoisted.values()})
     printer = RulePrinter(prefix, names)
     rate, rate_source = state_learning_rate(network)
     return {
@@ -96,5 +119,7 @@ def optimizer_context(network: Network, prefix: str) -> dict:
         # t ← t + 1 once per update, on the state itself
         "step_statement": Assign("s->step", RulePrinter(prefix, {STEP: "s->step"}).doprint(increment)),
         "update_reads_step": any(_reads(expr, STEP) for _, expr in entry),
+        # once per update, before the loops over the entries
+        "step_terms": [Assign(symbol.name, printer.doprint(expr)) for expr, symbol in hoisted.items()],
         "update_entry_statements": [Assign(printer.doprint(target), printer.doprint(expr)) for target, expr in entry],
     }
