@@ -9,7 +9,6 @@ and hand-made inputs for the max-pool tie (δ goes to the first maximum, row-maj
 from __future__ import annotations
 
 import dataclasses
-import time
 from math import prod
 
 import mpmath
@@ -365,45 +364,21 @@ def test_one_example_and_image_layouts(modules):
     np.testing.assert_allclose(one["dX"], back["dX"][..., 0] * M, rtol=1e-13)   # mean over one example vs M
 
 
-def test_issue_cnn_generates_fast_and_steps(tmp_path):
-    """The issue's CNN: generate + import stays fast; one sgd_step at m = 64 is timed against torch (printed)."""
-    start = time.perf_counter()
+def test_issue_cnn_steps_as_torch_does(tmp_path):
+    """The issue's CNN: one sgd_step at m = 64 lowers the cost and is torch's step (float64); its speed against
+    torch is benchmarks/conv_step.py's, not a test's."""
     module = _generate(ISSUE_CNN, tmp_path, "issue_cnn")
-    elapsed = time.perf_counter() - start
-    assert elapsed < 30, f"generate + import took {elapsed:.1f} s"
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(64, 64)), np.eye(10)[:, rng.integers(0, 10, 64)]
     params = module.init_params(0)
     new = module.sgd_step(params, X, Y, 0.1)
     assert module.cost(new, X, Y) < module.cost(params, X, Y)
-    runs = 200
-    start = time.perf_counter()
-    for _ in range(runs):
-        module.sgd_step(params, X, Y, 0.1)
-    numpy_us = (time.perf_counter() - start) / runs * 1e6
-    line = f"issue CNN: generate + import {elapsed:.2f} s; sgd_step m=64: NumPy {numpy_us:.0f} µs"
-    try:
-        import torch
-    except ImportError:
-        print(line)
-        return
-    torch.set_num_threads(1)
+    torch = pytest.importorskip("torch", reason="torch is not installed")
     tp = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
     tX, tY = torch.tensor(X.T.reshape(64, 1, 8, 8)), torch.tensor(Y.T)
-
-    def step():
-        z = torch.nn.functional.conv2d(tX, tp["W1"], tp["b1"].reshape(-1))
-        a = torch.nn.functional.max_pool2d(torch.relu(z), 2).reshape(64, -1)
-        cost = torch.nn.functional.cross_entropy(a @ tp["W3"].T + tp["b3"].T, tY)
-        grads = torch.autograd.grad(cost, list(tp.values()))
-        with torch.no_grad():
-            return {k: v - 0.1 * g for (k, v), g in zip(tp.items(), grads)}
-
-    expected = step()
-    for key in new:   # the same step in torch (float64)
-        np.testing.assert_allclose(new[key], expected[key].numpy(), rtol=1e-10, atol=1e-13)
-    start = time.perf_counter()
-    for _ in range(runs):
-        step()
-    torch_us = (time.perf_counter() - start) / runs * 1e6
-    print(f"{line}; torch eager (1 thread) {torch_us:.0f} µs")
+    z = torch.nn.functional.conv2d(tX, tp["W1"], tp["b1"].reshape(-1))
+    a = torch.nn.functional.max_pool2d(torch.relu(z), 2).reshape(64, -1)
+    cost = torch.nn.functional.cross_entropy(a @ tp["W3"].T + tp["b3"].T, tY)
+    grads = torch.autograd.grad(cost, list(tp.values()))
+    for (key, value), grad in zip(tp.items(), grads):   # the same step in torch (float64)
+        np.testing.assert_allclose(new[key], (value - 0.1 * grad).detach().numpy(), rtol=1e-10, atol=1e-13)

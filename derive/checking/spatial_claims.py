@@ -17,6 +17,7 @@ import numpy as np
 
 from ..derivation.backprop import Derivation
 from ..errors import SpecError
+from .claim_unit import entry_index, one_of, unit_index
 from .nodes import Key, split_state
 from .written import _comma_hint, _decimal_or_fail, _entries, _written, written_numbers
 
@@ -137,29 +138,23 @@ def _show(value: Any) -> str:
 def spatial_entry(entry: dict, where: str, kind: str, shape: tuple[int, ...]) -> tuple[int, ...] | None:
     """``entry = [c, i, j]`` (1-based, one index per axis of ``shape``), or ``unit = c`` when the shape has one
     axis: the 0-based index in ``shape``; None when the claim is about the whole quantity."""
-    if "unit" in entry and "entry" in entry:
-        raise SpecError(where, "expected unit (for a vector) or entry (for an array), not both")
+    one_of(entry, where, "an array")
     letters = ("c", "c′", "p", "q") if _base(kind) in WEIGHT_KINDS else ("c", "i", "j")
     axes = ", ".join(letters[:len(shape)])
     if "unit" in entry:
         if len(shape) != 1:
             raise SpecError(f"{where}.unit", f"expected entry = [{axes}] for {kind}, an array of shape "
                                              f"{'×'.join(map(str, shape))} (unit is for a vector)")
-        j = entry["unit"]
-        if isinstance(j, bool) or not isinstance(j, int) or not 1 <= j <= shape[0]:
-            raise SpecError(f"{where}.unit", f"expected a unit from 1 to {shape[0]}, got {_show(j)}")
-        return (j - 1,)
+        return unit_index(entry["unit"], where, shape[0])
     if "entry" not in entry:
         return None
-    value = entry["entry"]
-    ranges = ", ".join(f"1..{n}" for n in shape)
     if len(shape) == 1:
         raise SpecError(f"{where}.entry", f"expected unit = c for {kind} (one number per channel), not entry")
-    if (not isinstance(value, list) or len(value) != len(shape)
-            or any(isinstance(v, bool) or not isinstance(v, int) for v in value)
-            or not all(1 <= v <= n for v, n in zip(value, shape))):
-        raise SpecError(f"{where}.entry", f"expected [{axes}] with {ranges}, got {_show(value)}")
-    return tuple(v - 1 for v in value)
+    index = entry_index(entry["entry"], shape)
+    if index is None:
+        ranges = ", ".join(f"1..{n}" for n in shape)
+        raise SpecError(f"{where}.entry", f"expected [{axes}] with {ranges}, got {_show(entry['entry'])}")
+    return index
 
 
 def spatial_value(entry: dict, where: str, kind: str, shape: tuple[int, ...], graph_shape: tuple[int, ...]):
