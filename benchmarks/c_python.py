@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import importlib.util
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 import deltagen
 from deltagen.derive import spec_from_dict
+from run import median_time
 
 NETS = [((2, 3, 1), 4), ((784, 128, 10), 32)]
 
@@ -39,17 +39,6 @@ def _modules(sizes: tuple[int, int, int], folder: Path):
                                                                                   f"bench_c_{sizes[0]}")
 
 
-def _best(run, repeats: int, rounds: int = 5) -> float:
-    """Seconds per call: the best of ``rounds`` rounds of ``repeats`` calls."""
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(repeats):
-            run()
-        times.append((time.perf_counter() - start) / repeats)
-    return min(times)
-
-
 def main() -> None:
     rng = np.random.default_rng(0)
     print(f"{'net':>12} {'batch':>5} | {'train_step NumPy':>16} {'NAME_c':>8} {'ratio':>5} | "
@@ -63,8 +52,8 @@ def main() -> None:
         step, whole = {}, {}
         for label, module in (("numpy", numpy_module), ("c", c_module)):
             state = module.init_state(params)
-            step[label] = _best(lambda: module.train_step(params, state, X[:, :batch], Y[:, :batch]), 200)
-            whole[label] = _best(lambda: module.train(params, X, Y, None, 2, batch_size=batch, seed=1), 1) / 64
+            step[label] = median_time(lambda: module.train_step(params, state, X[:, :batch], Y[:, :batch]), 200, 5)
+            whole[label] = median_time(lambda: module.train(params, X, Y, None, 2, batch_size=batch, seed=1), 1, 5) / 64
         print(f"{'-'.join(map(str, sizes)):>12} {batch:>5} | {step['numpy'] * 1e6:13.1f} µs {step['c'] * 1e6:5.1f} µs "
               f"{step['c'] / step['numpy']:5.2f} | {whole['numpy'] * 1e6:19.1f} µs {whole['c'] * 1e6:5.1f} µs "
               f"{whole['c'] / whole['numpy']:5.2f}")

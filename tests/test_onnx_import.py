@@ -215,3 +215,21 @@ def test_without_the_onnx_package_import_says_how_to_get_it(tmp_path):
                            "import", str(path), "--out", str(tmp_path / "out")], capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr == f"{path}: expected the onnx package to read ONNX models: pip install 'deltagen[onnx]'\n"
+
+
+@pytest.mark.parametrize("graph_name, spec_name", [("My MLP", "my_mlp"), ("m", "net_m"), ("Math", "net_math"),
+                                                   ("3-layer", "net_3_layer"), ("", "model")])
+def test_the_spec_name_is_the_graphs_made_one_the_spec_accepts(tmp_path, graph_name, spec_name):
+    model = _mlp_gemm()
+    model.graph.name = graph_name
+    _imported(model, tmp_path, spec_name)
+
+
+def test_weights_that_do_not_fit_the_input_are_refused_before_anything_is_written(tmp_path):
+    nodes = [helper.make_node("MatMul", ["x", "W"], ["y"], name="mm")]
+    path = tmp_path / "wrong.onnx"
+    onnx.save(_model("wrong", [3], 2, nodes, {"W": RNG.normal(size=(4, 2))}), str(path))
+    done = _run("import", str(path), "--out", str(tmp_path / "out"))
+    assert done.returncode == 2
+    assert done.stderr == f"{path}: graph.initializer: expected params of shapes {{'W1': (2, 3)}}, got {{'W1': (2, 4)}}\n"
+    assert not (tmp_path / "out").exists()

@@ -12,7 +12,6 @@ generated NumPy module's ``load_params`` reads.
 from __future__ import annotations
 
 import io
-import keyword
 import os
 import re
 from dataclasses import dataclass, field
@@ -22,7 +21,10 @@ from typing import Any
 import numpy as np
 
 from .codegen.files import write_files
+from .codegen.render import safe_shown_name
 from .derive import SpecError, spec_from_dict
+from .derive.model.spec import check_name
+from .derive.teaching.asked import toml_value
 
 ACTIVATIONS = {"Relu": "relu", "LeakyRelu": "leaky_relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Softmax": "softmax"}
 PASSED = ("Flatten", "Identity")
@@ -56,9 +58,12 @@ def _onnx(source: str):
 
 
 def _identifier(name: str) -> str:
-    """The graph's name as a spec name: an ASCII identifier (other characters become _), "model" when empty."""
+    """The graph's name as a spec name: an ASCII identifier (other characters become _; "model" when empty), with
+    ``net_`` before it when the spec would refuse it as it is (a leading digit, a keyword, ``math``, ``m``, ...)."""
     text = re.sub(r"[^A-Za-z0-9_]", "_", name).strip("_").lower()[:60] or "model"
-    if text[0].isdigit() or keyword.iskeyword(text):
+    try:
+        check_name(text)
+    except SpecError:
         text = f"net_{text}"
     return text
 
@@ -138,7 +143,8 @@ def _layer(node, weights: dict[str, np.ndarray], where: str, onnx) -> _Layer:
                  "expected a pool without padding, ceil_mode or dilation")
         return _Layer({"kind": "pool", "mode": "max" if node.op_type == "MaxPool" else "average", "size": size,
                        "stride": list(attributes.get("strides", size))})
-    _require(all(name in weights for name in node.input[1:]), where, "expected its weights as initializers")
+    _require(len(node.input) >= 2 and all(name in weights for name in node.input[1:] if name), where,
+             "expected its weights as initializers")
     W = weights[node.input[1]]
     b = weights[node.input[2]] if len(node.input) > 2 and node.input[2] else None
     if node.op_type == "Conv":
@@ -190,18 +196,9 @@ def _bias(node, layers: list[_Layer], weights: dict[str, np.ndarray], where: str
 
 def toml_text(spec: dict[str, Any], model: str) -> str:
     """The spec as a TOML file (the few value kinds a spec from a model has)."""
-    def value(v: Any) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, str):
-            return f'"{v}"'
-        if isinstance(v, list):
-            return "[" + ", ".join(value(x) for x in v) + "]"
-        return repr(v)
-    lines = [f"# from {model} by deltagen import; the loss is chosen from the output activation: edit it to train",
-             f"name = {value(spec['name'])}", f"input = {value(spec['input'])}", f"loss = {value(spec['loss'])}",
-             "layers = ["]
-    lines += ["  { " + ", ".join(f"{k} = {value(v)}" for k, v in layer.items()) + " }," for layer in spec["layers"]]
+    lines = [f"# from {safe_shown_name(model)} by deltagen import; the loss is chosen from the output activation: "
+             "edit it to train", *(f"{key} = {toml_value(spec[key])}" for key in ("name", "input", "loss")), "layers = ["]
+    lines += ["  { " + ", ".join(f"{k} = {toml_value(v)}" for k, v in layer.items()) + " }," for layer in spec["layers"]]
     return "\n".join(lines + ["]", ""])
 
 
@@ -210,7 +207,7 @@ def import_model(path: str | os.PathLike, out: str | os.PathLike) -> list[Path]:
     spec, params = read_model(path)
     text = toml_text(spec, Path(path).name)
     network = spec_from_dict(spec, str(path))      # what deltagen cannot take is refused before anything is written
-    expected = {key: tuple(shape) for key, shape in _param_shapes(network).items()}
+    expected = network.param_shapes()
     got = {key: value.shape for key, value in params.items()}
     if got != expected:
         raise SpecError("graph.initializer", f"expected params of shapes {expected}, got {got}", str(path))
@@ -218,20 +215,6 @@ def import_model(path: str | os.PathLike, out: str | os.PathLike) -> list[Path]:
     np.savez(buffer, **params)
     name = network.name
     return write_files({f"{name}.toml": text, f"{name}.params.npz": buffer.getvalue()}, out)
-
-
-def _param_shapes(network) -> dict[str, tuple[int, ...]]:
-    """The generated module's PARAM_SHAPES: W (n_l, n_(l−1)) or the conv kernel, b (n_l, 1) or (C_out, 1)."""
-    shapes, sizes = {}, network.sizes
-    for position, layer in enumerate(network.layers, start=1):
-        number = network.notation.layer_number(position)
-        if layer.kind == "pool":
-            continue
-        shapes[f"W{number}"] = tuple(layer.weight_shape) if layer.kind == "conv" else (sizes[position],
-                                                                                        sizes[position - 1])
-        if layer.bias:
-            shapes[f"b{number}"] = ((layer.channels if layer.kind == "conv" else sizes[position]), 1)
-    return shapes
 
 
 __all__ = ["import_model", "read_model", "toml_text"]

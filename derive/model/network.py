@@ -124,12 +124,19 @@ class Network:
 
     def param_names(self) -> list[str]:
         """``W1, b1, W2, ...`` in the spec's numbering, biases only where the layer has one (none for pool layers)."""
-        names = []
+        return list(self.param_shapes())
+
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The generated module's ``PARAM_SHAPES``: W (n_l, n_(l−1)) or a conv kernel (C_out, C_in, kH, kW), and b
+        (n_l, 1) or (C_out, 1), in the spec's numbering."""
+        shapes: dict[str, tuple[int, ...]] = {}
+        sizes = self.sizes
         for index, layer in enumerate(self.layers, start=1):
             number = self.notation.layer_number(index)
             if layer.kind == "pool":
                 continue
-            names.append(f"W{number}")
+            conv = layer.kind == "conv"
+            shapes[f"W{number}"] = tuple(layer.weight_shape) if conv else (sizes[index], sizes[index - 1])
             if layer.bias:
-                names.append(f"b{number}")
-        return names
+                shapes[f"b{number}"] = (layer.channels if conv else sizes[index], 1)
+        return shapes

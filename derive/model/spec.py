@@ -109,7 +109,7 @@ def _build(data: Any, source: str) -> Network:
     for key in ("name", "input", "layers", "loss"):
         if key not in data:
             raise SpecError(key, f"expected a value (required; the spec keys are {', '.join(TOP_KEYS)})")
-    name = _name(data["name"])
+    name = check_name(data["name"])
     n_in, shape = input_shape(data["input"])
     layers = parse_layers(data["layers"], shape)
     sizes = (n_in,) + tuple(layer.units for layer in layers)
@@ -139,7 +139,7 @@ def _build(data: Any, source: str) -> Network:
                    optimizer=optimizer_from_table(data["optimizer"]) if "optimizer" in data else PLAIN_SGD)
 
 
-def _name(value: Any) -> str:
+def check_name(value: Any) -> str:
     """The spec's name becomes Python and C file/symbol names, so it must be a safe identifier in both."""
     rule = f"an ASCII identifier of at most {MAX_NAME} characters"
     if not isinstance(value, str) or not IDENTIFIER.fullmatch(value) or len(value) > MAX_NAME:

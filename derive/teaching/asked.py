@@ -125,15 +125,16 @@ def _zeros(shape: tuple[int, ...]) -> Any:
 
 
 def _claim_toml(claim: dict) -> str:
-    lines = ["[[claim]]"] + [f"{key} = {_toml(value)}" for key, value in claim.items()]
+    lines = ["[[claim]]"] + [f"{key} = {toml_value(value)}" for key, value in claim.items()]
     return "\n".join(lines) + "\n"
 
 
-def _toml(value: Any) -> str:
+def toml_value(value: Any) -> str:
+    """A TOML value: a string (quoted, escaped), a boolean, a list of values, or a number as Python writes it."""
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
     return str(value)

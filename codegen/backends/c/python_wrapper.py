@@ -11,11 +11,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 import jinja2
+import sympy as sp
 
 from deltagen.derive.derivation.backprop import Derivation
 from deltagen.derive.errors import SpecError
 
 from ..numpy import NumpyConfig, NumpyModule
+from ..numpy.module import LEARNING_RATE
+from ..numpy.printer import NumpyCodePrinter
 from .config import CConfig
 
 NUMPY_TEMPLATES = Path(__file__).parent.parent / "numpy" / "templates"
@@ -38,10 +41,16 @@ def python_files(derivation: Derivation, config: CConfig, common: dict[str, Any]
         return {}
     refuse_unsupported(derivation)
     context = {**common, **NumpyModule(derivation, NumpyConfig()).context(),
-               "n_params": derivation.network.n_params}
+               "n_params": derivation.network.n_params, "sgd_update": sgd_update(derivation)}
     env = environment((NUMPY_TEMPLATES,))
     name = derivation.network.name
     return {FILE.format(name=name): env.get_template("python_module.py.jinja").render(**context)}
 
 
-__all__ = ["FILE", "NUMPY_TEMPLATES", "python_files", "refuse_unsupported"]
+def sgd_update(derivation: Derivation) -> str:
+    """The derivation's gradient-descent update θ − η ∂C/∂θ, printed over one array ``theta`` and its ``grad``."""
+    theta, grad = (sp.MatrixSymbol(name, sp.Symbol("n"), sp.Symbol("k")) for name in ("theta", "grad"))
+    return NumpyCodePrinter().doprint(derivation.update_expr(theta, grad, LEARNING_RATE))
+
+
+__all__ = ["FILE", "NUMPY_TEMPLATES", "python_files", "refuse_unsupported", "sgd_update"]
